@@ -1,0 +1,397 @@
+/* symbench.h: the public API of libsymbench, a symbolic tensor compiler built around an e-graph.
+ *
+ * A worked example, f(x) = tanh(x @ W + b), evaluated once on the CPU:
+ *
+ *     sb_ctx *ctx = sb_ctx_init();
+ *     sb_diag d = {0};
+ *     sb_type tx, tw, tb;
+ *     sb_type_parse("float32[?, 784]", &tx, &d);
+ *     sb_type_parse("float32[784, 10]", &tw, &d);
+ *     sb_type_parse("float32[10]", &tb, &d);
+ *     sb_node *x = sb_input(ctx, "x", &tx);
+ *     sb_node *W = sb_shared(ctx, "W", &tw);
+ *     sb_node *b = sb_shared(ctx, "b", &tb);
+ *     sb_node *y = sb_parse_expr(ctx, "tanh(x @ W + b)", NULL, &d);  // or build with sb_apply
+ *     ...
+ *     sb_ctx_free(ctx);                                               // frees every node
+ *
+ * Conventions
+ * - Every exported symbol starts with sb_; enums are SB_<ENUM>_<VALUE> and end in _COUNT.
+ * - Nodes are hash-consed per context: building the same term twice returns the same pointer.
+ *   Nodes are owned by the context's arena; there is no per-node free.
+ * - What a user can get wrong (syntax, types, shapes, files) is reported through an sb_diag:
+ *   functions return NULL / a non-zero sb_status and fill the diag. sb_diag_print() prints it as
+ *   "file:line:col: message". Broken invariants abort with SB_ASSERT (core-impl.h).
+ * - Tensor data never lives in the graph: sb_array values are owned by whoever created them.
+ */
+#ifndef SYMBENCH_H
+#define SYMBENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SB_BUILD)
+#define SB_API __attribute__((visibility("default")))
+#else
+#define SB_API
+#endif
+
+#define SB_MAX_DIMS 8 /* most dimensions a tensor can have */
+
+/* ---------------------------------------------------------------------------------------------
+ * Status and diagnostics
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum sb_status {
+    SB_OK = 0,
+    SB_ERR_SYNTAX,   /* expression or JSON syntax */
+    SB_ERR_TYPE,     /* dtype / shape mismatch, wrong arity, unknown op */
+    SB_ERR_IO,       /* missing or unreadable file, bad .npy/.idx */
+    SB_ERR_VALUE,    /* bad value at run time (index out of range, bad key) */
+    SB_ERR_UNSUPPORTED, /* accepted but not (yet) supported here */
+    SB_ERR_PLUGIN,   /* plugin load / ABI / registration */
+    SB_ERR_INTERNAL,
+    SB_STATUS_COUNT
+} sb_status;
+
+/* One user-facing error: where (file, 1-based line and column; 0 = unknown) and what. */
+typedef struct sb_diag {
+    sb_status status;
+    char file[256];
+    int line, col;
+    char msg[768];
+} sb_diag;
+
+/* Fill d (status, position, printf-style message); returns st. Only the first error is kept:
+ * a diag that already holds an error is left alone. d may be NULL. */
+SB_API sb_status sb_diag_set(sb_diag *d, sb_status st, const char *file, int line, int col,
+                             const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Print "file:line:col: message" (parts that are unknown are left out) and a newline. */
+SB_API void sb_diag_print(const sb_diag *d, FILE *f);
+/* Clear d to "no error". */
+SB_API void sb_diag_clear(sb_diag *d);
+
+/* Logging goes through one callback; the default writes to stderr. level: 0 error .. 3 debug. */
+typedef void (*sb_log_fn)(int level, const char *msg, void *user);
+SB_API void sb_log_set(sb_log_fn fn, void *user);
+SB_API void sb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------------------------------------
+ * dtypes and tensor types
+ * ------------------------------------------------------------------------------------------- */
+
+/* Ordered so that promotion within a kind goes up the enum. */
+typedef enum sb_dtype {
+    SB_DTYPE_BOOL,
+    SB_DTYPE_U8,
+    SB_DTYPE_I32,
+    SB_DTYPE_I64,
+    SB_DTYPE_F32,
+    SB_DTYPE_F64,
+    SB_DTYPE_COUNT /* also "none given" in attributes */
+} sb_dtype;
+
+SB_API const char *sb_dtype_name(sb_dtype t);           /* "float32", ... */
+SB_API sb_dtype sb_dtype_from_name(const char *name);    /* SB_DTYPE_COUNT if unknown; accepts
+                                                            NumPy aliases (int64, int, float, ...) */
+SB_API size_t sb_dtype_size(sb_dtype t);                 /* bytes per element */
+SB_API bool sb_dtype_is_float(sb_dtype t);
+SB_API bool sb_dtype_is_int(sb_dtype t);                 /* u8, i32, i64 (not bool) */
+/* NumPy's promotion for two arrays (e.g. i32 + f32 -> f64, u8 + i32 -> i32). */
+SB_API sb_dtype sb_dtype_promote(sb_dtype a, sb_dtype b);
+/* The float dtype an int/bool input goes to in a float op (exp(int32) -> float64). */
+SB_API sb_dtype sb_dtype_to_float(sb_dtype t);
+
+/* A tensor type: dtype, rank and per-dimension size; dims[i] = -1 means "unknown until run
+ * time". A size of 1 is broadcastable. `weak` marks the type of a number literal, which takes
+ * the dtype of the tensor it meets (NumPy's NEP 50 rule: float32 x * 2 stays float32). */
+typedef struct sb_type {
+    sb_dtype dtype;
+    int8_t ndim;
+    bool weak;
+    int64_t dims[SB_MAX_DIMS];
+} sb_type;
+
+/* Parse "float32[?, 784]", "int64[]", "float64" (a scalar). Returns SB_OK or fills d. */
+SB_API sb_status sb_type_parse(const char *text, sb_type *out, sb_diag *d);
+/* Write the type in the same syntax into buf; returns buf. */
+SB_API char *sb_type_str(const sb_type *t, char *buf, size_t n);
+SB_API bool sb_type_eq(const sb_type *a, const sb_type *b);
+SB_API sb_type sb_type_make(sb_dtype dt, int ndim, const int64_t *dims);
+SB_API sb_type sb_type_scalar(sb_dtype dt);
+/* Number of elements, or -1 if any dim is unknown. */
+SB_API int64_t sb_type_numel(const sb_type *t);
+
+/* ---------------------------------------------------------------------------------------------
+ * Arrays: concrete tensor values (C order, owned data)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sb_array {
+    sb_dtype dtype;
+    int ndim;
+    int64_t shape[SB_MAX_DIMS];
+    void *data; /* numel * dtype size bytes, C order; owned (free with sb_array_free) */
+} sb_array;
+
+SB_API sb_array *sb_array_new(sb_dtype dt, int ndim, const int64_t *shape); /* zero-filled */
+SB_API sb_array *sb_array_copy(const sb_array *a);
+SB_API void sb_array_free(sb_array *a);
+SB_API int64_t sb_array_numel(const sb_array *a);
+/* Element i (flat C-order index) as double / int64, whatever the dtype. */
+SB_API double sb_array_get_f64(const sb_array *a, int64_t i);
+SB_API int64_t sb_array_get_i64(const sb_array *a, int64_t i);
+SB_API void sb_array_set_f64(sb_array *a, int64_t i, double v);
+/* A new array with the values of a converted to dt (NumPy astype). */
+SB_API sb_array *sb_array_cast(const sb_array *a, sb_dtype dt);
+/* Print like NumPy's repr (shortened past `limit` elements; 0 = no limit). */
+SB_API void sb_array_print(const sb_array *a, FILE *f, int64_t limit);
+
+/* .npy files: all dtypes above, C order, format versions 1.0 and 2.0 (3.0 read). */
+SB_API sb_array *sb_npy_load(const char *path, sb_diag *d);
+SB_API sb_status sb_npy_save(const char *path, const sb_array *a, sb_diag *d);
+/* IDX files (MNIST / Fashion-MNIST), gzip-compressed or plain: returns uint8/int32/... data
+ * with the file's own shape. */
+SB_API sb_array *sb_idx_load(const char *path, sb_diag *d);
+
+/* Seeded initializers for shared variables. kind: "zeros", "ones", "normal" (mean, std),
+ * "uniform" (low, high), "glorot" (uniform, Glorot/Xavier bound from the first and last dims).
+ * Same seed, same values on every machine. */
+typedef struct sb_init_spec {
+    const char *kind;
+    double mean, std, low, high, value;
+    uint64_t seed;
+} sb_init_spec;
+SB_API sb_array *sb_array_init(const sb_init_spec *spec, sb_dtype dt, int ndim,
+                               const int64_t *shape, sb_diag *d);
+
+/* ---------------------------------------------------------------------------------------------
+ * Ops (generated from core/ops.def)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum sb_op {
+#define SB_OP(E, name, arity, flags, rule, fam) SB_OP_##E,
+#include "ops.def"
+#undef SB_OP
+    SB_OP_COUNT
+} sb_op;
+
+enum sb_op_flag {
+    SB_F_LEAF = 1 << 0,     /* no inputs: variables and constants */
+    SB_F_ELEMWISE = 1 << 1, /* elementwise with NumPy broadcasting */
+    SB_F_COMM = 1 << 2,     /* commutative */
+    SB_F_ASSOC = 1 << 3,    /* associative */
+    SB_F_REDUCE = 1 << 4,   /* reduction over attrs.axis */
+    SB_F_DIFF = 1 << 5,     /* differentiable in its float inputs */
+    SB_F_BOOL_OUT = 1 << 6, /* result is bool */
+    SB_F_INT_OUT = 1 << 7,  /* result is an integer (int64) */
+    SB_F_VIEW = 1 << 8,     /* can be computed as a view of its first input */
+    SB_F_SYMBOLIC = 1 << 9, /* grad/Rop/...: expanded away before execution */
+};
+
+typedef enum sb_op_family {
+    SB_FAM_SOURCE,
+    SB_FAM_ELEMWISE,
+    SB_FAM_REDUCE,
+    SB_FAM_BLAS,
+    SB_FAM_SHAPE,
+    SB_FAM_INDEX,
+    SB_FAM_NNET,
+    SB_FAM_CONTROL,
+    SB_FAM_COUNT
+} sb_op_family;
+
+typedef struct sb_op_info {
+    const char *name; /* spelling in the syntax, JSON and traces */
+    int arity;        /* -1 = variadic */
+    unsigned flags;   /* SB_F_* */
+    sb_op_family family;
+} sb_op_info;
+
+SB_API const sb_op_info *sb_op_get(sb_op op);
+SB_API sb_op sb_op_from_name(const char *name); /* SB_OP_COUNT if unknown */
+SB_API const char *sb_op_family_name(sb_op_family f);
+
+/* ---------------------------------------------------------------------------------------------
+ * Attributes of a node (axis, shape, dtype, index spec, ...)
+ * ------------------------------------------------------------------------------------------- */
+
+/* One component of an index expression (start, stop or step of a slice, or a scalar index). */
+typedef enum sb_iarg_kind {
+    SB_IARG_NONE,  /* absent: `:` defaults */
+    SB_IARG_CONST, /* v is the value */
+    SB_IARG_INPUT, /* v is the number of the node input (1..) holding a scalar int */
+    SB_IARG_KIND_COUNT
+} sb_iarg_kind;
+
+typedef struct sb_iarg {
+    int8_t kind; /* sb_iarg_kind */
+    int64_t v;
+} sb_iarg;
+
+typedef enum sb_index_kind {
+    SB_INDEX_SLICE, /* a[0]:a[1]:a[2] */
+    SB_INDEX_SCALAR,/* a[0] picks one position, the dim is dropped */
+    SB_INDEX_ARRAY, /* a[0] (INPUT) is an integer array: NumPy advanced indexing */
+    SB_INDEX_KIND_COUNT
+} sb_index_kind;
+
+typedef struct sb_index {
+    int8_t kind; /* sb_index_kind */
+    sb_iarg a[3];
+} sb_index;
+
+/* Attributes are interned per context: equal attributes have equal ids, so nodes hash and
+ * compare on the id. Always start from sb_attrs_init() (it zeroes padding, which is hashed). */
+typedef struct sb_attrs {
+    int8_t naxis;                 /* entries in axis[]; -1 = none given (all axes / default) */
+    int8_t keepdims;              /* reductions */
+    int8_t dtype;                 /* cast, constructors; SB_DTYPE_COUNT = none given */
+    int8_t nshape;                /* entries in shape[]; -1 = none given */
+    int8_t nidx;                  /* entries in idx[] (indexing ops) */
+    int64_t axis[SB_MAX_DIMS];    /* reduction axes, softmax axis, concat/stack/split axis,
+                                     expand_dims/squeeze axes, transpose permutation */
+    int64_t shape[SB_MAX_DIMS];   /* reshape (may hold one -1), zeros/ones/full, broadcast_to,
+                                     eye (n, m), one_hot (depth) */
+    int64_t k[2];                 /* split: sections, part */
+    double value;                 /* full: fill value; grad: 1 = return zeros if disconnected */
+    sb_index idx[SB_MAX_DIMS];    /* indexing ops */
+} sb_attrs;
+
+SB_API void sb_attrs_init(sb_attrs *a);
+
+/* ---------------------------------------------------------------------------------------------
+ * Context and nodes
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sb_ctx sb_ctx;   /* owns nodes, attrs, constants, strings */
+typedef struct sb_node sb_node; /* an immutable, hash-consed term */
+
+SB_API sb_ctx *sb_ctx_init(void);
+SB_API void sb_ctx_free(sb_ctx *ctx);
+SB_API size_t sb_ctx_node_count(const sb_ctx *ctx);
+
+/* Leaves. An input/shared name is one node per context: asking again with the same name returns
+ * it (NULL with a diag if the type differs, when d is given). */
+SB_API sb_node *sb_input(sb_ctx *ctx, const char *name, const sb_type *t);
+SB_API sb_node *sb_shared(sb_ctx *ctx, const char *name, const sb_type *t);
+SB_API sb_node *sb_pvar(sb_ctx *ctx, const char *name); /* rule pattern variable ?name */
+/* A constant holding a copy of a. */
+SB_API sb_node *sb_const(sb_ctx *ctx, const sb_array *a);
+/* A scalar constant; weak = it came from a number literal (see sb_type.weak). */
+SB_API sb_node *sb_const_scalar(sb_ctx *ctx, double v, sb_dtype dt, bool weak);
+
+/* Apply op to inputs with attributes (NULL = defaults). Infers the result type with the op's
+ * rule; on a type/shape/arity error returns NULL and fills d. Hash-consed. */
+SB_API sb_node *sb_apply(sb_ctx *ctx, sb_op op, int nin, sb_node *const *in, const sb_attrs *a,
+                         sb_diag *d);
+/* Shorthands for sb_apply without attributes. */
+SB_API sb_node *sb_apply1(sb_ctx *ctx, sb_op op, sb_node *a, sb_diag *d);
+SB_API sb_node *sb_apply2(sb_ctx *ctx, sb_op op, sb_node *a, sb_node *b, sb_diag *d);
+
+/* Node accessors. */
+SB_API uint32_t sb_node_id(const sb_node *n);         /* dense per context, creation order */
+SB_API sb_op sb_node_op(const sb_node *n);
+SB_API int sb_node_nin(const sb_node *n);
+SB_API sb_node *sb_node_in(const sb_node *n, int i);
+SB_API const sb_type *sb_node_type(const sb_node *n);
+SB_API const sb_attrs *sb_node_attrs(const sb_node *n);
+SB_API const char *sb_node_name(const sb_node *n);    /* inputs, shared, pattern vars; else NULL */
+SB_API const sb_array *sb_node_value(const sb_node *n); /* constants; else NULL */
+
+/* Infer the result type of op on inputs of types in[] (the same rule sb_apply uses; also used at
+ * run time with concrete dims). `vals` may give constant values of inputs (or NULL entries) for
+ * rules that depend on values (arange). Returns SB_OK or fills d. */
+SB_API sb_status sb_infer_type(sb_op op, int nin, const sb_type *const *in, const sb_attrs *a,
+                               const sb_array *const *vals, sb_type *out, sb_diag *d);
+
+/* ---------------------------------------------------------------------------------------------
+ * Expression syntax (parse and print)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Where an expression's text came from, for error positions: `file`, and the line/column of the
+ * expression's first character in that file (1-based). NULL = "<expr>" line 1 col 1. */
+typedef struct sb_srcpos {
+    const char *file;
+    int line, col;
+} sb_srcpos;
+
+/* Name resolution for the parser: names already bound (inputs, shared, let names) are looked up
+ * with lookup(); NULL = unknown name (an error). ?x in rules becomes sb_pvar when allow_pvars. */
+typedef struct sb_scope {
+    sb_node *(*lookup)(void *user, const char *name);
+    void *user;
+    bool allow_pvars;
+} sb_scope;
+
+/* Parse one expression into ctx. scope NULL = resolve names to existing inputs/shared of ctx.
+ * NumPy-like syntax: + - * / // % ** @, unary -, comparisons, & | ~, calls with keyword
+ * arguments (axis=1, keepdims=True), x.T, x.astype('float32'), x[a:b:c, i], x[idx], numbers,
+ * True/False, tuples for shapes. Returns NULL and fills d on error. */
+SB_API sb_node *sb_parse_expr(sb_ctx *ctx, const char *text, const sb_scope *scope,
+                              const sb_srcpos *pos, sb_diag *d);
+/* Print n in the same syntax (it parses back to the same node). Returns a malloc'd string. */
+SB_API char *sb_print_expr(const sb_node *n);
+
+/* ---------------------------------------------------------------------------------------------
+ * Graphs: named inputs, shared variables, let bindings, outputs and updates
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sb_graph sb_graph;
+
+typedef enum sb_graph_role {
+    SB_ROLE_INPUT,
+    SB_ROLE_SHARED,
+    SB_ROLE_LET,
+    SB_ROLE_OUTPUT,
+    SB_ROLE_UPDATE, /* name = the shared variable updated */
+    SB_ROLE_COUNT
+} sb_graph_role;
+
+SB_API sb_graph *sb_graph_new(sb_ctx *ctx);
+SB_API void sb_graph_free(sb_graph *g);
+SB_API sb_ctx *sb_graph_ctx(const sb_graph *g);
+/* Add a named entry (a copy of name is kept). Order is kept. */
+SB_API void sb_graph_add(sb_graph *g, sb_graph_role role, const char *name, sb_node *n);
+SB_API int sb_graph_count(const sb_graph *g, sb_graph_role role);
+SB_API const char *sb_graph_name(const sb_graph *g, sb_graph_role role, int i);
+SB_API sb_node *sb_graph_node(const sb_graph *g, sb_graph_role role, int i);
+SB_API void sb_graph_set_node(sb_graph *g, sb_graph_role role, int i, sb_node *n);
+SB_API sb_node *sb_graph_find(const sb_graph *g, sb_graph_role role, const char *name);
+/* Every node reachable from outputs and updates, inputs before users (topological order).
+ * Returns the count; *out is malloc'd. */
+SB_API int sb_graph_toposort(const sb_graph *g, sb_node ***out);
+
+/* Load a graph from JSON text (named-expression form or node-list form, see docs/formats.md).
+ * `file` names the text in diagnostics. */
+SB_API sb_graph *sb_graph_load_json(sb_ctx *ctx, const char *text, const char *file, sb_diag *d);
+SB_API sb_graph *sb_graph_load_file(sb_ctx *ctx, const char *path, sb_diag *d);
+/* Save in node-list form; returns a malloc'd JSON string. */
+SB_API char *sb_graph_save_json(const sb_graph *g);
+
+/* ---------------------------------------------------------------------------------------------
+ * Evaluation (reference CPU backend)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Values for leaves by name (inputs and shared variables). */
+typedef struct sb_binding {
+    const char *name;
+    const sb_array *value;
+} sb_binding;
+
+/* Evaluate nodes outs[0..nout) given values for the inputs/shared they depend on. Results are
+ * new arrays in res[] (free with sb_array_free). f64 = compute every float op in float64 (the
+ * reference mode used by tests) and return float64 results. Fills d on a missing binding, a
+ * shape mismatch at run time, or an out-of-range index. */
+SB_API sb_status sb_eval(sb_ctx *ctx, int nout, sb_node *const *outs, int nbind,
+                         const sb_binding *binds, bool f64, sb_array **res, sb_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
