@@ -1,1 +1,49 @@
-int main(void) { return 0; }
+/* symbench: the command line. One program, subcommands; every one has --help. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"run", sb_cmd_run, "run a pipeline: optimize, draw, evaluate or train, save"},
+    {"eval", sb_cmd_eval, "evaluate a small expression and print its value"},
+    {"simplify", sb_cmd_simplify, "optimize an expression with rule sets; print it and its cost"},
+    {"explain", sb_cmd_explain, "show the chain of rewrites that proves two terms equal"},
+    {"rules", sb_cmd_rules, "list rule sets, or check their rules for soundness"},
+    {"viz", sb_cmd_viz, "draw a graph, a pipeline stage or an e-graph (DOT, SVG, PNG)"},
+    {"gradcheck", sb_cmd_gradcheck, "check a graph's gradients against finite differences"},
+    {"bench", sb_cmd_bench, "run the benchmark suite"},
+};
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: symbench COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'symbench COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("symbench 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "symbench: unknown command '%s' (see 'symbench --help')\n", argv[1]);
+    return 2;
+}

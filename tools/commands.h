@@ -1,0 +1,15 @@
+/* commands.h: the subcommands of the `symbench` program. Each takes the arguments after its
+ * name (argv[0] = the subcommand's name), prints its own --help, and returns the exit status. */
+#ifndef SB_COMMANDS_H
+#define SB_COMMANDS_H
+
+int sb_cmd_run(int argc, char **argv);       /* cmd_run.c: run a pipeline */
+int sb_cmd_eval(int argc, char **argv);      /* cmd_eval.c: evaluate a small expression */
+int sb_cmd_simplify(int argc, char **argv);  /* cmd_simplify.c: optimize an expression */
+int sb_cmd_explain(int argc, char **argv);   /* cmd_simplify.c: why two terms are equal */
+int sb_cmd_rules(int argc, char **argv);     /* cmd_rules.c: list / check rule sets */
+int sb_cmd_viz(int argc, char **argv);       /* cmd_viz.c: draw a graph, stage or e-graph */
+int sb_cmd_gradcheck(int argc, char **argv); /* cmd_gradcheck.c: verify gradients */
+int sb_cmd_bench(int argc, char **argv);     /* cmd_bench.c: benchmarks */
+
+#endif
