@@ -375,6 +375,15 @@ SB_API sb_graph *sb_graph_load_file(sb_ctx *ctx, const char *path, sb_diag *d);
 SB_API char *sb_graph_save_json(const sb_graph *g);
 
 /* ---------------------------------------------------------------------------------------------
+ * Automatic differentiation (core/grad.c, core/rop.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Replace every grad / Lop / Rop / jacobian / hessian node reachable from g's outputs, lets and
+ * updates by its symbolic expansion (nodes of the same context). Fills d on a non-scalar cost, a
+ * disconnected wrt (unless zeros were asked for), or an op without a gradient. */
+SB_API sb_status sb_graph_expand_autodiff(sb_graph *g, sb_diag *d);
+
+/* ---------------------------------------------------------------------------------------------
  * Evaluation (reference CPU backend)
  * ------------------------------------------------------------------------------------------- */
 
