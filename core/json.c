@@ -1,1 +1,272 @@
-/* (being written) */
+/* json.c: JSON documents with source positions.
+ *
+ * cJSON builds the tree; it keeps no positions. A second, tiny scan of the same (already valid)
+ * text records the byte offset where every JSON value starts, in document order. A pre-order walk
+ * of the cJSON tree visits the values in the same order, so the k-th offset belongs to the k-th
+ * item; the pairs are sorted by item address for lookups. Offsets become line:col through a table
+ * of line starts. Duplicate keys in an object are rejected here (cJSON would keep both). */
+#include "json.h"
+#include "core-impl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+
+typedef struct item_pos {
+    const cJSON *item;
+    size_t off;
+} item_pos;
+
+struct sb_json {
+    char *text;
+    char *file;
+    cJSON *root;
+    item_pos *pos; /* sorted by item address */
+    size_t npos, cappos;
+    size_t *lines; /* byte offset where each line starts */
+    size_t nlines;
+    size_t *offs;  /* value offsets in document order (scan result) */
+    size_t noffs, capoffs;
+};
+
+/* ---- positions of offsets --------------------------------------------------------------- */
+static void index_lines(sb_json *j)
+{
+    size_t cap = 64;
+    j->lines = sb_xmalloc(cap * sizeof *j->lines);
+    j->lines[j->nlines++] = 0;
+    for (size_t i = 0; j->text[i]; i++) {
+        if (j->text[i] != '\n') continue;
+        if (j->nlines == cap) j->lines = sb_xrealloc(j->lines, (cap *= 2) * sizeof *j->lines);
+        j->lines[j->nlines++] = i + 1;
+    }
+}
+
+/* 1-based line and column (in bytes) of byte offset off. */
+static void offset_where(const sb_json *j, size_t off, int *line, int *col)
+{
+    size_t lo = 0, hi = j->nlines; /* last line start <= off */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (j->lines[mid] <= off) lo = mid;
+        else hi = mid;
+    }
+    *line = (int)lo + 1;
+    *col = (int)(off - j->lines[lo]) + 1;
+}
+
+/* ---- the value scanner -------------------------------------------------------------------- */
+static size_t skip_ws(const char *s, size_t p)
+{
+    while (s[p] == ' ' || s[p] == '\t' || s[p] == '\n' || s[p] == '\r') p++;
+    return p;
+}
+
+static size_t skip_string(const char *s, size_t p)
+{
+    SB_ASSERT(s[p] == '"');
+    for (p++; s[p] && s[p] != '"'; p++)
+        if (s[p] == '\\' && s[p + 1]) p++;
+    return s[p] ? p + 1 : p;
+}
+
+static void push_off(sb_json *j, size_t off)
+{
+    if (j->noffs == j->capoffs) {
+        j->capoffs = j->capoffs ? 2 * j->capoffs : 256;
+        j->offs = sb_xrealloc(j->offs, j->capoffs * sizeof *j->offs);
+    }
+    j->offs[j->noffs++] = off;
+}
+
+/* Record the offset of the value starting at p (and of every value inside it); return the offset
+ * just past it. The text is valid JSON (cJSON accepted it), so the scan trusts its structure. */
+static size_t scan_value(sb_json *j, size_t p)
+{
+    const char *s = j->text;
+    p = skip_ws(s, p);
+    push_off(j, p);
+    char open = s[p];
+    if (open == '"') return skip_string(s, p);
+    if (open != '{' && open != '[') {
+        while (s[p] && !strchr(",]} \t\r\n", s[p])) p++;
+        return p;
+    }
+    char close = open == '{' ? '}' : ']';
+    p = skip_ws(s, p + 1);
+    if (s[p] == close) return p + 1;
+    for (;;) {
+        if (open == '{') {
+            p = skip_ws(s, skip_string(s, skip_ws(s, p)));
+            SB_ASSERT(s[p] == ':');
+            p++;
+        }
+        p = skip_ws(s, scan_value(j, p));
+        if (s[p] == ',') {
+            p++;
+            continue;
+        }
+        SB_ASSERT(s[p] == close);
+        return p + 1;
+    }
+}
+
+/* ---- pairing with the tree ---------------------------------------------------------------- */
+/* Pre-order walk: pair item with the next scanned offset, check its keys are unique. */
+static sb_status walk(sb_json *j, const cJSON *item, size_t *k, sb_diag *d)
+{
+    SB_ASSERT(*k < j->noffs);
+    if (j->npos == j->cappos) {
+        j->cappos = j->cappos ? 2 * j->cappos : 256;
+        j->pos = sb_xrealloc(j->pos, j->cappos * sizeof *j->pos);
+    }
+    j->pos[j->npos++] = (item_pos){item, j->offs[(*k)++]};
+    for (const cJSON *c = item->child; c; c = c->next) {
+        if (walk(j, c, k, d) != SB_OK) return d ? d->status : SB_ERR_SYNTAX;
+        if (!cJSON_IsObject(item)) continue;
+        for (const cJSON *o = item->child; o != c; o = o->next)
+            if (!strcmp(o->string, c->string))
+                return sb_json_error(j, c, SB_ERR_SYNTAX, d, "duplicate key '%s'", c->string);
+    }
+    return SB_OK;
+}
+
+static int cmp_pos(const void *a, const void *b)
+{
+    const cJSON *x = ((const item_pos *)a)->item, *y = ((const item_pos *)b)->item;
+    return x < y ? -1 : x > y;
+}
+
+/* Where malformed JSON stopped: a message naming what was found there. */
+static sb_status syntax_error(sb_json *j, size_t off, sb_diag *d)
+{
+    int line, col;
+    offset_where(j, off, &line, &col);
+    char c = j->text[off];
+    if (!c)
+        return sb_diag_set(d, SB_ERR_SYNTAX, j->file, line, col,
+                           "malformed JSON: unexpected end of input");
+    if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
+        return sb_diag_set(d, SB_ERR_SYNTAX, j->file, line, col,
+                           "malformed JSON: unexpected byte 0x%02x", (unsigned char)c);
+    return sb_diag_set(d, SB_ERR_SYNTAX, j->file, line, col, "malformed JSON: unexpected '%c'",
+                       c);
+}
+
+sb_json *sb_json_parse(const char *text, const char *file, sb_diag *d)
+{
+    sb_json *j = sb_xcalloc(1, sizeof *j);
+    j->text = sb_xstrdup(text);
+    j->file = sb_xstrdup(file ? file : "<json>");
+    index_lines(j);
+    const char *end = NULL;
+    j->root = cJSON_ParseWithOpts(j->text, &end, true);
+    if (!j->root) {
+        size_t off = end && end >= j->text ? (size_t)(end - j->text) : 0;
+        if (off > strlen(j->text)) off = strlen(j->text);
+        syntax_error(j, off, d);
+        sb_json_free(j);
+        return NULL;
+    }
+    scan_value(j, 0);
+    size_t k = 0;
+    if (walk(j, j->root, &k, d) != SB_OK) {
+        sb_json_free(j);
+        return NULL;
+    }
+    SB_ASSERT(k == j->noffs);
+    qsort(j->pos, j->npos, sizeof *j->pos, cmp_pos);
+    free(j->offs);
+    j->offs = NULL;
+    return j;
+}
+
+sb_json *sb_json_load_file(const char *path, sb_diag *d)
+{
+    char *text = sb_read_file(path, NULL, d);
+    if (!text) return NULL;
+    sb_json *j = sb_json_parse(text, path, d);
+    free(text);
+    return j;
+}
+
+void sb_json_free(sb_json *j)
+{
+    if (!j) return;
+    cJSON_Delete(j->root);
+    free(j->text);
+    free(j->file);
+    free(j->pos);
+    free(j->lines);
+    free(j->offs);
+    free(j);
+}
+
+cJSON *sb_json_root(const sb_json *j) { return j->root; }
+const char *sb_json_file(const sb_json *j) { return j->file; }
+
+/* Byte offset of item, or (size_t)-1 when it is not of this document. */
+static size_t item_offset(const sb_json *j, const cJSON *item)
+{
+    if (!j || !item) return (size_t)-1;
+    item_pos key = {item, 0};
+    const item_pos *p = bsearch(&key, j->pos, j->npos, sizeof *j->pos, cmp_pos);
+    return p ? p->off : (size_t)-1;
+}
+
+void sb_json_pos(const sb_json *j, const cJSON *item, int *line, int *col)
+{
+    size_t off = item_offset(j, item);
+    if (off == (size_t)-1) {
+        *line = *col = 0;
+        return;
+    }
+    offset_where(j, off, line, col);
+}
+
+sb_srcpos sb_json_str_pos(const sb_json *j, const cJSON *item)
+{
+    sb_srcpos sp = {j ? j->file : NULL, 0, 0};
+    size_t off = item_offset(j, item);
+    if (off == (size_t)-1) return sp;
+    offset_where(j, off + (j->text[off] == '"'), &sp.line, &sp.col);
+    return sp;
+}
+
+sb_status sb_json_error(const sb_json *j, const cJSON *item, sb_status st, sb_diag *d,
+                        const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line, col;
+    sb_json_pos(j, item, &line, &col);
+    return sb_diag_set(d, st, j ? j->file : NULL, line, col, "%s", msg);
+}
+
+char *sb_read_file(const char *path, size_t *len, sb_diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = sb_xmalloc(cap);
+    for (;;) {
+        n += fread(buf + n, 1, cap - 1 - n, f);
+        if (n < cap - 1) break;
+        buf = sb_xrealloc(buf, cap *= 2);
+    }
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (err) {
+        free(buf);
+        sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot read: %s", strerror(err));
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}

@@ -37,6 +37,7 @@ typedef struct sb_data_spec {
     double scale;        /* IDX: multiply values by this (1 when not given) */
     bool has_scale;
     sb_init_spec init;   /* INIT and RANDOM (kind "normal"/"uniform"; defaults std 1, high 1) */
+    int64_t limit;       /* NPY, IDX: "limit": keep only the first rows (0 = all) */
     int nshape;          /* RANDOM: entries in shape (-1 = not given: use the declared type) */
     int64_t shape[SB_MAX_DIMS];
     const cJSON *item;   /* the spec's JSON value (for positions) */
@@ -104,6 +105,10 @@ char *sb_pipeline_path(const sb_pipeline *p, const char *rel);
 
 /* The graph the pipeline names (file or inline), loaded into ctx. NULL + d on error. */
 sb_graph *sb_pipeline_load_graph(const sb_pipeline *p, sb_ctx *ctx, sb_diag *d);
+
+/* graph_json.c: load a graph from the object `root` of an already parsed document (an inline
+ * graph keeps the positions of the pipeline file). */
+sb_graph *sb_graph_load_doc(sb_ctx *ctx, const sb_json *j, const cJSON *root, sb_diag *d);
 
 /* The data spec for name, or NULL. */
 const sb_data_spec *sb_pipeline_data(const sb_pipeline *p, const char *name);
