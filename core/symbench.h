@@ -171,6 +171,17 @@ SB_API sb_array *sb_array_init(const sb_init_spec *spec, sb_dtype dt, int ndim,
                                const int64_t *shape, sb_diag *d);
 
 /* ---------------------------------------------------------------------------------------------
+ * Data for inputs (core/data.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Fit raw data (from .npy / IDX) to a declared input type: flatten trailing dims to reach the
+ * declared ndim (uint8[60000, 28, 28] -> [60000, 784]), check every known declared dim, convert
+ * to the declared dtype and multiply by scale when scale != 1 (computed in the float dtype).
+ * Returns a new array, or NULL with d filled ("WHAT: ..."; `what` names the data). */
+SB_API sb_array *sb_array_conform(const sb_array *raw, const sb_type *declared, double scale,
+                                  const char *what, sb_diag *d);
+
+/* ---------------------------------------------------------------------------------------------
  * Ops (generated from core/ops.def)
  * ------------------------------------------------------------------------------------------- */
 
