@@ -1,10 +1,237 @@
-/* cmd_run.c: `symbench run` (being written; replaced by its owner). */
+/* cmd_run.c: `symbench run PIPELINE.json`: the end-to-end path.
+ *
+ * load the pipeline and its graph -> bind data to every input and shared variable -> expand
+ * grad/Rop -> run the passes (trace, stage callback) -> evaluate the outputs once (or train) ->
+ * print a summary of each output -> write the `save` targets as .npy. Any error is one line
+ * "file:line:col: message" on stderr and exit status 1; usage errors exit 2. */
 #include "commands.h"
-#include <stdio.h>
+#include "core-impl.h"
+#include "pipeline.h"
+#include "rewrites/passes.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: symbench run [--help] [--quiet] PIPELINE.json\n\n"
+            "Run a pipeline: load its graph and data, expand gradients, run the optimization\n"
+            "passes, evaluate the outputs once (or train), print each output and write the\n"
+            "'save' targets as .npy. Paths in the pipeline are relative to its file.\n"
+            "See docs/formats.md for the pipeline format.\n\n"
+            "  --quiet   print no per-stage lines\n"
+            "  --help    show this help\n");
+}
+
+/* Everything one run holds, freed by run_free. */
+typedef struct run_state {
+    sb_pipeline *p;
+    sb_ctx *ctx;
+    sb_graph *g;
+    int nbind;
+    sb_binding *binds;   /* names point into the graph; values owned here */
+    int nout;
+    sb_array **res;      /* output values */
+    FILE *trace;
+    bool quiet;
+} run_state;
+
+static void run_free(run_state *r)
+{
+    for (int i = 0; i < r->nbind; i++) sb_array_free((sb_array *)r->binds[i].value);
+    free(r->binds);
+    for (int i = 0; i < r->nout; i++) sb_array_free(r->res[i]);
+    free(r->res);
+    if (r->trace) fclose(r->trace);
+    sb_graph_free(r->g);
+    sb_ctx_free(r->ctx);
+    sb_pipeline_free(r->p);
+}
+
+/* Create the directories leading to path (mkdir -p of its dirname). */
+static sb_status make_parents(const char *path, sb_diag *d)
+{
+    char *buf = sb_xstrdup(path);
+    for (char *s = strchr(buf + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdir(buf, 0777) && errno != EEXIST) {
+            sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot create directory '%s': %s", buf,
+                        strerror(errno));
+            free(buf);
+            return SB_ERR_IO;
+        }
+        *s = '/';
+    }
+    free(buf);
+    return SB_OK;
+}
+
+/* ---- data ----------------------------------------------------------------------------------- */
+/* Bind a value to one graph variable from its data spec. */
+static sb_status bind_var(run_state *r, const char *name, sb_node *n, const char *what,
+                          sb_diag *d)
+{
+    const sb_data_spec *s = sb_pipeline_data(r->p, name);
+    if (!s) {
+        const cJSON *root = sb_json_root(r->p->doc);
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "data");
+        return sb_json_error(r->p->doc, at ? at : root, SB_ERR_VALUE, d,
+                             "no data for %s '%s'", what, name);
+    }
+    sb_array *a = sb_pipeline_data_load(r->p, s, sb_node_type(n), d);
+    if (!a) return d->status;
+    r->binds[r->nbind++] = (sb_binding){sb_node_name(n), a};
+    return SB_OK;
+}
+
+/* Values for every input and shared variable of the graph; data naming nothing is an error. */
+static sb_status bind_data(run_state *r, sb_diag *d)
+{
+    int ni = sb_graph_count(r->g, SB_ROLE_INPUT), ns = sb_graph_count(r->g, SB_ROLE_SHARED);
+    r->binds = sb_xcalloc((size_t)(ni + ns + 1), sizeof *r->binds);
+    for (int i = 0; i < r->p->ndata; i++) {
+        const char *name = r->p->data[i].name;
+        if (!sb_graph_find(r->g, SB_ROLE_INPUT, name) && !sb_graph_find(r->g, SB_ROLE_SHARED, name))
+            return sb_json_error(r->p->doc, r->p->data[i].item, SB_ERR_VALUE, d,
+                                 "data for '%s', which is not an input or shared variable of "
+                                 "the graph", name);
+    }
+    for (int i = 0; i < ni; i++)
+        if (bind_var(r, sb_graph_name(r->g, SB_ROLE_INPUT, i), sb_graph_node(r->g, SB_ROLE_INPUT, i),
+                     "input", d))
+            return d->status;
+    for (int i = 0; i < ns; i++)
+        if (bind_var(r, sb_graph_name(r->g, SB_ROLE_SHARED, i),
+                     sb_graph_node(r->g, SB_ROLE_SHARED, i), "shared variable", d))
+            return d->status;
+    return SB_OK;
+}
+
+/* ---- passes --------------------------------------------------------------------------------- */
+/* After each pass: one line per stage (drawings of stages hook in here). */
+static void on_stage(const sb_graph *g, const sb_stage_info *st, void *user)
+{
+    const run_state *r = user;
+    (void)g;
+    if (r->quiet) return;
+    printf("stage %d %-12s %5d -> %5d nodes  %8.3f ms%s\n", st->index, st->pass,
+           st->nodes_before, st->nodes_after, st->seconds * 1e3, st->changed ? "" : " (unchanged)");
+}
+
+static sb_status run_passes(run_state *r, sb_diag *d)
+{
+    if (r->p->trace) {
+        if (make_parents(r->p->trace, d)) return d->status;
+        r->trace = fopen(r->p->trace, "w");
+        if (!r->trace)
+            return sb_diag_set(d, SB_ERR_IO, r->p->trace, 0, 0, "cannot open for writing: %s",
+                               strerror(errno));
+    }
+    sb_pass_opts opts = {.doc = r->p->doc, .passes = r->p->passes, .base_dir = r->p->dir,
+                         .trace = r->trace, .on_stage = on_stage, .user = r};
+    return sb_rw_run_passes(r->g, &opts, d);
+}
+
+/* ---- outputs -------------------------------------------------------------------------------- */
+static sb_status evaluate(run_state *r, sb_diag *d)
+{
+    r->nout = sb_graph_count(r->g, SB_ROLE_OUTPUT);
+    r->res = sb_xcalloc((size_t)(r->nout ? r->nout : 1), sizeof *r->res);
+    sb_node **outs = sb_xcalloc((size_t)(r->nout ? r->nout : 1), sizeof *outs);
+    for (int i = 0; i < r->nout; i++) outs[i] = sb_graph_node(r->g, SB_ROLE_OUTPUT, i);
+    sb_status st = sb_eval(r->ctx, r->nout, outs, r->nbind, r->binds, false, r->res, d);
+    free(outs);
+    if (st != SB_OK) {
+        for (int i = 0; i < r->nout; i++) r->res[i] = NULL; /* nothing owned on failure */
+        if (!d->file[0]) snprintf(d->file, sizeof d->file, "%s", r->p->file);
+    }
+    return st;
+}
+
+/* "name: type = value" per output (arrays shortened like NumPy's repr). */
+static void print_outputs(const run_state *r)
+{
+    for (int i = 0; i < r->nout; i++) {
+        const sb_array *a = r->res[i];
+        sb_type t = sb_type_make(a->dtype, a->ndim, a->shape);
+        char buf[128];
+        printf("%s: %s = ", sb_graph_name(r->g, SB_ROLE_OUTPUT, i), sb_type_str(&t, buf, sizeof buf));
+        sb_array_print(a, stdout, 6); /* ends the line */
+    }
+}
+
+/* The value named by a save target: an output, else a shared variable or input's data. */
+static const sb_array *named_value(const run_state *r, const char *name)
+{
+    for (int i = 0; i < r->nout; i++)
+        if (!strcmp(sb_graph_name(r->g, SB_ROLE_OUTPUT, i), name)) return r->res[i];
+    for (int i = 0; i < r->nbind; i++)
+        if (!strcmp(r->binds[i].name, name)) return r->binds[i].value;
+    return NULL;
+}
+
+static sb_status save_all(const run_state *r, sb_diag *d)
+{
+    for (int i = 0; i < r->p->nsave; i++) {
+        const sb_save_spec *s = &r->p->save[i];
+        const sb_array *a = named_value(r, s->name);
+        if (!a)
+            return sb_json_error(r->p->doc, s->item, SB_ERR_VALUE, d,
+                                 "cannot save '%s': not an output, input or shared variable",
+                                 s->name);
+        sb_diag tmp = {0};
+        if (make_parents(s->path, &tmp) || sb_npy_save(s->path, a, &tmp))
+            return sb_json_error(r->p->doc, s->item, tmp.status, d, "%s: %s", tmp.file, tmp.msg);
+        if (!r->quiet) printf("saved %s -> %s\n", s->name, s->path);
+    }
+    return SB_OK;
+}
+
+/* ---- the command ---------------------------------------------------------------------------- */
+static sb_status run(run_state *r, const char *path, sb_diag *d)
+{
+    r->p = sb_pipeline_load(path, d);
+    if (!r->p) return d->status;
+    static const char *const later[] = {"viz", "report", "plugins", "train"};
+    for (size_t i = 0; i < sizeof later / sizeof *later; i++)
+        sb_pipeline_note_unsupported(r->p, later[i]);
+    r->ctx = sb_ctx_init();
+    r->g = sb_pipeline_load_graph(r->p, r->ctx, d);
+    if (!r->g || bind_data(r, d) || sb_graph_expand_autodiff(r->g, d) || run_passes(r, d) ||
+        evaluate(r, d))
+        return d->status;
+    print_outputs(r);
+    return save_all(r, d);
+}
 
 int sb_cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "symbench: '%s' is not yet supported in this build\n", argv[0]);
-    return 2;
+    const char *path = NULL;
+    run_state r = {0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+            r.quiet = true;
+        } else if (argv[i][0] == '-' || path) {
+            fprintf(stderr, "symbench run: unexpected argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path) {
+        usage(stderr);
+        return 2;
+    }
+    sb_diag d = {0};
+    sb_status st = run(&r, path, &d);
+    fflush(stdout);
+    if (st != SB_OK) sb_diag_print(&d, stderr);
+    run_free(&r);
+    return st == SB_OK ? 0 : 1;
 }
