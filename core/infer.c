@@ -345,11 +345,12 @@ static sb_status infer_argreduce(sb_op op, int nin, const sb_type *const *in, co
         return type_err(d, "%s: takes one axis, got %d", op_name(op), a->naxis);
     const sb_type *x = in[0];
     bool red[SB_MAX_DIMS];
-    if (reduced_axes(op, x, a, true, red, d)) return SB_ERR_TYPE;
-    if (a->naxis < 0 && sb_type_numel(x) == 0) {
+    if (reduced_axes(op, x, a, false, red, d)) return SB_ERR_TYPE;
+    for (int k = 0; k < x->ndim; k++) {
         char t[TYPE_BUF];
-        return type_err(d, "%s: cannot take the %s of an empty input %s", op_name(op),
-                        op_name(op), tstr(x, t));
+        if (red[k] && x->dims[k] == 0)
+            return type_err(d, "%s: cannot take the %s over the empty axis %d of %s",
+                            op_name(op), op_name(op), k, tstr(x, t));
     }
     type_reset(out, SB_DTYPE_I64);
     reduce_dims(x, red, a->keepdims, out);
