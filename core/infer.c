@@ -483,8 +483,15 @@ static sb_status infer_reshape(sb_op op, int nin, const sb_type *const *in, cons
     }
     *out = sb_type_make(in[0]->dtype, a->nshape, a->shape);
     out->weak = in[0]->weak;
-    int64_t n = sb_type_numel(in[0]);
-    if (n < 0) return SB_OK; /* checked at run time */
+    int64_t n = sb_type_numel(in[0]), part = 1;
+    if (n < 0) {
+        /* sizes are checked at run time, but the known dims must already divide the target */
+        for (int k = 0; k < in[0]->ndim; k++) part *= in[0]->dims[k] >= 0 ? in[0]->dims[k] : 1;
+        if (hole < 0 && known != 0 && part != 0 && known % part != 0)
+            return type_err(d, "%s: cannot reshape %s into %s", op_name(op), tstr(in[0], tx),
+                            tuple_str(a->shape, a->nshape, ts));
+        return SB_OK;
+    }
     if (hole >= 0 ? (known == 0 || n % known != 0) : known != n)
         return type_err(d, "%s: cannot reshape %lld elements (%s) into %s", op_name(op),
                         (long long)n, tstr(in[0], tx), tuple_str(a->shape, a->nshape, ts));
@@ -540,7 +547,6 @@ static sb_status infer_expand_dims(sb_op op, int nin, const sb_type *const *in,
         ins[ax] = true;
     }
     *out = sb_type_make(x->dtype, nd, NULL);
-    out->weak = x->weak && nd == 0;
     for (int k = 0, j = 0; k < nd; k++) out->dims[k] = ins[k] ? 1 : x->dims[j++];
     return SB_OK;
 }
@@ -1159,7 +1165,10 @@ sb_status sb_infer_type(sb_op op, int nin, const sb_type *const *in, const sb_at
         }
     }
     if (!a) a = sb_attrs_default();
-    sb_status st = rules[op](op, nin, in, a, vals, out, d);
-    if (st == SB_OK) SB_ASSERT(out->ndim >= 0 && out->ndim <= SB_MAX_DIMS);
-    return st;
+    sb_type res; /* out may alias an input */
+    sb_status st = rules[op](op, nin, in, a, vals, &res, d);
+    if (st != SB_OK) return st;
+    SB_ASSERT(res.ndim >= 0 && res.ndim <= SB_MAX_DIMS);
+    *out = res;
+    return SB_OK;
 }

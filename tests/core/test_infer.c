@@ -444,6 +444,10 @@ Test(infer, reshape)
     EXPECT_ERR(ap(SB_OP_RESHAPE, &two, 1, var("float32[3, 4]")), T,
                "reshape: bad target shape (-1, -1) (sizes must be >= 0, at most one -1)");
     EXPECT_ERR(ap(SB_OP_RESHAPE, &none, 1, var("float32[3, 4]")), T, "reshape: no shape given");
+    sb_attrs s12 = shape(1, 12), s10 = shape(2, 2, 5);
+    EXPECT(ap(SB_OP_RESHAPE, &s12, 1, var("float32[?, 4]")), "float32[12]");
+    EXPECT_ERR(ap(SB_OP_RESHAPE, &s10, 1, var("float32[?, 4]")), T,
+               "reshape: cannot reshape float32[?, 4] into (2, 5)");
 }
 
 Test(infer, transpose)
