@@ -24,7 +24,7 @@ static sb_status check_keys(const sb_json *j, const cJSON *obj, const char *cons
         int k = 0;
         while (allowed[k] && strcmp(allowed[k], c->string)) k++;
         if (!allowed[k])
-            return sb_json_error(j, c, SB_ERR_SYNTAX, d, "unknown key '%s' in %s", c->string,
+            return sb_json_key_error(j, c, SB_ERR_SYNTAX, d, "unknown key '%s' in %s", c->string,
                                  what);
     }
     return SB_OK;
@@ -77,7 +77,7 @@ static sb_status add_update(const sb_json *j, sb_graph *g, const cJSON *item, sb
 {
     sb_node *sh = sb_graph_find(g, SB_ROLE_SHARED, item->string);
     if (!sh)
-        return sb_json_error(j, item, SB_ERR_TYPE, d,
+        return sb_json_key_error(j, item, SB_ERR_TYPE, d,
                              "update of '%s', which is not a shared variable", item->string);
     if (!type_compatible(sb_node_type(sh), sb_node_type(n))) {
         char a[96], b[96];
@@ -87,7 +87,7 @@ static sb_status add_update(const sb_json *j, sb_graph *g, const cJSON *item, sb
                              sb_type_str(sb_node_type(sh), b, sizeof b));
     }
     if (sb_graph_find(g, SB_ROLE_UPDATE, item->string))
-        return sb_json_error(j, item, SB_ERR_TYPE, d, "'%s' is updated twice", item->string);
+        return sb_json_key_error(j, item, SB_ERR_TYPE, d, "'%s' is updated twice", item->string);
     sb_graph_add(g, SB_ROLE_UPDATE, item->string, n);
     return SB_OK;
 }
@@ -121,7 +121,7 @@ static sb_status load_vars(const sb_json *j, sb_graph *g, const cJSON *obj, sb_g
         sb_type t;
         if (parse_type_at(j, c, &t, d) != SB_OK) return d->status;
         if (name_taken(g, c->string))
-            return sb_json_error(j, c, SB_ERR_TYPE, d, "'%s' is already defined", c->string);
+            return sb_json_key_error(j, c, SB_ERR_TYPE, d, "'%s' is already defined", c->string);
         sb_ctx *ctx = sb_graph_ctx(g);
         sb_node *n = role == SB_ROLE_INPUT ? sb_input(ctx, c->string, &t)
                                            : sb_shared(ctx, c->string, &t);
@@ -144,7 +144,7 @@ static sb_status load_exprs(const sb_json *j, sb_graph *g, const cJSON *obj, sb_
             return sb_json_error(j, c, SB_ERR_SYNTAX, d, "'%s' must be an expression string",
                                  c->string);
         if (role != SB_ROLE_UPDATE && name_taken(g, c->string))
-            return sb_json_error(j, c, SB_ERR_TYPE, d, "'%s' is already defined", c->string);
+            return sb_json_key_error(j, c, SB_ERR_TYPE, d, "'%s' is already defined", c->string);
         sb_srcpos sp = sb_json_str_pos(j, c);
         sb_diag tmp = {0};
         sb_node *n = sb_parse_expr(sb_graph_ctx(g), c->valuestring, &scope, &sp, &tmp);
@@ -332,7 +332,7 @@ static sb_status fill_values(const sb_json *j, const cJSON *v, sb_array *a, int6
             if (fill_values(j, c, a, k, numel, d) != SB_OK) return d->status;
         return SB_OK;
     }
-    double x;
+    double x = 0;
     if (get_number(j, v, &x, d) != SB_OK) return d->status;
     if (*k >= numel)
         return sb_json_error(j, v, SB_ERR_TYPE, d, "constant has more values than its type "

@@ -13,8 +13,10 @@
 
 typedef struct item_pos {
     const cJSON *item;
-    size_t off;
+    size_t off;    /* where the value starts */
+    size_t keyoff; /* where its key starts (object members), else NO_KEY */
 } item_pos;
+#define NO_KEY ((size_t)-1)
 
 struct sb_json {
     char *text;
@@ -24,7 +26,7 @@ struct sb_json {
     size_t npos, cappos;
     size_t *lines; /* byte offset where each line starts */
     size_t nlines;
-    size_t *offs;  /* value offsets in document order (scan result) */
+    item_pos *offs; /* value (and key) offsets in document order (scan result; item unset) */
     size_t noffs, capoffs;
 };
 
@@ -69,22 +71,22 @@ static size_t skip_string(const char *s, size_t p)
     return s[p] ? p + 1 : p;
 }
 
-static void push_off(sb_json *j, size_t off)
+static void push_off(sb_json *j, size_t off, size_t keyoff)
 {
     if (j->noffs == j->capoffs) {
         j->capoffs = j->capoffs ? 2 * j->capoffs : 256;
         j->offs = sb_xrealloc(j->offs, j->capoffs * sizeof *j->offs);
     }
-    j->offs[j->noffs++] = off;
+    j->offs[j->noffs++] = (item_pos){NULL, off, keyoff};
 }
 
 /* Record the offset of the value starting at p (and of every value inside it); return the offset
  * just past it. The text is valid JSON (cJSON accepted it), so the scan trusts its structure. */
-static size_t scan_value(sb_json *j, size_t p)
+static size_t scan_value(sb_json *j, size_t p, size_t keyoff)
 {
     const char *s = j->text;
     p = skip_ws(s, p);
-    push_off(j, p);
+    push_off(j, p, keyoff);
     char open = s[p];
     if (open == '"') return skip_string(s, p);
     if (open != '{' && open != '[') {
@@ -95,12 +97,14 @@ static size_t scan_value(sb_json *j, size_t p)
     p = skip_ws(s, p + 1);
     if (s[p] == close) return p + 1;
     for (;;) {
+        size_t key = NO_KEY;
         if (open == '{') {
-            p = skip_ws(s, skip_string(s, skip_ws(s, p)));
+            key = skip_ws(s, p);
+            p = skip_ws(s, skip_string(s, key));
             SB_ASSERT(s[p] == ':');
             p++;
         }
-        p = skip_ws(s, scan_value(j, p));
+        p = skip_ws(s, scan_value(j, p, key));
         if (s[p] == ',') {
             p++;
             continue;
@@ -111,23 +115,23 @@ static size_t scan_value(sb_json *j, size_t p)
 }
 
 /* ---- pairing with the tree ---------------------------------------------------------------- */
-/* Pre-order walk: pair item with the next scanned offset, check its keys are unique. */
-static sb_status walk(sb_json *j, const cJSON *item, size_t *k, sb_diag *d)
+/* Pre-order walk: pair item with the next scanned offset; *dup = the first member whose key
+ * repeats an earlier key of its object. */
+static void walk(sb_json *j, const cJSON *item, size_t *k, const cJSON **dup)
 {
     SB_ASSERT(*k < j->noffs);
     if (j->npos == j->cappos) {
         j->cappos = j->cappos ? 2 * j->cappos : 256;
         j->pos = sb_xrealloc(j->pos, j->cappos * sizeof *j->pos);
     }
-    j->pos[j->npos++] = (item_pos){item, j->offs[(*k)++]};
+    j->pos[j->npos] = j->offs[(*k)++];
+    j->pos[j->npos++].item = item;
     for (const cJSON *c = item->child; c; c = c->next) {
-        if (walk(j, c, k, d) != SB_OK) return d ? d->status : SB_ERR_SYNTAX;
-        if (!cJSON_IsObject(item)) continue;
-        for (const cJSON *o = item->child; o != c; o = o->next)
-            if (!strcmp(o->string, c->string))
-                return sb_json_error(j, c, SB_ERR_SYNTAX, d, "duplicate key '%s'", c->string);
+        walk(j, c, k, dup);
+        if (!cJSON_IsObject(item) || *dup) continue;
+        for (const cJSON *o = item->child; o != c && !*dup; o = o->next)
+            if (!strcmp(o->string, c->string)) *dup = c;
     }
-    return SB_OK;
 }
 
 static int cmp_pos(const void *a, const void *b)
@@ -167,16 +171,19 @@ sb_json *sb_json_parse(const char *text, const char *file, sb_diag *d)
         sb_json_free(j);
         return NULL;
     }
-    scan_value(j, 0);
+    scan_value(j, 0, NO_KEY);
     size_t k = 0;
-    if (walk(j, j->root, &k, d) != SB_OK) {
-        sb_json_free(j);
-        return NULL;
-    }
+    const cJSON *dup = NULL;
+    walk(j, j->root, &k, &dup);
     SB_ASSERT(k == j->noffs);
     qsort(j->pos, j->npos, sizeof *j->pos, cmp_pos);
     free(j->offs);
     j->offs = NULL;
+    if (dup) {
+        sb_json_key_error(j, dup, SB_ERR_SYNTAX, d, "duplicate key '%s'", dup->string);
+        sb_json_free(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -204,18 +211,20 @@ void sb_json_free(sb_json *j)
 cJSON *sb_json_root(const sb_json *j) { return j->root; }
 const char *sb_json_file(const sb_json *j) { return j->file; }
 
-/* Byte offset of item, or (size_t)-1 when it is not of this document. */
-static size_t item_offset(const sb_json *j, const cJSON *item)
+/* Byte offset of item (of its key when `key` and it has one), or (size_t)-1 when it is not of
+ * this document. */
+static size_t item_offset(const sb_json *j, const cJSON *item, bool key)
 {
     if (!j || !item) return (size_t)-1;
-    item_pos key = {item, 0};
-    const item_pos *p = bsearch(&key, j->pos, j->npos, sizeof *j->pos, cmp_pos);
-    return p ? p->off : (size_t)-1;
+    item_pos k = {item, 0, NO_KEY};
+    const item_pos *p = bsearch(&k, j->pos, j->npos, sizeof *j->pos, cmp_pos);
+    if (!p) return (size_t)-1;
+    return key && p->keyoff != NO_KEY ? p->keyoff : p->off;
 }
 
 void sb_json_pos(const sb_json *j, const cJSON *item, int *line, int *col)
 {
-    size_t off = item_offset(j, item);
+    size_t off = item_offset(j, item, false);
     if (off == (size_t)-1) {
         *line = *col = 0;
         return;
@@ -226,7 +235,7 @@ void sb_json_pos(const sb_json *j, const cJSON *item, int *line, int *col)
 sb_srcpos sb_json_str_pos(const sb_json *j, const cJSON *item)
 {
     sb_srcpos sp = {j ? j->file : NULL, 0, 0};
-    size_t off = item_offset(j, item);
+    size_t off = item_offset(j, item, false);
     if (off == (size_t)-1) return sp;
     offset_where(j, off + (j->text[off] == '"'), &sp.line, &sp.col);
     return sp;
@@ -242,6 +251,20 @@ sb_status sb_json_error(const sb_json *j, const cJSON *item, sb_status st, sb_di
     va_end(ap);
     int line, col;
     sb_json_pos(j, item, &line, &col);
+    return sb_diag_set(d, st, j ? j->file : NULL, line, col, "%s", msg);
+}
+
+sb_status sb_json_key_error(const sb_json *j, const cJSON *item, sb_status st, sb_diag *d,
+                            const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = 0, col = 0;
+    size_t off = item_offset(j, item, true);
+    if (off != (size_t)-1) offset_where(j, off, &line, &col);
     return sb_diag_set(d, st, j ? j->file : NULL, line, col, "%s", msg);
 }
 

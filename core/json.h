@@ -25,6 +25,10 @@ sb_srcpos sb_json_str_pos(const sb_json *j, const cJSON *item);
 /* Set d to "file:line:col: message" at item's position; returns st. */
 sb_status sb_json_error(const sb_json *j, const cJSON *item, sb_status st, sb_diag *d,
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Like sb_json_error, at the key of an object member (its opening quote); other items at their
+ * value. For "unknown key" and "duplicate key" messages. */
+sb_status sb_json_key_error(const sb_json *j, const cJSON *item, sb_status st, sb_diag *d,
+                            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Read a whole file into a malloc'd NUL-terminated string (NULL + diag if it cannot). */
 char *sb_read_file(const char *path, size_t *len, sb_diag *d);
 

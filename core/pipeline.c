@@ -16,7 +16,7 @@ static sb_status check_keys(const sb_json *j, const cJSON *obj, const char *cons
         int k = 0;
         while (allowed[k] && strcmp(allowed[k], c->string)) k++;
         if (!allowed[k])
-            return sb_json_error(j, c, SB_ERR_SYNTAX, d, "unknown key '%s' in %s", c->string,
+            return sb_json_key_error(j, c, SB_ERR_SYNTAX, d, "unknown key '%s' in %s", c->string,
                                  what);
     }
     return SB_OK;
