@@ -1001,13 +1001,16 @@ static bool reduce_axes(parser *p, const ast *e, const sb_node *x, sb_attrs *a, 
     return true;
 }
 
-/* One axis whose default is `def` (normalized); an explicit default is stored as "none". */
-static bool one_axis(parser *p, const ast *e, bool known, int ndim, int64_t def, sb_attrs *a)
+/* One axis whose default is `def` (normalized; `raw` as written: -1 for "last", 0 for "first");
+ * an explicit default is stored as "none", also for untyped (pattern) inputs. */
+static bool one_axis(parser *p, const ast *e, bool known, int ndim, int64_t def, int64_t raw,
+                     sb_attrs *a)
 {
     if (!e) return true;
     int64_t v;
-    if (!get_int(p, e, "axis", &v) || !norm_axes(p, e->pos, known, ndim, &v, 1, false))
-        return false;
+    if (!get_int(p, e, "axis", &v)) return false;
+    if (v == raw) return true;
+    if (!norm_axes(p, e->pos, known, ndim, &v, 1, false)) return false;
     if (known && v == def) return true;
     a->naxis = 1;
     a->axis[0] = v;
@@ -1143,7 +1146,7 @@ static sb_node *call_join(parser *p, const ast *call, const fspec *fs, const ast
     }
     if (!build_args(p, (const ast *const *)seq->kid, seq->nkid, in)) goto done;
     int nd = in[0]->type.ndim + (fs->op == SB_OP_STACK);
-    if (!one_axis(p, slot[1], typed(in[0]), nd, 0, &a)) goto done;
+    if (!one_axis(p, slot[1], typed(in[0]), nd, 0, 0, &a)) goto done;
     n = apply(p, call->pos, fs->op, seq->nkid, in, &a);
 done:
     free(in);
@@ -1313,7 +1316,7 @@ static sb_node *call_unary_attr(parser *p, const ast *call, const fspec *fs, con
         a.keepdims = kd;
         break;
     case F_AXIS1:
-        ok = one_axis(p, slot[1], typed(x), x->type.ndim, x->type.ndim - 1, &a);
+        ok = one_axis(p, slot[1], typed(x), x->type.ndim, x->type.ndim - 1, -1, &a);
         break;
     case F_CAST:
         ok = dtype_arg(p, slot[1], &a);

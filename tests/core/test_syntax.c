@@ -176,6 +176,7 @@ static const char *precedence[][2] = {
     {"clip(x, 0, 1)", "clip(x, 0, 1)"},
     {"maximum(x, 0)", "maximum(x, 0)"},
     {"exp(x).sum()", "sum(exp(x))"},
+    {"mean(-log(p[arange(shape(lab)[0]), lab]))", "mean(-log(p[arange(shape(lab)[0]), lab]))"},
     {"x.max(axis=1)", "max(x, axis=1)"},
     {"x.dot(M)", "x @ M"},
     {"x.argmax(axis=1)", "argmax(x, axis=1)"},
@@ -347,6 +348,12 @@ Test(syntax, scope_and_pattern_variables)
     s = sb_print_expr(n);
     cr_expect_str_eq(s, "sum(?a, axis=-1)");
     free(s);
+    /* an explicit default axis is the default, typed or not */
+    cr_expect_eq(sb_parse_expr(ctx, "softmax(?a, axis=-1)", &sc, NULL, &d),
+                 sb_parse_expr(ctx, "softmax(?a)", &sc, NULL, &d));
+    cr_expect_eq(sb_parse_expr(ctx, "concatenate([?a, ?b], axis=0)", &sc, NULL, &d),
+                 sb_parse_expr(ctx, "concatenate([?a, ?b])", &sc, NULL, &d));
+    cr_expect_eq(d.status, SB_OK, "%s", d.msg);
     /* names that the scope does not know are errors, even if ctx has them */
     sb_diag e = {0};
     cr_expect_null(sb_parse_expr(ctx, "h + y", &sc, NULL, &e));
