@@ -34,4 +34,16 @@ typedef struct sb_pass_opts {
  * at their file:line:col, unknown rule set). */
 sb_status sb_rw_run_passes(sb_graph *g, const sb_pass_opts *opts, sb_diag *d);
 
+/* A registered pass: runs over g in place; `settings` is its JSON object (NULL when the pipeline
+ * gave just the name); sets *changed. Errors go to d at the settings' positions in opts->doc. */
+typedef sb_status (*sb_pass_fn)(sb_graph *g, const cJSON *settings, const sb_pass_opts *opts,
+                                bool *changed, sb_diag *d);
+/* Register a pass under name (plugins; a later registration of a name replaces the earlier).
+ * Returns SB_ERR_PLUGIN when the registry is full. */
+sb_status sb_rw_pass_register(const char *name, sb_pass_fn fn, const char *doc);
+/* Names (and one-line docs) of the registered passes; returns the count. */
+int sb_rw_pass_list(const char **names, const char **docs, int max);
+/* The passes run when a pipeline gives none, as JSON text. */
+extern const char sb_rw_default_passes[];
+
 #endif

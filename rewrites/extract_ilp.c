@@ -1,0 +1,168 @@
+/* extract_ilp.c: exact extraction by integer linear programming through GLPK (DAG cost).
+ *
+ * Over the classes reachable from the roots: a binary x_n per e-node (chosen), a level l_c per
+ * class. Each root has one chosen e-node; every class at most one; a chosen e-node needs each
+ * child class to have a chosen e-node; and a chosen e-node's class sits above its children
+ * (l_c >= l_k + 1), which rules out cycles. Minimize the sum of chosen e-nodes' costs: each class
+ * used is paid once, so shared subterms cost once (tensat's formulation). */
+#include "extract.h"
+
+#ifdef SB_HAVE_GLPK
+#include <glpk.h>
+
+/* Classes reachable from roots (through every e-node), in `order`; index by class in pos[]. */
+static void reach(sb_egraph *eg, const sb_id *roots, int nroots, sb_idvec *order, int *pos)
+{
+    for (int i = 0; i < nroots; i++) {
+        sb_id r = sb_eg_find(eg, roots[i]);
+        if (pos[r] < 0) pos[r] = (int)order->n, sb_idvec_push(order, r);
+    }
+    for (uint32_t q = 0; q < order->n; q++) {
+        const sb_eclass *c = &eg->cls[order->v[q]];
+        for (uint32_t j = 0; j < c->nodes.n; j++)
+            for (int k = 0; k < eg->nodes[c->nodes.v[j]].nin; k++) {
+                sb_id kc = sb_eg_find(eg, sb_eg_kids(eg, c->nodes.v[j])[k]);
+                if (pos[kc] < 0) pos[kc] = (int)order->n, sb_idvec_push(order, kc);
+            }
+    }
+}
+
+/* Add one constraint row with the given entries (GLPK arrays are 1-based). */
+static void add_row(glp_prob *lp, int type, double lb, double ub, int n, const int *ind,
+                    const double *val)
+{
+    int r = glp_add_rows(lp, 1);
+    glp_set_row_bnds(lp, r, type, lb, ub);
+    int *i1 = sb_xmalloc(sizeof(int) * (size_t)(n + 1));
+    double *v1 = sb_xmalloc(sizeof(double) * (size_t)(n + 1));
+    memcpy(i1 + 1, ind, sizeof(int) * (size_t)n);
+    memcpy(v1 + 1, val, sizeof(double) * (size_t)n);
+    glp_set_mat_row(lp, r, n, i1, v1);
+    free(i1);
+    free(v1);
+}
+
+/* Build the program; col[n] = column of e-node n's x (0: not in it). Returns the level base. */
+static int build(glp_prob *lp, sb_extractor *x, const sb_idvec *order, const int *pos, int *col)
+{
+    sb_egraph *eg = x->eg;
+    int ncls = (int)order->n, lvl0 = 0;
+    for (int q = 0; q < ncls; q++) {
+        const sb_eclass *c = &eg->cls[order->v[q]];
+        for (uint32_t j = 0; j < c->nodes.n; j++) {
+            sb_id n = c->nodes.v[j];
+            int cc = glp_add_cols(lp, 1);
+            col[n] = cc;
+            glp_set_col_kind(lp, cc, GLP_BV);
+            glp_set_obj_coef(lp, cc, x->ncost[n]);
+            for (int k = 0; k < eg->nodes[n].nin; k++)
+                if (sb_eg_find(eg, sb_eg_kids(eg, n)[k]) == order->v[q]) glp_set_col_bnds(lp, cc, GLP_FX, 0, 0);
+        }
+    }
+    lvl0 = glp_add_cols(lp, ncls);
+    for (int q = 0; q < ncls; q++) glp_set_col_bnds(lp, lvl0 + q, GLP_DB, 0, ncls);
+    return lvl0;
+}
+
+/* Constraints: one per class (at most one / exactly one at roots), children, levels. */
+static void constrain(glp_prob *lp, sb_extractor *x, const sb_idvec *order, const int *pos,
+                      const int *col, int lvl0, const sb_id *roots, int nroots)
+{
+    sb_egraph *eg = x->eg;
+    int ncls = (int)order->n, cap = 16;
+    int *ind = sb_xmalloc(sizeof(int) * (size_t)cap);
+    double *val = sb_xmalloc(sizeof(double) * (size_t)cap);
+    for (int q = 0; q < ncls; q++) {
+        const sb_eclass *c = &eg->cls[order->v[q]];
+        if ((int)c->nodes.n + 2 > cap) {
+            cap = (int)c->nodes.n + 2;
+            ind = sb_xrealloc(ind, sizeof(int) * (size_t)cap);
+            val = sb_xrealloc(val, sizeof(double) * (size_t)cap);
+        }
+        bool is_root = false;
+        for (int r = 0; r < nroots; r++) is_root |= sb_eg_find(eg, roots[r]) == order->v[q];
+        for (uint32_t j = 0; j < c->nodes.n; j++) ind[j] = col[c->nodes.v[j]], val[j] = 1;
+        add_row(lp, is_root ? GLP_FX : GLP_UP, is_root ? 1 : 0, 1, (int)c->nodes.n, ind, val);
+    }
+    for (int q = 0; q < ncls; q++) {
+        const sb_eclass *c = &eg->cls[order->v[q]];
+        for (uint32_t j = 0; j < c->nodes.n; j++) {
+            sb_id n = c->nodes.v[j];
+            for (int k = 0; k < eg->nodes[n].nin; k++) {
+                sb_id kc = sb_eg_find(eg, sb_eg_kids(eg, n)[k]);
+                const sb_eclass *kcl = &eg->cls[kc];
+                if ((int)kcl->nodes.n + 2 > cap) {
+                    cap = (int)kcl->nodes.n + 2;
+                    ind = sb_xrealloc(ind, sizeof(int) * (size_t)cap);
+                    val = sb_xrealloc(val, sizeof(double) * (size_t)cap);
+                }
+                /* x_n - sum_{m in kc} x_m <= 0 */
+                int m = 0;
+                ind[m] = col[n], val[m++] = 1;
+                for (uint32_t t = 0; t < kcl->nodes.n; t++) ind[m] = col[kcl->nodes.v[t]], val[m++] = -1;
+                add_row(lp, GLP_UP, 0, 0, m, ind, val);
+                if (kc == order->v[q]) continue;
+                /* l_c - l_k - M x_n >= 1 - M */
+                double big = ncls + 1;
+                int li[3] = {lvl0 + q, lvl0 + pos[kc], col[n]};
+                double lv[3] = {1, -1, -big};
+                add_row(lp, GLP_LO, 1 - big, 0, 3, li, lv);
+            }
+        }
+    }
+    free(ind);
+    free(val);
+}
+
+bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_nodes,
+                       double time_limit)
+{
+    sb_egraph *eg = x->eg;
+    int *pos = sb_xmalloc(sizeof(int) * (eg->nnodes + 1));
+    for (uint32_t i = 0; i <= eg->nnodes; i++) pos[i] = -1;
+    sb_idvec order = {0};
+    reach(eg, roots, nroots, &order, pos);
+    int nn = 0;
+    for (uint32_t q = 0; q < order.n; q++) nn += (int)eg->cls[order.v[q]].nodes.n;
+    bool ok = false;
+    if (nn <= max_nodes) {
+        int *col = sb_xcalloc(eg->nnodes + 1, sizeof(int));
+        glp_term_out(GLP_OFF);
+        glp_prob *lp = glp_create_prob();
+        glp_set_obj_dir(lp, GLP_MIN);
+        int lvl0 = build(lp, x, &order, pos, col);
+        constrain(lp, x, &order, pos, col, lvl0, roots, nroots);
+        glp_iocp parm;
+        glp_init_iocp(&parm);
+        parm.presolve = GLP_ON;
+        parm.msg_lev = GLP_MSG_OFF;
+        parm.tm_lim = (int)(time_limit * 1000);
+        int rc = glp_intopt(lp, &parm), st = glp_mip_status(lp);
+        if (rc == 0 && (st == GLP_OPT || st == GLP_FEAS)) {
+            for (uint32_t q = 0; q < order.n; q++) {
+                const sb_eclass *c = &eg->cls[order.v[q]];
+                for (uint32_t j = 0; j < c->nodes.n; j++)
+                    if (glp_mip_col_val(lp, col[c->nodes.v[j]]) > 0.5) {
+                        x->best[order.v[q]] = c->nodes.v[j];
+                        x->built[order.v[q]] = NULL;
+                    }
+            }
+            for (uint32_t q = 0; q < order.n; q++) x->built[order.v[q]] = NULL;
+            ok = x->used_ilp = true;
+        }
+        glp_delete_prob(lp);
+        free(col);
+    }
+    sb_idvec_free(&order);
+    free(pos);
+    return ok;
+}
+
+#else
+bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_nodes,
+                       double time_limit)
+{
+    (void)x, (void)roots, (void)nroots, (void)max_nodes, (void)time_limit;
+    return false; /* built without GLPK */
+}
+#endif
