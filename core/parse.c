@@ -1034,36 +1034,42 @@ static bool dtype_arg(parser *p, const ast *e, sb_attrs *a)
     return true;
 }
 
-/* reshape(x, shape) with at most one -1; flatten(x, ndim) keeps ndim - 1 leading dims. */
-static sb_node *call_reshape(parser *p, const ast *call, const fspec *fs, const ast **slot)
+/* reshape(x, shape): at most one -1. */
+static sb_node *call_reshape(parser *p, const ast *call, const ast **slot)
 {
     sb_attrs a;
     sb_attrs_init(&a);
     sb_node *x = build(p, slot[0]);
-    if (!x) return NULL;
-    if (fs->kind == F_RESHAPE) {
-        if (!shape_arg(p, slot[1], &a)) return NULL;
-        int neg = 0;
-        for (int i = 0; i < a.nshape; i++) {
-            if (a.shape[i] < -1)
-                return fail(p, slot[1]->pos, SB_ERR_TYPE, "reshape: negative size %lld",
-                            (long long)a.shape[i]);
-            neg += a.shape[i] == -1;
-        }
-        if (neg > 1)
-            return fail(p, slot[1]->pos, SB_ERR_TYPE, "reshape: only one size can be -1");
-        return apply(p, call->pos, SB_OP_RESHAPE, 1, &x, &a);
+    if (!x || !shape_arg(p, slot[1], &a)) return NULL;
+    int neg = 0;
+    for (int i = 0; i < a.nshape; i++) {
+        if (a.shape[i] < -1)
+            return fail(p, slot[1]->pos, SB_ERR_TYPE, "reshape: negative size %lld",
+                        (long long)a.shape[i]);
+        neg += a.shape[i] == -1;
     }
+    if (neg > 1) return fail(p, slot[1]->pos, SB_ERR_TYPE, "reshape: only one size can be -1");
+    return apply(p, call->pos, SB_OP_RESHAPE, 1, &x, &a);
+}
+
+/* flatten(x, ndim=1): Theano's outdim, a reshape keeping ndim - 1 leading dims. They must be
+ * known, or only the first unknown with known trailing dims: float32[?, 28, 28] with ndim 2 is
+ * reshape (-1, 784). */
+static sb_node *call_flatten(parser *p, const ast *call, const ast **slot)
+{
+    sb_attrs a;
+    sb_attrs_init(&a);
+    sb_node *x = build(p, slot[0]);
     int64_t nd = 1;
-    if (slot[1] && !get_int(p, slot[1], "ndim", &nd)) return NULL;
+    if (!x || (slot[1] && !get_int(p, slot[1], "ndim", &nd))) return NULL;
     const sb_type *t = &x->type;
     if (nd < 1 || (typed(x) && nd > (t->ndim > 0 ? t->ndim : 1)))
         return fail(p, slot[1]->pos, SB_ERR_TYPE, "flatten: ndim %lld out of range for %d-d",
                     (long long)nd, t->ndim);
-    a.nshape = (int8_t)nd;
-    a.shape[nd - 1] = -1;
     if (nd > 1 && !typed(x))
         return fail(p, call->pos, SB_ERR_TYPE, "flatten with ndim > 1 needs a typed input");
+    a.nshape = (int8_t)nd;
+    a.shape[nd - 1] = -1;
     bool lead_known = true, first_only = true;
     for (int i = 0; i < nd - 1; i++) {
         a.shape[i] = t->dims[i];
@@ -1072,7 +1078,8 @@ static sb_node *call_reshape(parser *p, const ast *call, const fspec *fs, const 
     }
     if (!lead_known) {
         int64_t rest = 1;
-        for (int i = (int)nd - 1; i < t->ndim; i++) rest = t->dims[i] < 0 || rest < 0 ? -1 : rest * t->dims[i];
+        for (int i = (int)nd - 1; i < t->ndim; i++)
+            rest = t->dims[i] < 0 || rest < 0 ? -1 : rest * t->dims[i];
         if (!first_only || rest < 0)
             return fail(p, call->pos, SB_ERR_TYPE,
                         "flatten: cannot keep %lld leading dims of a tensor with unknown sizes",
@@ -1375,8 +1382,8 @@ static sb_node *build_call(parser *p, const ast *call)
         if (!build_args(p, slot, fs.maxpos, in)) return NULL;
         return apply(p, call->pos, fs.op, fs.maxpos, in, NULL);
     }
-    case F_RESHAPE:
-    case F_FLATTEN: return call_reshape(p, call, &fs, slot);
+    case F_RESHAPE: return call_reshape(p, call, slot);
+    case F_FLATTEN: return call_flatten(p, call, slot);
     case F_TRANSPOSE: return call_transpose(p, call, slot);
     case F_EXPAND:
     case F_SQUEEZE: return call_axes(p, call, &fs, slot);
