@@ -284,7 +284,7 @@ static sb_status reduced_axes(sb_op op, const sb_type *x, const sb_attrs *a, boo
 {
     for (int k = 0; k < SB_MAX_DIMS; k++) red[k] = a->naxis < 0;
     for (int i = 0; i < a->naxis; i++) {
-        int ax;
+        int ax = 0;
         if (norm_axis(op, a->axis[i], x->ndim, &ax, d)) return SB_ERR_TYPE;
         if (red[ax]) return type_err(d, "%s: axis %d is repeated", op_name(op), ax);
         red[ax] = true;
@@ -379,7 +379,7 @@ static sb_status infer_unary_float_axis(sb_op op, int nin, const sb_type *const 
 {
     if (a->naxis > 1)
         return type_err(d, "%s: takes one axis, got %d", op_name(op), a->naxis);
-    int ax;
+    int ax = 0;
     if (norm_axis(op, a->naxis == 1 ? a->axis[0] : -1, in[0]->ndim, &ax, d)) return SB_ERR_TYPE;
     *out = *in[0];
     out->dtype = sb_dtype_to_float(in[0]->dtype);
@@ -560,7 +560,7 @@ static sb_status infer_squeeze(sb_op op, int nin, const sb_type *const *in, cons
     bool drop[SB_MAX_DIMS] = {false};
     for (int k = 0; a->naxis < 0 && k < x->ndim; k++) drop[k] = x->dims[k] == 1;
     for (int i = 0; i < a->naxis; i++) {
-        int ax;
+        int ax = 0;
         char tx[TYPE_BUF];
         if (norm_axis(op, a->axis[i], x->ndim, &ax, d)) return SB_ERR_TYPE;
         if (drop[ax]) return type_err(d, "%s: axis %d is repeated", op_name(op), ax);
@@ -616,7 +616,7 @@ static sb_status infer_concatenate(sb_op op, int nin, const sb_type *const *in,
     if (in[0]->ndim < 1)
         return type_err(d, "%s: zero-dimensional input %s cannot be concatenated", op_name(op),
                         tstr(in[0], t0));
-    int ax;
+    int ax = 0;
     if (norm_axis(op, a->naxis > 0 ? a->axis[0] : 0, in[0]->ndim, &ax, d)) return SB_ERR_TYPE;
     sb_status st = same_shapes(op, nin, in, ax, out, d);
     if (st) return st;
@@ -664,7 +664,7 @@ static sb_status infer_split(sb_op op, int nin, const sb_type *const *in, const 
     if (x->ndim < 1)
         return type_err(d, "%s: cannot split a zero-dimensional input %s", op_name(op),
                         tstr(x, tx));
-    int ax;
+    int ax = 0;
     if (norm_axis(op, a->naxis > 0 ? a->axis[0] : 0, x->ndim, &ax, d)) return SB_ERR_TYPE;
     if (x->dims[ax] >= 0 && x->dims[ax] % n != 0)
         return type_err(d, "%s: axis %d of %s (size %lld) cannot be split into %lld equal "
@@ -844,7 +844,7 @@ static sb_status iarg_get(const index_env *e, const sb_iarg *g, bool *known, int
     *known = g->kind == SB_IARG_CONST;
     *v = g->v;
     if (g->kind != SB_IARG_INPUT) return SB_OK;
-    const sb_type *t;
+    const sb_type *t = NULL;
     char ts[TYPE_BUF];
     sb_status st = index_input(e, g->v, &t);
     if (st) return st;
@@ -910,7 +910,7 @@ static sb_status scalar_index(const index_env *e, int64_t n, int axis, const sb_
 static sb_status array_index(const index_env *e, const sb_type *x, int axis, const sb_index *ix,
                              sb_type *shape, int *used)
 {
-    const sb_type *t;
+    const sb_type *t = NULL;
     char ts[TYPE_BUF], tx[TYPE_BUF];
     sb_status st = index_input(e, ix->a[0].v, &t);
     if (st) return st;
@@ -960,7 +960,7 @@ static sb_status index_type(const index_env *e, const sb_type *x, const sb_attrs
         const sb_index *ix = &a->idx[i];
         if (axis >= x->ndim)
             return type_err(e->d, "%s: too many indices for %s", op_name(e->op), tstr(x, tx));
-        int64_t n = x->dims[axis], len;
+        int64_t n = x->dims[axis], len = -1;
         sb_status st = SB_OK;
         if (ix->kind == SB_INDEX_SLICE) {
             if ((st = slice_len(e, n, ix, &len))) return st;
