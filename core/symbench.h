@@ -394,6 +394,56 @@ SB_API char *sb_graph_save_json(const sb_graph *g);
  * disconnected wrt (unless zeros were asked for), or an op without a gradient. */
 SB_API sb_status sb_graph_expand_autodiff(sb_graph *g, sb_diag *d);
 
+/* Options of sb_grad (NULL = none): nodes to treat as constants (no gradient flows through
+ * them into their inputs), known gradients (node -> gradient of the cost w.r.t. it, of the
+ * node's shape; the cost may then be NULL), and what a wrt the cost does not depend on gets. */
+typedef struct sb_grad_opts {
+    int nconst;
+    sb_node *const *consider_constant;
+    int nknown;
+    sb_node *const *known_nodes; /* known_grads: known_nodes[i] has gradient known_grads[i] */
+    sb_node *const *known_grads;
+    bool disconnected_zeros;     /* false: a disconnected wrt is an error; true: zeros_like */
+} sb_grad_opts;
+
+/* Reverse mode (Theano's grad): out[i] = d cost / d wrt[i], of wrt[i]'s exact type. cost must
+ * be a float scalar. Integer/bool values, comparisons, argmax, shape and constructors carry no
+ * gradient; broadcasting is undone by summing. Fills d on a bad cost or a disconnected wrt. */
+SB_API sb_status sb_grad(sb_ctx *ctx, sb_node *cost, int nwrt, sb_node *const *wrt,
+                         const sb_grad_opts *opts, sb_node **out, sb_diag *d);
+/* Vector-Jacobian product: out[i] = u^T d f / d wrt[i] (u has f's shape). */
+SB_API sb_status sb_lop(sb_ctx *ctx, sb_node *f, int nwrt, sb_node *const *wrt, sb_node *u,
+                        const sb_grad_opts *opts, sb_node **out, sb_diag *d);
+/* Forward mode (Theano's Rop): *out = sum_i (d f / d wrt[i]) v[i], of f's type (v[i] has
+ * wrt[i]'s shape). Zeros when f does not depend on any wrt. */
+SB_API sb_status sb_rop(sb_ctx *ctx, sb_node *f, int nwrt, sb_node *const *wrt,
+                        sb_node *const *v, sb_node **out, sb_diag *d);
+/* Jacobian of f w.r.t. x: dims f ++ x, one reverse pass per element of f (f's size must be
+ * static). Hessian of a float scalar cost w.r.t. x: dims x ++ x (x's size must be static).
+ * Hessian-vector products: sb_rop of sb_grad's result. */
+SB_API sb_status sb_jacobian(sb_ctx *ctx, sb_node *f, sb_node *x, sb_node **out, sb_diag *d);
+SB_API sb_status sb_hessian(sb_ctx *ctx, sb_node *cost, sb_node *x, sb_node **out, sb_diag *d);
+
+struct sb_binding; /* below, with sb_eval */
+
+/* Settings of sb_verify_grad (0 fields = defaults). */
+typedef struct sb_verify_opts {
+    uint64_t seed; /* random directions (default 1) */
+    int ntests;    /* random directions per wrt (default 3) */
+    double eps;    /* central-difference step in float64 (default 1e-6) */
+    double tol;    /* tolerance on min(absolute, relative) error (default 1e-4) */
+} sb_verify_opts;
+
+/* Theano's verify_grad: for each wrt[i] (an input or shared variable bound in binds) and random
+ * directions v, compare the symbolic directional derivative <grad, v> with the central
+ * difference (f(x + eps v) - f(x - eps v)) / 2 eps, everything evaluated in float64. errs[i]
+ * (optional) receives wrt i's largest error, *worst the index of the largest (optional). Returns
+ * SB_OK when every error is within tol, SB_ERR_VALUE naming the failing wrt otherwise. */
+SB_API sb_status sb_verify_grad(sb_ctx *ctx, sb_node *cost, int nwrt, sb_node *const *wrt,
+                                int nbind, const struct sb_binding *binds,
+                                const sb_verify_opts *opts, double *errs, int *worst,
+                                sb_diag *d);
+
 /* ---------------------------------------------------------------------------------------------
  * Evaluation (reference CPU backend)
  * ------------------------------------------------------------------------------------------- */
