@@ -53,9 +53,11 @@ struct ast {
     ast *a, *b;
     ast **kid;
     int nkid;
+    int height; /* 1 + the tallest child: bounds the builder's and printer's recursion */
 };
 
-#define MAX_DEPTH 200
+#define MAX_DEPTH 1000   /* nesting of parentheses, calls and unary operators */
+#define MAX_HEIGHT 20000 /* operations in a chain such as a + b + ... */
 
 typedef struct parser {
     sb_syn_src src;
@@ -125,6 +127,21 @@ static void set_kids(parser *p, ast *e, sb_ptrvec *v)
 static ast *parse_expr(parser *p);
 static ast *parse_unary(parser *p);
 
+/* Set e's height from its children; NULL (an error) past MAX_HEIGHT. */
+static ast *finish(parser *p, ast *e)
+{
+    int h = 0;
+    if (e->a && e->a->height > h) h = e->a->height;
+    if (e->b && e->b->height > h) h = e->b->height;
+    for (int i = 0; i < e->nkid; i++)
+        if (e->kid[i] && e->kid[i]->height > h) h = e->kid[i]->height;
+    e->height = h + 1;
+    if (e->height <= MAX_HEIGHT) return e;
+    sb_syn_error(&p->src, e->pos, SB_ERR_SYNTAX, "expression too deep (more than %d operations)",
+                 MAX_HEIGHT);
+    return NULL;
+}
+
 static ast *binary(parser *p, sb_tok_kind op, size_t pos, ast *a, ast *b)
 {
     if (!b) return NULL;
@@ -132,7 +149,7 @@ static ast *binary(parser *p, sb_tok_kind op, size_t pos, ast *a, ast *b)
     e->op = op;
     e->a = a;
     e->b = b;
-    return e;
+    return finish(p, e);
 }
 
 /* A comma-separated sequence up to `close`; each element by parse_expr (or a keyword argument
@@ -153,7 +170,7 @@ static bool parse_seq(parser *p, sb_tok_kind close, const char *what, bool kwarg
             e->s = tok_text(p, t.start, t.len);
             p->at = at;
             e->a = next(p) ? parse_expr(p) : NULL;
-            if (!e->a) goto fail;
+            if (!e->a || !finish(p, e)) goto fail;
             seen_kw = true;
         } else {
             if (p->src.d && p->src.d->status) goto fail; /* the peek failed to lex */
@@ -191,7 +208,7 @@ static ast *parse_paren(parser *p, size_t pos)
     }
     ast *e = new_ast(p, A_TUPLE, pos);
     set_kids(p, e, &v);
-    return e;
+    return finish(p, e);
 }
 
 static ast *parse_primary(parser *p)
@@ -230,7 +247,7 @@ static ast *parse_primary(parser *p)
         if (!next(p) || !parse_seq(p, SB_TOK_RBRACK, "']'", false, &v, &comma)) return NULL;
         e = new_ast(p, A_LIST, t.start);
         set_kids(p, e, &v);
-        return e;
+        return finish(p, e);
     }
     default:
         return unexpected(p);
@@ -276,7 +293,7 @@ static ast *parse_index(parser *p, ast *base, size_t pos)
     ast *e = new_ast(p, A_INDEX, pos);
     e->a = base;
     set_kids(p, e, &v);
-    return e;
+    return finish(p, e);
 fail:
     sb_ptrvec_free(&v);
     return NULL;
@@ -297,7 +314,7 @@ static ast *parse_call(parser *p, const char *name, size_t pos, ast *self)
     e->s = name;
     e->method = self != NULL;
     set_kids(p, e, &v);
-    return e;
+    return finish(p, e);
 }
 
 static ast *parse_postfix(parser *p)
@@ -328,7 +345,7 @@ static ast *parse_postfix(parser *p)
                 ast *a = new_ast(p, A_ATTR, npos);
                 a->s = name;
                 a->a = e;
-                e = a;
+                e = finish(p, a);
             }
         } else {
             break;
@@ -368,7 +385,7 @@ static ast *parse_unary(parser *p)
     ast *e = new_ast(p, A_UNARY, pos);
     e->op = k;
     e->a = a;
-    return e;
+    return finish(p, e);
 }
 
 static bool is_term_op(sb_tok_kind k)
@@ -439,7 +456,7 @@ static ast *parse_not(parser *p)
     ast *e = new_ast(p, A_UNARY, pos);
     e->op = SB_TOK_TILDE;
     e->a = a;
-    return e;
+    return finish(p, e);
 }
 
 static ast *parse_and(parser *p)

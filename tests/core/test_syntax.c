@@ -440,3 +440,34 @@ Test(syntax, type_errors_are_reported_at_the_operator)
     cr_expect_str_eq(d.file, "<expr>");
     cr_expect_eq(d.col, 5);
 }
+
+Test(syntax, long_and_deep_expressions)
+{
+    /* a long left-deep chain parses, prints and reads back */
+    size_t n = 3000, k = 0;
+    char *text = malloc(n * 8 + 16);
+    k += (size_t)sprintf(text, "x");
+    for (size_t i = 1; i < n; i++) k += (size_t)sprintf(text + k, " + %zu", i);
+    sb_node *a = parse_ok(text);
+    char *s = sb_print_expr(a);
+    cr_expect_str_eq(s, text);
+    cr_expect_eq(parse_ok(s), a);
+    free(s);
+    /* nesting is bounded: an error, not a stack overflow */
+    k = 0;
+    for (size_t i = 0; i < 5000; i++) text[k++] = '(';
+    text[k++] = 'x';
+    for (size_t i = 0; i < 5000; i++) text[k++] = ')';
+    text[k] = 0;
+    sb_diag d = {0};
+    cr_expect_null(sb_parse_expr(ctx, text, NULL, NULL, &d));
+    cr_expect_str_eq(d.msg, "expression nested too deeply");
+    text[0] = 0; /* 500 levels are fine */
+    k = 0;
+    for (size_t i = 0; i < 500; i++) k += (size_t)sprintf(text + k, "exp(");
+    text[k++] = 'x';
+    for (size_t i = 0; i < 500; i++) text[k++] = ')';
+    text[k] = 0;
+    cr_expect_eq(sb_node_op(parse_ok(text)), SB_OP_EXP);
+    free(text);
+}
