@@ -303,7 +303,7 @@ typedef struct node_map {
 static sb_status map_get(const sb_json *j, const node_map *m, const cJSON *item, sb_node **out,
                          sb_diag *d)
 {
-    int64_t id;
+    int64_t id = 0;
     if (get_int(j, item, &id, d) != SB_OK) return d->status;
     if (id < 0 || id >= m->n || !m->v[id])
         return sb_json_error(j, item, SB_ERR_VALUE, d, "unknown node id %lld", (long long)id);
@@ -419,7 +419,7 @@ static sb_status load_node(sb_ctx *ctx, const sb_json *j, const cJSON *node, nod
     if (check_keys(j, node, keys, "node", d) != SB_OK) return d->status;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(node, "id");
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(node, "op");
-    int64_t v;
+    int64_t v = 0;
     if (!id || !cJSON_IsString(op))
         return sb_json_error(j, node, SB_ERR_SYNTAX, d, "a node needs 'id' and 'op' (a string)");
     if (get_int(j, id, &v, d) != SB_OK) return d->status;
@@ -480,7 +480,7 @@ static sb_status list_roots(const sb_json *j, sb_graph *g, const cJSON *obj, sb_
     if (!obj) return SB_OK;
     if (need_object(j, obj, key, d) != SB_OK) return d->status;
     for (const cJSON *c = obj->child; c; c = c->next) {
-        sb_node *n;
+        sb_node *n = NULL;
         if (map_get(j, m, c, &n, d) != SB_OK) return d->status;
         if (role == SB_ROLE_UPDATE) {
             if (add_update(j, g, c, n, d) != SB_OK) return d->status;
@@ -529,6 +529,8 @@ static sb_graph *load_nodes(sb_ctx *ctx, const sb_json *j, const cJSON *root, sb
  * uses this: positions stay those of the pipeline file). Declared in pipeline.h. */
 sb_graph *sb_graph_load_doc(sb_ctx *ctx, const sb_json *j, const cJSON *root, sb_diag *d)
 {
+    sb_diag local = {0};
+    if (!d) d = &local; /* the loaders read d->status */
     if (!cJSON_IsObject(root)) {
         sb_json_error(j, root, SB_ERR_SYNTAX, d, "a graph must be a JSON object");
         return NULL;

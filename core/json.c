@@ -8,6 +8,7 @@
 #include "json.h"
 #include "core-impl.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 
@@ -140,20 +141,146 @@ static int cmp_pos(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Where malformed JSON stopped: a message naming what was found there. */
-static sb_status syntax_error(sb_json *j, size_t off, sb_diag *d)
+/* ---- locating malformed JSON -------------------------------------------------------------- */
+/* cJSON says only roughly where it stopped, so a small strict checker (RFC 8259) walks the text
+ * to find the first error and name it. The first error wins: err is set once. */
+typedef struct checker {
+    const char *s;
+    size_t err;      /* offset of the first error, or NO_KEY */
+    char msg[160];
+} checker;
+
+static void what_is(const char *s, size_t p, char *buf, size_t n)
 {
+    unsigned char c = (unsigned char)s[p];
+    if (!c) snprintf(buf, n, "end of input");
+    else if (c < 0x20 || c >= 0x7f) snprintf(buf, n, "byte 0x%02x", c);
+    else snprintf(buf, n, "'%c'", c);
+}
+
+static size_t fail(checker *k, size_t p, const char *expected)
+{
+    if (k->err != NO_KEY) return p;
+    char found[32];
+    what_is(k->s, p, found, sizeof found);
+    k->err = p;
+    if (expected) snprintf(k->msg, sizeof k->msg, "expected %s, found %s", expected, found);
+    else snprintf(k->msg, sizeof k->msg, "unexpected %s", found);
+    return p;
+}
+
+static size_t check_value(checker *k, size_t p, int depth);
+
+static size_t check_string(checker *k, size_t p)
+{
+    const char *s = k->s;
+    size_t open = p++;
+    for (; s[p] != '"'; p++) {
+        unsigned char c = (unsigned char)s[p];
+        if (!c) {
+            k->err = k->err == NO_KEY ? open : k->err;
+            snprintf(k->msg, sizeof k->msg, "unterminated string");
+            return p;
+        }
+        if (c < 0x20) return fail(k, p, "a character (control characters must be escaped)");
+        if (c != '\\') continue;
+        c = (unsigned char)s[++p];
+        if (c == 'u') {
+            for (int i = 1; i <= 4; i++)
+                if (!isxdigit((unsigned char)s[p + i])) return fail(k, p + i, "a hex digit");
+            p += 4;
+        } else if (!c || !strchr("\"\\/bfnrt", c)) {
+            return fail(k, p, "a valid escape");
+        }
+    }
+    return p + 1;
+}
+
+static size_t digits(const char *s, size_t p)
+{
+    while (isdigit((unsigned char)s[p])) p++;
+    return p;
+}
+
+static size_t check_number(checker *k, size_t p)
+{
+    const char *s = k->s;
+    if (s[p] == '-') p++;
+    if (s[p] == '0') p++;
+    else if (isdigit((unsigned char)s[p])) p = digits(s, p);
+    else return fail(k, p, "a digit");
+    if (s[p] == '.') {
+        if (!isdigit((unsigned char)s[p + 1])) return fail(k, p + 1, "a digit");
+        p = digits(s, p + 1);
+    }
+    if (s[p] == 'e' || s[p] == 'E') {
+        p++;
+        if (s[p] == '+' || s[p] == '-') p++;
+        if (!isdigit((unsigned char)s[p])) return fail(k, p, "a digit");
+        p = digits(s, p);
+    }
+    return p;
+}
+
+/* An object or array after its opening bracket at p. */
+static size_t check_container(checker *k, size_t p, int depth)
+{
+    const char *s = k->s;
+    bool obj = s[p] == '{';
+    char close = obj ? '}' : ']';
+    p = skip_ws(s, p + 1);
+    if (s[p] == close) return p + 1;
+    for (;;) {
+        if (obj) {
+            p = skip_ws(s, p);
+            if (s[p] != '"') return fail(k, p, "a string key");
+            p = skip_ws(s, check_string(k, p));
+            if (k->err != NO_KEY) return p;
+            if (s[p] != ':') return fail(k, p, "':'");
+            p++;
+        }
+        p = skip_ws(s, check_value(k, p, depth + 1));
+        if (k->err != NO_KEY) return p;
+        if (s[p] == close) return p + 1;
+        if (s[p] != ',') return fail(k, p, obj ? "',' or '}'" : "',' or ']'");
+        p = skip_ws(s, p + 1);
+        if (s[p] == close) return fail(k, p, obj ? "a key after ','" : "a value after ','");
+    }
+}
+
+static size_t check_value(checker *k, size_t p, int depth)
+{
+    const char *s = k->s;
+    p = skip_ws(s, p);
+    if (depth > 1000) return fail(k, p, "less nesting (at most 1000 levels)");
+    switch (s[p]) {
+    case '{': case '[': return check_container(k, p, depth);
+    case '"': return check_string(k, p);
+    case 't': case 'f': case 'n': {
+        const char *lit = s[p] == 't' ? "true" : s[p] == 'f' ? "false" : "null";
+        size_t n = strlen(lit);
+        if (strncmp(s + p, lit, n) || isalnum((unsigned char)s[p + n])) return fail(k, p, "a value");
+        return p + n;
+    }
+    default:
+        if (s[p] == '-' || isdigit((unsigned char)s[p])) return check_number(k, p);
+        return fail(k, p, "a value");
+    }
+}
+
+/* Report malformed text: the checker's first error, else cJSON's offset. */
+static sb_status syntax_error(sb_json *j, size_t cjson_off, sb_diag *d)
+{
+    checker k = {j->text, NO_KEY, ""};
+    size_t end = skip_ws(j->text, check_value(&k, 0, 0));
+    if (k.err == NO_KEY && j->text[end]) fail(&k, end, "end of input after the JSON value");
+    if (k.err == NO_KEY) {
+        k.err = cjson_off;
+        snprintf(k.msg, sizeof k.msg, "cannot be parsed");
+    }
     int line, col;
-    offset_where(j, off, &line, &col);
-    char c = j->text[off];
-    if (!c)
-        return sb_diag_set(d, SB_ERR_SYNTAX, j->file, line, col,
-                           "malformed JSON: unexpected end of input");
-    if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
-        return sb_diag_set(d, SB_ERR_SYNTAX, j->file, line, col,
-                           "malformed JSON: unexpected byte 0x%02x", (unsigned char)c);
-    return sb_diag_set(d, SB_ERR_SYNTAX, j->file, line, col, "malformed JSON: unexpected '%c'",
-                       c);
+    offset_where(j, k.err, &line, &col);
+    return sb_diag_set(d, SB_ERR_SYNTAX, j->file, line, col, "malformed JSON: %s", k.msg);
 }
 
 sb_json *sb_json_parse(const char *text, const char *file, sb_diag *d)

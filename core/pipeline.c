@@ -83,7 +83,7 @@ static sb_status init_settings(const sb_json *j, const cJSON *o, sb_data_spec *s
     s->init.high = 1.0;
     for (const cJSON *c = o->child; c; c = c->next) {
         const char *k = c->string;
-        int64_t seed;
+        int64_t seed = 0;
         sb_status st = SB_OK;
         if (!strcmp(k, "seed")) {
             st = get_count(j, c, &seed, d);
@@ -332,6 +332,8 @@ sb_pipeline *sb_pipeline_load(const char *path, sb_diag *d)
 {
     static const char *const keys[] = {"graph", "data", "passes", "backend", "train", "viz",
                                        "trace", "report", "save", "plugins", "doc", "name", NULL};
+    sb_diag local = {0};
+    if (!d) d = &local; /* the checks read d->status */
     sb_json *j = sb_json_load_file(path, d);
     if (!j) return NULL;
     sb_pipeline *p = sb_xcalloc(1, sizeof *p);

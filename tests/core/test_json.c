@@ -69,10 +69,20 @@ static void expect_parse_error(const char *text, int line, int col, const char *
 
 Test(json, malformed_json_at_its_position)
 {
-    expect_parse_error("{\"a\": 1,\n  \"b\": }", 2, 8, "malformed JSON: unexpected '}'");
-    expect_parse_error("[1, 2", 1, 6, "malformed JSON: unexpected end of input");
-    expect_parse_error("", 1, 1, "malformed JSON: unexpected end of input");
-    expect_parse_error("{\"a\": 1} x", 1, 10, "malformed JSON: unexpected 'x'");
+    expect_parse_error("{\"a\": 1,\n  \"b\": }", 2, 8,
+                       "malformed JSON: expected a value, found '}'");
+    expect_parse_error("[1, 2", 1, 6, "malformed JSON: expected ',' or ']', found end of input");
+    expect_parse_error("", 1, 1, "malformed JSON: expected a value, found end of input");
+    expect_parse_error("{\"a\": 1} x", 1, 10,
+                       "malformed JSON: expected end of input after the JSON value, found 'x'");
+    expect_parse_error("{\"x\": 1,\n}", 2, 1,
+                       "malformed JSON: expected a key after ',', found '}'");
+    expect_parse_error("{\"a\": 1 \"b\": 2}", 1, 9,
+                       "malformed JSON: expected ',' or '}', found '\"'");
+    expect_parse_error("{a: 1}", 1, 2, "malformed JSON: expected a string key, found 'a'");
+    expect_parse_error("[\"abc]", 1, 2, "malformed JSON: unterminated string");
+    expect_parse_error("[\"a\\q\"]", 1, 5, "malformed JSON: expected a valid escape, found 'q'");
+    expect_parse_error("[tru]", 1, 2, "malformed JSON: expected a value, found 't'");
     expect_parse_error("{\"a\": 1,\n \"a\": 2}", 2, 2, "duplicate key 'a'");
 }
 
