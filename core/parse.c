@@ -639,7 +639,8 @@ static sb_node *build_name(parser *p, const ast *e)
     return lookup(p, e);
 }
 
-/* A weak scalar of a number literal; ints that a double cannot hold exactly stay exact. */
+/* A scalar constant of a literal. Typed int64 keeps all 64 bits; a weak int must be exact as a
+ * double (as every int up to 2^53 is), since weak scalars are made through one. */
 static sb_node *number_const(parser *p, const ast *e, sb_dtype dt, bool weak)
 {
     if (e->kind == A_NUM && e->is_int && dt == SB_DTYPE_I64) {
@@ -647,8 +648,11 @@ static sb_node *number_const(parser *p, const ast *e, sb_dtype dt, bool weak)
         int64_t v = e->ival;
         a.data = &v;
         if (!weak) return sb_const(p->ctx, &a);
-        if ((double)v == e->fval && (int64_t)(double)v == v)
-            return sb_const_scalar(p->ctx, (double)v, dt, true);
+        double f = (double)v;
+        if (fabs(f) >= 9.2e18 || (int64_t)f != v)
+            return fail(p, e->pos, SB_ERR_TYPE,
+                        "integer literal %lld is not exact as a number literal; write int64(%lld)",
+                        (long long)v, (long long)v);
     }
     double v;
     if (!get_number(p, e, "value", &v)) return NULL;

@@ -307,7 +307,7 @@ Test(syntax, round_trip_every_op)
 
 Test(syntax, round_trip_leaves_and_constants)
 {
-    const char *texts[] = {"x", "W", "0", "-7", "123456789012345678", "0.1", "-0.0", "1e-300",
+    const char *texts[] = {"x", "W", "0", "-7", "9007199254740992", "1152921504606846976", "0.1", "-0.0", "1e-300",
                            "3.141592653589793", "float32(3.1415927)", "float64(-2.5)",
                            "int64(9007199254740993)", "uint8(200)", "False", "inf", "-nan",
                            "array([[0.1, -2.5e-07]], dtype='float32')",
@@ -404,6 +404,9 @@ Test(syntax, errors_with_positions)
     check_error("x.astype('float13')", 3, 19, "unknown dtype 'float13'");
     check_error("99999999999999999999", 3, 10,
                 "integer literal '99999999999999999999' is too large for int64");
+    check_error("x + 9007199254740993", 3, 14,
+                "integer literal 9007199254740993 is not exact as a number literal; "
+                "write int64(9007199254740993)");
     check_error("x.foo", 3, 12, "unknown attribute '.foo' (known: .T, .shape)");
     check_error("sum(axis=1, x)", 3, 22, "positional argument follows keyword argument");
     check_error("array([[1, 2], [3]])", 3, 25, "ragged array literal");
