@@ -174,7 +174,7 @@ static void ad_env_var(ad_env *e, const char *spec, const ad_case *c, uint64_t *
     for (int i = 0; i < t.ndim; i++) shape[i] = t.dims[i];
     for (int i = 0; bar && i < t.ndim; i++) shape[i] = strtoll(bar, &bar, 10), bar += *bar == ',';
     int k = e->n++;
-    snprintf(e->names[k], sizeof e->names[k], "%s", buf);
+    snprintf(e->names[k], sizeof e->names[k], "%.15s", buf);
     e->var[k] = sb_input(e->ctx, e->names[k], &t);
     e->val[k] = sb_array_new(t.dtype, t.ndim, shape);
     for (int64_t i = 0; i < sb_array_numel(e->val[k]); i++) {
@@ -223,7 +223,7 @@ static int ad_float_vars(const ad_env *e, sb_node **wrt)
 
 /* sum(f * W) with W fixed random weights of f's static shape (runtime shapes: via the value of
  * f), so every element of f matters. */
-static sb_node *ad_proj_cost(ad_env *e, sb_node *f, uint64_t seed)
+__attribute__((unused)) static sb_node *ad_proj_cost(ad_env *e, sb_node *f, uint64_t seed)
 {
     sb_diag d = {0};
     sb_array *fv = NULL;
@@ -250,10 +250,19 @@ static sb_array *ad_eval(ad_env *e, sb_node *n)
 }
 
 /* Mark in seen[] every op of the graph below n. */
-static void ad_mark_ops(sb_node *n, bool *seen)
+__attribute__((unused)) static void ad_mark_ops(sb_node *n, bool *seen)
 {
     seen[sb_node_op(n)] = true;
     for (int i = 0; i < sb_node_nin(n); i++) ad_mark_ops(sb_node_in(n, i), seen);
+}
+
+/* Same dtype and rank, equal dims wherever `want` is static (an unknown dim may come back
+ * refined to a static size when static operands meet it). */
+__attribute__((unused)) static bool ad_type_compat(const sb_type *got, const sb_type *want)
+{
+    bool ok = got->dtype == want->dtype && got->ndim == want->ndim;
+    for (int j = 0; ok && j < want->ndim; j++) ok = want->dims[j] < 0 || got->dims[j] == want->dims[j];
+    return ok;
 }
 
 #endif

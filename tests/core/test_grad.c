@@ -70,10 +70,8 @@ Test(grad, gradients_are_type_exact)
         for (int k = 0; k < nw; k++) {
             char a[96], b[96];
             const sb_type *gt = sb_node_type(g[k]), *wt = sb_node_type(wrt[k]);
-            /* static dims must match; an unknown dim of wrt may come back refined (here the
-             * projection weights are static, so the gradient is too) */
-            bool ok = gt->dtype == wt->dtype && gt->ndim == wt->ndim;
-            for (int j = 0; ok && j < wt->ndim; j++) ok = wt->dims[j] < 0 || gt->dims[j] == wt->dims[j];
+            /* the projection weights are static: unknown dims may come back refined */
+            bool ok = ad_type_compat(gt, wt);
             cr_expect(ok, "`%s`: gradient of %s has type %s, not %s", ad_cases[i].expr,
                       sb_node_name(wrt[k]), sb_type_str(gt, a, sizeof a),
                       sb_type_str(wt, b, sizeof b));
