@@ -9,8 +9,11 @@
 
 #include "core-impl.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MAX_VARS 16
 
@@ -295,9 +298,24 @@ static int64_t first_difference(const sb_array *x, const sb_array *y, const sb_r
 /* Outcome of one instantiation. */
 typedef enum { TRY_SKIP, TRY_OK, TRY_BAD } try_result;
 
+/* Progress records a checking child writes to its parent: 'L'/'R' before evaluating the left /
+ * right side of attempt `attempt` (with `ok` instantiations passed so far), 'D' when done (ok =
+ * the count passed, or -1 for a counterexample, then the text of *why follows). */
+typedef struct progress {
+    char kind;
+    int32_t attempt, ok;
+} progress;
+
+static int report(int fd, char kind, int attempt, int ok)
+{
+    progress pr = {kind, attempt, ok};
+    return fd >= 0 && write(fd, &pr, sizeof pr) != (ssize_t)sizeof pr ? -1 : fd;
+}
+
 /* Evaluate from and to (already built) on in's values and compare. Fills *why on a mismatch. */
 static try_result compare_sides(sb_ctx *ctx, sb_node *from, sb_node *to, const inst *in,
-                                const sb_rw_check_opts *o, char **why)
+                                const sb_rw_check_opts *o, char **why, int mark, int attempt,
+                                int ok)
 {
     sb_binding binds[MAX_VARS];
     int nb = 0;
@@ -305,8 +323,10 @@ static try_result compare_sides(sb_ctx *ctx, sb_node *from, sb_node *to, const i
         if (in->value[i]) binds[nb].name = in->spec[i].name, binds[nb++].value = in->value[i];
     sb_array *res[2] = {NULL, NULL};
     sb_diag d = {0};
+    mark = report(mark, 'L', attempt, ok);
     if (sb_eval(ctx, 1, &from, nb, binds, true, res, &d) != SB_OK) return TRY_SKIP;
     sb_diag_clear(&d);
+    mark = report(mark, 'R', attempt, ok);
     if (sb_eval(ctx, 1, &to, nb, binds, true, &res[1], &d) != SB_OK) {
         cat(why, "the right side fails at run time (%s) where the left side does not;", d.msg);
         sb_array_free(res[0]);
@@ -323,9 +343,9 @@ static try_result compare_sides(sb_ctx *ctx, sb_node *from, sb_node *to, const i
     return k >= 0 ? TRY_BAD : TRY_OK;
 }
 
-/* Build both sides of from -> to over in and check types and values. */
+/* Build both sides of from -> to over in and check types, then values. */
 static try_result try_inst(sb_ctx *ctx, const sb_node *from, const sb_node *to, const inst *in,
-                           const sb_rw_check_opts *o, char **why)
+                           const sb_rw_check_opts *o, char **why, int mark, int attempt, int ok)
 {
     sb_diag d = {0};
     sb_node *l = subst(ctx, from, in, &d);
@@ -344,26 +364,106 @@ static try_result try_inst(sb_ctx *ctx, const sb_node *from, const sb_node *to, 
             sb_type_str(rt, b, sizeof b));
         return TRY_BAD;
     }
-    return compare_sides(ctx, l, r, in, o, why);
+    return compare_sides(ctx, l, r, in, o, why, mark, attempt, ok);
 }
 
-/* Check the direction from -> to: up to o->trials well-typed instantiations out of at most
- * o->attempts. Returns the number checked, or -1 with *why set on a counterexample. */
-static int check_direction(const sb_node *from, const sb_node *to, var_spec *spec, int nvars,
-                           rng *g, const sb_rw_check_opts *o, char **why)
+/* One direction of one rule, as the attempts see it. Attempt a's instantiation depends only on
+ * (seed, a), so a parent can resume after a crashed child or rebuild the attempt to show it. */
+typedef struct direction {
+    const sb_node *from, *to;
+    var_spec *spec;
+    int nvars;
+    uint64_t seed;
+    const sb_rw_check_opts *o;
+} direction;
+
+static void make_inst(const direction *dir, int attempt, sb_ctx *ctx, inst *in)
 {
-    int ok = 0;
-    for (int a = 0; a < o->attempts && ok < o->trials; a++) {
+    rng g = {dir->seed ^ (0xA24BAED4963EE407ull * (uint64_t)(attempt + 1))};
+    in->n = dir->nvars;
+    in->spec = dir->spec;
+    sb_dtype common = random_dtype(&g);
+    for (int i = 0; i < dir->nvars; i++) inst_var(&g, ctx, in, i, common);
+}
+
+/* Run attempts first.. until ok reaches o->trials. Returns the count passed, or -1 with *why
+ * (the failure and its instantiation). mark >= 0: write progress records there. */
+static int run_attempts(const direction *dir, int first, int ok, int mark, char **why)
+{
+    for (int a = first; a < dir->o->attempts && ok < dir->o->trials; a++) {
         sb_ctx *ctx = sb_ctx_init();
-        inst in = {.n = nvars, .spec = spec};
-        sb_dtype common = random_dtype(g);
-        for (int i = 0; i < nvars; i++) inst_var(g, ctx, &in, i, common);
-        try_result t = try_inst(ctx, from, to, &in, o, why);
+        inst in = {0};
+        make_inst(dir, a, ctx, &in);
+        try_result t = try_inst(ctx, dir->from, dir->to, &in, dir->o, why, mark, a, ok);
         if (t == TRY_BAD) describe_inst(why, &in);
         inst_clear(&in);
         sb_ctx_free(ctx);
         if (t == TRY_BAD) return -1;
         if (t == TRY_OK) ok++;
+    }
+    return ok;
+}
+
+/* run_attempts in a child process from attempt `first`: returns its result, or -2 when the
+ * child died, with *last = its last progress record. */
+static int run_child(const direction *dir, int first, int ok, char **why, progress *last)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return run_attempts(dir, first, ok, -1, why);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        int null = open("/dev/null", O_WRONLY); /* the evaluator's abort message */
+        if (null >= 0) dup2(null, 2);
+        char *w = NULL;
+        int n = run_attempts(dir, first, ok, fds[1], &w);
+        if (report(fds[1], 'D', 0, n) >= 0 && w) (void)!write(fds[1], w, strlen(w));
+        _exit(0);
+    }
+    close(fds[1]);
+    if (pid < 0) return close(fds[0]), run_attempts(dir, first, ok, -1, why);
+    int result = -2;
+    progress pr;
+    memset(last, 0, sizeof *last);
+    while (read(fds[0], &pr, sizeof pr) == (ssize_t)sizeof pr) {
+        *last = pr;
+        if (pr.kind != 'D') continue;
+        result = pr.ok;
+        char buf[4096];
+        ssize_t got;
+        while ((got = read(fds[0], buf, sizeof buf - 1)) > 0) buf[got] = 0, cat(why, "%s", buf);
+        break;
+    }
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    return result;
+}
+
+/* Check one direction: up to o->trials well-typed instantiations out of o->attempts. With
+ * o->isolate the evaluations run in child processes: an evaluator crash on the left side skips
+ * that attempt (like a run-time error), on the right side only it is a counterexample. Returns
+ * the count checked, or -1 with *why. */
+static int check_direction(const direction *dir, char **why)
+{
+    if (!dir->o->isolate) return run_attempts(dir, 0, 0, -1, why);
+    int first = 0, ok = 0;
+    for (int crashes = 0; crashes < 50; crashes++) {
+        progress last;
+        int n = run_child(dir, first, ok, why, &last);
+        if (n != -2) return n;
+        if (last.kind == 'R') {
+            sb_ctx *ctx = sb_ctx_init();
+            inst in = {0};
+            make_inst(dir, last.attempt, ctx, &in);
+            cat(why, "the evaluator crashes on the right side where the left side evaluates;");
+            describe_inst(why, &in);
+            inst_clear(&in);
+            sb_ctx_free(ctx);
+            return -1;
+        }
+        first = last.attempt + 1, ok = last.ok; /* the left side crashed: skip that attempt */
     }
     return ok;
 }
@@ -374,10 +474,11 @@ void sb_rw_check_opts_init(sb_rw_check_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->seed = 1;
-    o->trials = 8;
-    o->attempts = 600;
+    o->trials = 40;
+    o->attempts = 3000;
     o->rtol = 1e-6;
     o->atol = 1e-9;
+    o->isolate = true;
 }
 
 void sb_rw_check_result_free(sb_rw_check_result *res)
@@ -401,11 +502,11 @@ sb_rw_verdict sb_rw_check_rule(const sb_rule *r, const sb_rw_check_opts *o,
     }
     var_spec spec[MAX_VARS];
     for (int i = 0; i < nvars; i++) spec_init(&spec[i], r, var_name(names[i]));
-    rng g = {o->seed ^ sb_hash_bytes(r->name, strlen(r->name), 0x5eed)};
+    uint64_t seed = o->seed ^ sb_hash_bytes(r->name, strlen(r->name), 0x5eed);
     for (int dir = 0; dir < (r->bidirectional ? 2 : 1); dir++) {
-        const sb_node *from = dir ? r->rhs : r->lhs, *to = dir ? r->lhs : r->rhs;
+        direction dn = {dir ? r->rhs : r->lhs, dir ? r->lhs : r->rhs, spec, nvars, seed + (uint64_t)dir, o};
         char *why = NULL;
-        int n = check_direction(from, to, spec, nvars, &g, o, &why);
+        int n = check_direction(&dn, &why);
         if (n < 0) {
             res->verdict = SB_RW_UNSOUND;
             res->why = sb_xasprintf("%s%s", dir ? "(right to left) " : "", why);

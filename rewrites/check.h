@@ -27,6 +27,7 @@ typedef struct sb_rw_check_opts {
     int attempts;      /* most instantiation attempts per rule and direction */
     double rtol, atol; /* tolerance of the float64 comparison */
     bool verbose;      /* sb_rw_check_ruleset: also print a line per sound rule */
+    bool isolate;      /* evaluate in a child process (fork): an evaluator crash is a finding */
 } sb_rw_check_opts;
 
 typedef enum sb_rw_verdict {
@@ -42,7 +43,8 @@ typedef struct sb_rw_check_result {
     char *why;   /* malloc'd: the counterexample or the reason it is unchecked; NULL when sound */
 } sb_rw_check_result;
 
-/* Defaults: seed 1, 8 trials, 600 attempts, rtol 1e-6, atol 1e-9, not verbose. */
+/* Defaults: seed 1, 40 trials, 3000 attempts, rtol 1e-6, atol 1e-9, not verbose,
+ * isolated. */
 void sb_rw_check_opts_init(sb_rw_check_opts *o);
 /* Check one rule (o NULL = defaults); fills res (free with sb_rw_check_result_free). */
 sb_rw_verdict sb_rw_check_rule(const sb_rule *r, const sb_rw_check_opts *o,
