@@ -183,7 +183,7 @@ static sb_status save_all(const run_state *r, sb_diag *d)
         sb_diag tmp = {0};
         if (make_parents(s->path, &tmp) || sb_npy_save(s->path, a, &tmp))
             return sb_json_error(r->p->doc, s->item, tmp.status, d, "%s: %s", tmp.file, tmp.msg);
-        if (!r->quiet) printf("saved %s -> %s\n", s->name, s->path);
+        printf("saved %s -> %s\n", s->name, s->path);
     }
     return SB_OK;
 }

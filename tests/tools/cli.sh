@@ -1,0 +1,122 @@
+#!/bin/bash
+# cli.sh SYMBENCH FIXTURES: end-to-end tests of `symbench run` and `symbench eval`.
+#
+# Every kind of bad input gets its exact one-line "file:line:col: message" on stderr and exit
+# status 1 (usage errors: 2); the success paths get exit 0 and their printed values. The fixtures
+# are copied to a temporary directory and run from there, so messages name relative paths and
+# nothing is written into the source tree.
+set -u
+SB=$(realpath "$1")
+FIX=$(realpath "$2")
+TMP=$(mktemp -d /tmp/sb_cli_XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+cp -r "$FIX"/. "$TMP"/
+cd "$TMP" || exit 1
+fails=0
+count=0
+
+# expect STATUS STDERR -- ARGS...: run symbench ARGS, compare the exit status and all of stderr.
+expect() {
+    local status=$1 want=$2
+    shift 3
+    count=$((count + 1))
+    local got rc
+    got=$("$SB" "$@" 2>&1 >/dev/null)
+    rc=$?
+    if [[ $rc != "$status" || "$got" != "$want" ]]; then
+        echo "FAIL: symbench $*"
+        echo "  status $rc, expected $status"
+        echo "  stderr: $got"
+        echo "  wanted: $want"
+        fails=$((fails + 1))
+    fi
+}
+
+# expect_out STDOUT -- ARGS...: exit 0, empty stderr, exactly this stdout.
+expect_out() {
+    local want=$1
+    shift 2
+    count=$((count + 1))
+    local out err rc
+    out=$("$SB" "$@" 2>"$TMP/stderr")
+    rc=$?
+    err=$(cat "$TMP/stderr")
+    if [[ $rc != 0 || -n "$err" || "$out" != "$want" ]]; then
+        echo "FAIL: symbench $*"
+        echo "  status $rc, stderr: $err"
+        echo "  stdout: $out"
+        echo "  wanted: $want"
+        fails=$((fails + 1))
+    fi
+}
+
+# ---- pipelines: JSON and keys ------------------------------------------------------------
+expect 1 "malformed.pipeline.json:3:25: malformed JSON: expected a key after ',', found '}'" \
+    -- run malformed.pipeline.json
+expect 1 "unknown_key.pipeline.json:4:3: unknown key 'trian' in pipeline" \
+    -- run unknown_key.pipeline.json
+expect 1 "wrong_type.pipeline.json:3:11: 'data' must be an object" -- run wrong_type.pipeline.json
+expect 1 "cuda.pipeline.json:4:14: backend 'cuda' is not available in this build" \
+    -- run cuda.pipeline.json
+expect 1 "unknown_pass.pipeline.json:4:23: unknown pass 'no_such_pass' (known: saturate, canonicalize, constant_fold, merge, dce)" \
+    -- run unknown_pass.pipeline.json
+expect 1 "no_data.pipeline.json:3:11: no data for shared variable 'w'" -- run no_data.pipeline.json
+expect 1 "nope.pipeline.json: cannot open: No such file or directory" -- run nope.pipeline.json
+
+# ---- files ---------------------------------------------------------------------------------
+expect 1 "missing_graph.pipeline.json:2:12: no_such.graph.json: cannot open: No such file or directory" \
+    -- run missing_graph.pipeline.json
+expect 1 "missing_data.pipeline.json:3:17: no_such.npy: cannot open: No such file or directory" \
+    -- run missing_data.pipeline.json
+expect 1 "bad_npy.pipeline.json:3:17: bad.npy: bad .npy file: wrong magic (not a .npy file)" \
+    -- run bad_npy.pipeline.json
+expect 1 "data_shape.pipeline.json:3:17: x: data of shape (3, 4) does not match declared float64[2, 3] (dim 0 is 3, not 2)" \
+    -- run data_shape.pipeline.json
+
+# ---- graphs --------------------------------------------------------------------------------
+expect 1 "graph_wrong_type.graph.json:2:13: 'inputs' must be an object" \
+    -- run graph_wrong_type.pipeline.json
+expect 1 "bad_type.graph.json:2:33: expected ',' or ']' in type 'float32[?, 78a]'" \
+    -- run bad_type.pipeline.json
+expect 1 "syntax.graph.json:3:31: unexpected '*'" -- run syntax.pipeline.json
+expect 1 "unknown_fn.graph.json:3:25: unknown function 'frobnicate'" -- run unknown_fn.pipeline.json
+expect 1 "arity.graph.json:3:21: exp takes 1 positional argument, got 2" -- run arity.pipeline.json
+expect 1 "shape.graph.json:3:23: matmul: inner dimensions 4 and 5 differ (float32[3, 4] @ float32[5, 2])" \
+    -- run shape.pipeline.json
+expect 1 "dtype.graph.json:3:25: indices must be integers (or bool arrays), got float32" \
+    -- run dtype.pipeline.json
+expect 1 "unknown_op.graph.json:4:21: unknown op 'frobnicate'" -- run unknown_op.pipeline.json
+expect 1 "unknown_id.graph.json:4:42: unknown node id 5" -- run unknown_id.pipeline.json
+expect 1 "update.graph.json:4:15: update of 'x', which is not a shared variable" \
+    -- run update.pipeline.json
+
+# ---- usage ---------------------------------------------------------------------------------
+expect 2 "$("$SB" run --help)" -- run
+expect 2 "symbench run: unexpected argument '--bogus'
+$("$SB" run --help)" -- run --bogus ok.pipeline.json
+expect 0 "" -- run --help
+expect 0 "" -- eval --help
+expect 2 "$("$SB" eval --help)" -- eval
+
+# ---- success -------------------------------------------------------------------------------
+expect_out "y: float64[2] = [12, 30]
+m: float64[3] = [4, 5, 6]
+saved y -> out/ok_y.npy" -- run --quiet ok.pipeline.json
+[[ -s out/ok_y.npy ]] || { echo "FAIL: out/ok_y.npy was not written"; fails=$((fails + 1)); }
+expect 0 "notes.pipeline.json:4:10: note: 'viz' is not supported yet (ignored)
+notes.pipeline.json:5:13: note: 'report' is not supported yet (ignored)" \
+    -- run --quiet notes.pipeline.json
+
+# ---- eval ----------------------------------------------------------------------------------
+expect_out "12" -- eval --var 'x=float64[3]=[1, 2, 3]' 'sum(x * 2)'
+expect_out "[[1, 2],
+ [3, 4]]" -- eval --var 'x=int64[?, 2]=[[1, 2], [3, 4]]' 'x'
+expect_out "[2, 2]" -- eval --var 'x=float64[2]' 'grad(sum(x ** 2), x) / x'
+expect_out "-3" -- eval -- '-(1 + 2)'
+expect 1 "<expr>:1:4: expected an expression" -- eval 'x +'
+expect 1 "<expr>:1:1: unknown name 'zz'" -- eval 'zz + 1'
+expect 1 "--var: x=floot[3]: unknown dtype 'floot' (expected float32, float64, int32, int64, uint8 or bool)" \
+    -- eval --var 'x=floot[3]' 'x'
+
+echo "$((count - fails)) of $count CLI checks passed"
+[[ $fails == 0 ]]
