@@ -411,6 +411,25 @@ Test(syntax, errors_with_positions)
     check_error("sum(axis=1, x)", 3, 22, "positional argument follows keyword argument");
     check_error("array([[1, 2], [3]])", 3, 25, "ragged array literal");
     check_error("x[1.5]", 3, 12, "indices must be integers");
+    check_error("sum(x, axis=1, axis=0)", 3, 25, "sum got two values for 'axis'");
+    check_error("expand_dims(x)", 3, 10, "expand_dims is missing argument 'axis'");
+    check_error("(x)(y)", 3, 13, "only a function name can be called");
+    check_error("split(x, 2)[2]", 3, 22, "split: part 2 out of range for 2 sections");
+    check_error("reshape(x, (-1, -1))", 3, 21, "reshape: only one size can be -1");
+    check_error("x.foo()", 3, 12, "unknown method 'foo'");
+    check_error("softmax(x, axis=(0, 1))", 3, 26, "axis must be an integer literal");
+    check_error("sum(x, axis=i)", 3, 22, "axis must be an integer literal");
+    check_error("zeros(3, dtype=5)", 3, 25, "dtype must be a name such as 'float32'");
+    check_error("x[1:2.5]", 3, 14, "indices must be integers");
+    check_error("sum(x, keepdims=2)", 3, 26, "keepdims must be True or False");
+    check_error("grad(sum(x), x, disconnected='maybe')", 3, 39,
+                "disconnected must be 'zero' or 'raise'");
+    check_error("3 x", 3, 12, "unexpected 'x'");
+    check_error("x.", 3, 12, "expected a name after '.'");
+    check_error("?", 3, 10, "expected a name after '?'");
+    check_error("1e", 3, 11, "invalid number literal '1e'");
+    check_error("()", 3, 10, "a tuple is only allowed as a shape or axes");
+    check_error("x[c]", 3, 12, "indices must be integers (or bool arrays), got float32");
     /* multi-line text: positions count lines inside the text; col restarts at 1 */
     check_error("x +\n  y *\n   )", 5, 4, "unexpected ')'");
     check_error("sum(x,\n    axis=1,\n    kepdims=True)", 5, 5, "unknown keyword 'kepdims' for sum");
