@@ -166,6 +166,16 @@ static sb_array *fold(sb_egraph *eg, const sb_enode *n, const sb_array *const *v
     if (numel < 0 || numel > FOLD_MAX_NUMEL || t->dtype >= SB_DTYPE_COUNT) return NULL;
     sb_op op = (sb_op)n->op;
     if (sb_op_get(op)->flags & (SB_F_SYMBOLIC | SB_F_LEAF)) return NULL;
+    if (op == SB_OP_ZEROS_LIKE || op == SB_OP_ONES_LIKE || op == SB_OP_ZEROS || op == SB_OP_ONES ||
+        op == SB_OP_FULL) {
+        sb_array *a = sb_array_new(t->dtype, t->ndim, t->dims);
+        double v = op == SB_OP_ONES_LIKE || op == SB_OP_ONES ? 1
+                 : op == SB_OP_FULL ? sb_attrs_get(eg->ctx, n->attr)->value : 0;
+        for (int64_t i = 0; i < numel; i++) sb_array_set_f64(a, i, v);
+        return a;
+    }
+    for (int i = 0; i < n->nin; i++)
+        if (!vals[i]) return NULL;
     bool scalars = numel == 1 && (sb_op_get(op)->flags & SB_F_ELEMWISE);
     for (int i = 0; i < n->nin && scalars; i++) scalars = sb_array_numel(vals[i]) == 1;
     if (scalars) {
@@ -228,7 +238,8 @@ bool sb_eg_analysis_make(sb_egraph *eg, const sb_enode *n, const sb_id *kids, sb
     if (out->type.dtype >= SB_DTYPE_COUNT) return false;
     out->facts = op_facts((sb_op)n->op, nin, facts) | dtype_facts(out->type.dtype);
     if (out->type.dtype == SB_DTYPE_BOOL) out->facts &= ~(unsigned)(SB_FACT_POS | SB_FACT_NONZERO);
-    if (eg->fold && all_const) {
+    bool like = n->op == SB_OP_ZEROS_LIKE || n->op == SB_OP_ONES_LIKE; /* value from the type */
+    if (eg->fold && (all_const || like)) {
         out->val = fold(eg, n, vals, &out->type);
         if (out->val) out->facts = sb_eg_array_facts(out->val);
     }
@@ -254,8 +265,16 @@ void sb_eg_analysis_modify(sb_egraph *eg, sb_id c)
     c = sb_eg_find(eg, c);
     sb_eclass *cl = &eg->cls[c];
     if (!cl->val) return;
-    for (uint32_t i = 0; i < cl->nodes.n; i++)
-        if (eg->nodes[cl->nodes.v[i]].op == SB_OP_CONST) return;
+    /* A constructor (zeros_like(x), ones((3, 4)), ...) already says what the constant is: an
+     * array leaf would only be longer to print. Its value still serves matching and facts. */
+    bool ctor = false;
+    for (uint32_t i = 0; i < cl->nodes.n; i++) {
+        sb_op op = (sb_op)eg->nodes[cl->nodes.v[i]].op;
+        if (op == SB_OP_CONST) return;
+        ctor |= op == SB_OP_ZEROS_LIKE || op == SB_OP_ONES_LIKE || op == SB_OP_ZEROS ||
+                op == SB_OP_ONES || op == SB_OP_FULL || op == SB_OP_EYE || op == SB_OP_ARANGE;
+    }
+    if (ctor && sb_array_numel(cl->val) != 1) return;
     sb_node *k;
     if (cl->type.ndim == 0 && cl->type.weak)
         k = sb_const_scalar(eg->ctx, sb_array_get_f64(cl->val, 0), cl->type.dtype, true);

@@ -90,6 +90,7 @@ static void constrain(glp_prob *lp, sb_extractor *x, const sb_idvec *order, cons
             sb_id n = c->nodes.v[j];
             for (int k = 0; k < eg->nodes[n].nin; k++) {
                 sb_id kc = sb_eg_find(eg, sb_eg_kids(eg, n)[k]);
+                if (kc == order->v[q]) continue; /* a self-loop: x_n is fixed at 0 */
                 const sb_eclass *kcl = &eg->cls[kc];
                 if ((int)kcl->nodes.n + 2 > cap) {
                     cap = (int)kcl->nodes.n + 2;
@@ -101,7 +102,6 @@ static void constrain(glp_prob *lp, sb_extractor *x, const sb_idvec *order, cons
                 ind[m] = col[n], val[m++] = 1;
                 for (uint32_t t = 0; t < kcl->nodes.n; t++) ind[m] = col[kcl->nodes.v[t]], val[m++] = -1;
                 add_row(lp, GLP_UP, 0, 0, m, ind, val);
-                if (kc == order->v[q]) continue;
                 /* l_c - l_k - M x_n >= 1 - M */
                 double big = ncls + 1;
                 int li[3] = {lvl0 + q, lvl0 + pos[kc], col[n]};

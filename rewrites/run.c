@@ -18,7 +18,7 @@ double sb_rw_now(void)
 const char *sb_rw_stop_name(sb_stop s)
 {
     static const char *names[SB_STOP_COUNT] = {"saturated", "iteration limit", "node limit",
-                                               "time limit"};
+                                               "time limit", "goal reached"};
     return s < SB_STOP_COUNT ? names[s] : "?";
 }
 
@@ -250,6 +250,7 @@ sb_stop sb_rw_runner_run(sb_runner *r)
     memset(&ix, 0, sizeof ix);
     if (!r->eg->clean || r->eg->pending.n) sb_eg_rebuild(r->eg);
     r->stop = SB_STOP_COUNT;
+    if (r->opts.goal && r->opts.goal(r->eg, r->opts.goal_user)) r->stop = SB_STOP_GOAL;
     for (int iter = 0; r->stop == SB_STOP_COUNT; iter++) {
         if (r->opts.iter_limit > 0 && iter >= r->opts.iter_limit) r->stop = SB_STOP_ITER_LIMIT;
         else if (node_limit_hit(r)) r->stop = SB_STOP_NODE_LIMIT;
@@ -262,6 +263,8 @@ sb_stop sb_rw_runner_run(sb_runner *r)
         it->rule_matches = sb_xcalloc((size_t)r->nrw + 1, sizeof(int));
         it->rule_applied = sb_xcalloc((size_t)r->nrw + 1, sizeof(int));
         r->stop = iterate(r, iter, &ix, it, start);
+        if (r->stop == SB_STOP_COUNT && r->opts.goal && r->opts.goal(r->eg, r->opts.goal_user))
+            r->stop = SB_STOP_GOAL;
         if (r->opts.trace) sb_trace_iteration(r->opts.trace, it);
     }
     for (int o = 0; o < SB_OP_COUNT; o++) sb_idvec_free(&ix.by_op[o]);

@@ -16,6 +16,7 @@ typedef enum sb_stop {
     SB_STOP_ITER_LIMIT,
     SB_STOP_NODE_LIMIT,
     SB_STOP_TIME_LIMIT,
+    SB_STOP_GOAL,         /* opts.goal said the run can stop (e.g. two terms proven equal) */
     SB_STOP_COUNT
 } sb_stop;
 const char *sb_rw_stop_name(sb_stop s); /* "saturated", "iteration limit", ... */
@@ -28,6 +29,8 @@ typedef struct sb_run_opts {
     int match_limit;      /* backoff: matches per rule per iteration before a ban (default 1000) */
     int ban_length;       /* backoff: iterations of the first ban (default 5), doubled each time */
     FILE *trace;          /* JSON-lines records (optional) */
+    bool (*goal)(sb_egraph *eg, void *user); /* (optional) checked after each iteration */
+    void *goal_user;
 } sb_run_opts;
 sb_run_opts sb_run_opts_default(void);
 
