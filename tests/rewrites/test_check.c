@@ -1,0 +1,139 @@
+/* test_check.c: the random soundness checker (rewrites/check.c). Every shipped rule passes; a
+ * fixture of deliberately unsound rules is caught, each rule with its origin file:line:col. */
+#include <criterion/criterion.h>
+
+#include "rewrites/check.h"
+#include "rewrites/rule.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *fixture(const char *name)
+{
+    const char *root = getenv("SB_SOURCE_ROOT");
+    size_t n = strlen(root ? root : ".") + strlen(name) + 32;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/tests/rewrites/fixtures/%s", root ? root : ".", name);
+    return p;
+}
+
+static sb_ruleset *load(const char *name_or_path)
+{
+    sb_diag d = {0};
+    sb_ruleset *rs = sb_rw_ruleset_load(name_or_path, NULL, &d);
+    cr_assert_not_null(rs, "%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
+    return rs;
+}
+
+/* Check a whole set; return the failures and what was printed (malloc'd). */
+static int check_set(const sb_ruleset *rs, char **printed)
+{
+    size_t len = 0;
+    FILE *f = open_memstream(printed, &len);
+    sb_rw_check_opts o;
+    sb_rw_check_opts_init(&o);
+    int bad = sb_rw_check_ruleset(rs, &o, f);
+    fclose(f);
+    return bad;
+}
+
+static void shipped_set_is_sound(const char *set)
+{
+    sb_ruleset *rs = load(set);
+    char *out = NULL;
+    int bad = check_set(rs, &out);
+    cr_expect_eq(bad, 0, "%d unsound or uncheckable rules in %s:\n%s", bad, set, out);
+    free(out);
+    sb_rw_ruleset_free(rs);
+}
+
+Test(check, algebra_is_sound) { shipped_set_is_sound("algebra"); }
+Test(check, stability_is_sound) { shipped_set_is_sound("stability"); }
+Test(check, specialize_is_sound) { shipped_set_is_sound("specialize"); }
+Test(check, shapes_is_sound) { shipped_set_is_sound("shapes"); }
+Test(check, linalg_is_sound) { shipped_set_is_sound("linalg"); }
+Test(check, reductions_is_sound) { shipped_set_is_sound("reductions"); }
+
+/* Every wrong rule of the fixture is unsound, with a counterexample; the sound one is not. */
+Test(check, unsound_fixture_is_caught)
+{
+    char *path = fixture("unsound.json");
+    sb_ruleset *rs = load(path);
+    static const char *wrong[] = {"div-self-any", "log-mul-any", "add-zeros-broadcast",
+                                  "transpose-add-any-rank", "div-self-int"};
+    for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+        const sb_rule *r = sb_rw_ruleset_find(rs, wrong[i]);
+        cr_assert_not_null(r, "%s", wrong[i]);
+        sb_rw_check_result res;
+        cr_expect_eq(sb_rw_check_rule(r, NULL, &res), SB_RW_UNSOUND, "%s not caught", wrong[i]);
+        cr_expect_not_null(res.why, "%s: no counterexample", wrong[i]);
+        if (res.why) cr_expect(strstr(res.why, " with ?x: ") != NULL, "%s: %s", wrong[i], res.why);
+        sb_rw_check_result_free(&res);
+    }
+    sb_rw_check_result res;
+    cr_expect_eq(sb_rw_check_rule(sb_rw_ruleset_find(rs, "exp-log-sound"), NULL, &res),
+                 SB_RW_SOUND, "%s", res.why ? res.why : "");
+    cr_expect_gt(res.checked, 0);
+    sb_rw_check_result_free(&res);
+    sb_rw_ruleset_free(rs);
+    free(path);
+}
+
+/* The report names each wrong rule at its origin: file:line:col of its object in the JSON. */
+Test(check, report_gives_origin)
+{
+    char *path = fixture("unsound.json");
+    sb_ruleset *rs = load(path);
+    char *out = NULL;
+    cr_expect_eq(check_set(rs, &out), 5, "%s", out);
+    const char *expect[] = {"unsound.json:4:3: rule 'div-self-any' of set 'unsound' is unsound: ",
+                            "unsound.json:5:3: rule 'log-mul-any'",
+                            "unsound.json:6:3: rule 'add-zeros-broadcast'",
+                            "unsound.json:7:3: rule 'transpose-add-any-rank'",
+                            "unsound.json:8:3: rule 'div-self-int'"};
+    for (size_t i = 0; i < sizeof expect / sizeof *expect; i++)
+        cr_expect(strstr(out, expect[i]) != NULL, "missing \"%s\" in:\n%s", expect[i], out);
+    cr_expect(strstr(out, "exp-log-sound") == NULL, "%s", out);
+    cr_expect(strstr(out, "types differ") != NULL, "the broadcast/int rules differ in type:\n%s", out);
+    cr_expect(strstr(out, "values differ") != NULL, "%s", out);
+    free(out);
+    sb_rw_ruleset_free(rs);
+    free(path);
+}
+
+/* A sound fixture passes in both directions, and the same seed gives the same verdicts. */
+Test(check, sound_fixture_passes_both_directions)
+{
+    char *path = fixture("sound.json");
+    sb_ruleset *rs = load(path);
+    char *out = NULL;
+    cr_expect_eq(check_set(rs, &out), 0, "%s", out);
+    free(out);
+    sb_rw_check_result res;
+    sb_rw_check_opts o;
+    sb_rw_check_opts_init(&o);
+    cr_expect_eq(sb_rw_check_rule(sb_rw_ruleset_find(rs, "log-mul"), &o, &res), SB_RW_SOUND);
+    cr_expect_eq(res.checked, 2 * o.trials, "both directions, %d trials each", o.trials);
+    sb_rw_check_result_free(&res);
+    sb_rw_ruleset_free(rs);
+    free(path);
+}
+
+/* A rule whose lhs can never be well-typed is reported as uncheckable, not as sound. */
+Test(check, uncheckable_rule)
+{
+    sb_diag d = {0};
+    sb_ruleset *rs = sb_rw_ruleset_parse(
+        "{\"name\": \"odd\", \"rules\": [{\"name\": \"never\", \"lhs\": \"?x @ ?y\", \"rhs\": "
+        "\"?y @ ?x\", \"when\": [\"ndim(?x, 0)\", \"ndim(?y, 0)\"]}]}",
+        "odd.json", &d);
+    cr_assert_not_null(rs, "%s", d.msg);
+    sb_rw_check_result res;
+    sb_rw_check_opts o;
+    sb_rw_check_opts_init(&o);
+    o.attempts = 50;
+    cr_expect_eq(sb_rw_check_rule(&rs->rules[0], &o, &res), SB_RW_UNCHECKED);
+    cr_expect_not_null(res.why);
+    sb_rw_check_result_free(&res);
+    sb_rw_ruleset_free(rs);
+}
