@@ -15,7 +15,8 @@ cd "$TMP" || exit 1
 fails=0
 count=0
 
-# expect STATUS STDERR -- ARGS...: run symbench ARGS, compare the exit status and all of stderr.
+# expect STATUS STDERR -- ARGS...: run symbench ARGS, compare the exit status and all of stderr
+# (STDERR may hold a glob '*' where the text lists things other modules add to, e.g. passes).
 expect() {
     local status=$1 want=$2
     shift 3
@@ -23,7 +24,8 @@ expect() {
     local got rc
     got=$("$SB" "$@" 2>&1 >/dev/null)
     rc=$?
-    if [[ $rc != "$status" || "$got" != "$want" ]]; then
+    # shellcheck disable=SC2053
+    if [[ $rc != "$status" || ( "$got" != "$want" && "$got" != $want ) ]]; then
         echo "FAIL: symbench $*"
         echo "  status $rc, expected $status"
         echo "  stderr: $got"
@@ -58,7 +60,7 @@ expect 1 "unknown_key.pipeline.json:4:3: unknown key 'trian' in pipeline" \
 expect 1 "wrong_type.pipeline.json:3:11: 'data' must be an object" -- run wrong_type.pipeline.json
 expect 1 "cuda.pipeline.json:4:14: backend 'cuda' is not available in this build" \
     -- run cuda.pipeline.json
-expect 1 "unknown_pass.pipeline.json:4:23: unknown pass 'no_such_pass' (known: saturate, canonicalize, constant_fold, merge, dce)" \
+expect 1 "unknown_pass.pipeline.json:4:23: unknown pass 'no_such_pass' (known: *)" \
     -- run unknown_pass.pipeline.json
 expect 1 "no_data.pipeline.json:3:11: no data for shared variable 'w'" -- run no_data.pipeline.json
 expect 1 "nope.pipeline.json: cannot open: No such file or directory" -- run nope.pipeline.json
