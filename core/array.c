@@ -106,11 +106,11 @@ static void print_rec(const sb_array *a, int dim, int64_t off, int64_t limit, FI
     fputc('[', f);
     int64_t n = a->shape[dim];
     for (int64_t i = 0; i < n; i++) {
+        if (i) fputs(dim + 1 < a->ndim ? ",\n " : ", ", f);
         if (limit && n > limit && i == limit / 2) {
-            fputs("..., ", f);
+            fputs(dim + 1 < a->ndim ? "...,\n " : "..., ", f);
             i = n - limit / 2;
         }
-        if (i) fputs(dim + 1 < a->ndim ? ",\n " : ", ", f);
         print_rec(a, dim + 1, off + i * stride, limit, f);
     }
     fputc(']', f);
