@@ -378,3 +378,43 @@ Test(pipeline, errors_at_their_position)
                           35, "data for 'x' needs one of \"npy\", \"idx\", \"init\" or \"random\"");
     expect_pipeline_error("{\"data\": {}}", 1, 1, "pipeline has no 'graph'");
 }
+
+/* Round trip over attributes of every kind: axes, keepdims, dtype, shape, k, value, and index
+ * specs with constant, dynamic and array entries. */
+Test(graph_json, round_trip_every_attribute)
+{
+    static const char *const exprs[] = {
+        "sum(x, axis=(0, 1), keepdims=True)", "argmax(x, axis=1)", "x.astype('int32')",
+        "reshape(x, (3, -1))", "transpose(x, (1, 0))", "expand_dims(v, 0)", "squeeze(u)",
+        "concatenate((x, x), axis=1)", "stack((v, v))", "split(v, 2, axis=0)[1]",
+        "broadcast_to(v, (3, 4))", "zeros((2, 2), dtype='float32')", "full((2,), 7.5)",
+        "eye(3)", "one_hot(i, 5)", "arange(0, 10, 2)", "x[1:3, ::2]", "x[n, -1]",
+        "x[i, 0]", "x[n:, i]", "set_subtensor(x[0], v)", "inc_subtensor(x[i], 1.0)",
+        "where(x > 0, x, 0)", "clip(x, -1, 1)", "softmax(x, axis=0)", "logsumexp(x, axis=1)",
+        "x @ x.T", "outer(v, v)", "ones_like(x)", "shape(x)[0]", "grad(sum(x ** 2), x)",
+    };
+    char text[4096];
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                "{\"inputs\": {\"x\": \"float64[3, 4]\", \"v\": \"float64[4]\", "
+                                "\"u\": \"float64[1, 4]\", \"i\": \"int64[2]\", \"n\": \"int64\"},"
+                                " \"outputs\": {");
+    for (size_t k = 0; k < sizeof exprs / sizeof *exprs; k++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"o%zu\": \"%s\"", k ? ", " : "", k,
+                              exprs[k]);
+    snprintf(text + n, sizeof text - n, "}}");
+    sb_ctx *ctx = sb_ctx_init();
+    sb_diag d = {0};
+    sb_graph *g = sb_graph_load_json(ctx, text, "all.json", &d);
+    cr_assert_not_null(g, "%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
+    char *saved = sb_graph_save_json(g);
+    sb_graph *h = sb_graph_load_json(ctx, saved, "saved.json", &d);
+    cr_assert_not_null(h, "%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
+    for (int k = 0; k < sb_graph_count(g, SB_ROLE_OUTPUT); k++)
+        cr_expect_eq(sb_graph_node(h, SB_ROLE_OUTPUT, k), sb_graph_node(g, SB_ROLE_OUTPUT, k),
+                     "output %s (%s) changed in the round trip", sb_graph_name(g, SB_ROLE_OUTPUT, k),
+                     exprs[k]);
+    free(saved);
+    sb_graph_free(g);
+    sb_graph_free(h);
+    sb_ctx_free(ctx);
+}
