@@ -1005,7 +1005,7 @@ static bool build_args(parser *p, const ast *const *slot, int n, sb_node **in)
     return true;
 }
 
-/* axis=None | int | tuple for reductions: sorted, normalized; all axes is stored as "none". */
+/* axis=None | int | tuple for reductions: stored sorted and normalized (typed inputs). */
 static bool reduce_axes(parser *p, const ast *e, const sb_node *x, sb_attrs *a, bool one)
 {
     if (!e || name_is(e, "None")) return true;
@@ -1014,28 +1014,16 @@ static bool reduce_axes(parser *p, const ast *e, const sb_node *x, sb_attrs *a, 
     if (one && (n != 1 || e->kind == A_TUPLE || e->kind == A_LIST))
         return fail(p, e->pos, SB_ERR_TYPE, "only one axis is supported here"), false;
     a->naxis = (int8_t)n;
-    if (!norm_axes(p, e->pos, typed(x), x->type.ndim, a->axis, n, true)) return false;
-    if (!one && typed(x) && n == x->type.ndim) { /* every axis = the default */
-        a->naxis = -1;
-        memset(a->axis, 0, sizeof a->axis);
-    }
-    return true;
+    return norm_axes(p, e->pos, typed(x), x->type.ndim, a->axis, n, true);
 }
 
-/* One axis whose default is `def` (normalized; `raw` as written: -1 for "last", 0 for "first");
- * an explicit default is stored as "none", also for untyped (pattern) inputs. */
-static bool one_axis(parser *p, const ast *e, bool known, int ndim, int64_t def, int64_t raw,
-                     sb_attrs *a)
+/* One axis (softmax, concatenate, stack), normalized against ndim when known. */
+static bool one_axis(parser *p, const ast *e, bool known, int ndim, sb_attrs *a)
 {
     if (!e) return true;
-    int64_t v;
-    if (!get_int(p, e, "axis", &v)) return false;
-    if (v == raw) return true;
-    if (!norm_axes(p, e->pos, known, ndim, &v, 1, false)) return false;
-    if (known && v == def) return true;
+    if (!get_int(p, e, "axis", &a->axis[0])) return false;
     a->naxis = 1;
-    a->axis[0] = v;
-    return true;
+    return norm_axes(p, e->pos, known, ndim, a->axis, 1, false);
 }
 
 static bool shape_arg(parser *p, const ast *e, sb_attrs *a)
@@ -1111,7 +1099,7 @@ static sb_node *call_flatten(parser *p, const ast *call, const ast **slot)
     return apply(p, call->pos, SB_OP_RESHAPE, 1, &x, &a);
 }
 
-/* transpose(x, axes): a permutation; the reverse permutation is stored as "none" (x.T). */
+/* transpose(x, axes): a permutation of all dims (x.T and transpose(x) store none). */
 static sb_node *call_transpose(parser *p, const ast *call, const ast **slot)
 {
     sb_attrs a;
@@ -1124,14 +1112,9 @@ static sb_node *call_transpose(parser *p, const ast *call, const ast **slot)
     if (!get_ints(p, e, "axes", a.axis, &n)) return NULL;
     a.naxis = (int8_t)n;
     if (!norm_axes(p, e->pos, typed(x), x->type.ndim, a.axis, n, false)) return NULL;
-    if (typed(x)) {
-        if (n != x->type.ndim)
-            return fail(p, e->pos, SB_ERR_TYPE, "transpose: axes must list all %d dimensions",
-                        x->type.ndim);
-        bool rev = true;
-        for (int i = 0; i < n; i++) rev &= a.axis[i] == n - 1 - i;
-        if (rev) sb_attrs_init(&a);
-    }
+    if (typed(x) && n != x->type.ndim)
+        return fail(p, e->pos, SB_ERR_TYPE, "transpose: axes must list all %d dimensions",
+                    x->type.ndim);
     return apply(p, call->pos, SB_OP_TRANSPOSE, 1, &x, &a);
 }
 
@@ -1174,7 +1157,7 @@ static sb_node *call_join(parser *p, const ast *call, const fspec *fs, const ast
     }
     if (!build_args(p, (const ast *const *)seq->kid, seq->nkid, in)) goto done;
     int nd = in[0]->type.ndim + (fs->op == SB_OP_STACK);
-    if (!one_axis(p, slot[1], typed(in[0]), nd, 0, 0, &a)) goto done;
+    if (!one_axis(p, slot[1], typed(in[0]), nd, &a)) goto done;
     n = apply(p, call->pos, fs->op, seq->nkid, in, &a);
 done:
     free(in);
@@ -1205,12 +1188,6 @@ static sb_node *build_split(parser *p, const ast *call, const ast *part)
     return apply(p, call->pos, SB_OP_SPLIT, 1, &x, &a);
 }
 
-/* zeros/ones/full/eye/one_hot: float64 is their default dtype, stored as "none". */
-static void default_f64(sb_attrs *a)
-{
-    if (a->dtype == SB_DTYPE_F64) a->dtype = SB_DTYPE_COUNT;
-}
-
 static sb_node *call_fill(parser *p, const ast *call, const fspec *fs, const ast **slot)
 {
     sb_attrs a;
@@ -1221,7 +1198,6 @@ static sb_node *call_fill(parser *p, const ast *call, const fspec *fs, const ast
         if (a.shape[i] < 0)
             return fail(p, slot[0]->pos, SB_ERR_TYPE, "%s: negative size", fs->name);
     if (fs->kind == F_FULL && !get_number(p, slot[1], "fill_value", &a.value)) return NULL;
-    default_f64(&a);
     return apply(p, call->pos, fs->op, 0, NULL, &a);
 }
 
@@ -1237,7 +1213,6 @@ static sb_node *call_eye(parser *p, const ast *call, const ast **slot)
     if (a.shape[0] < 0 || a.shape[1] < 0)
         return fail(p, call->pos, SB_ERR_TYPE, "eye: negative size");
     if (!dtype_arg(p, slot[2], &a)) return NULL;
-    default_f64(&a);
     return apply(p, call->pos, SB_OP_EYE, 0, NULL, &a);
 }
 
@@ -1250,7 +1225,6 @@ static sb_node *call_one_hot(parser *p, const ast *call, const ast **slot)
     if (!y || !get_int(p, slot[1], "depth", &a.shape[0]) || !dtype_arg(p, slot[2], &a))
         return NULL;
     if (a.shape[0] < 1) return fail(p, slot[1]->pos, SB_ERR_TYPE, "one_hot: depth must be >= 1");
-    default_f64(&a);
     return apply(p, call->pos, SB_OP_ONE_HOT, 1, &y, &a);
 }
 
@@ -1344,14 +1318,13 @@ static sb_node *call_unary_attr(parser *p, const ast *call, const fspec *fs, con
         a.keepdims = kd;
         break;
     case F_AXIS1:
-        ok = one_axis(p, slot[1], typed(x), x->type.ndim, x->type.ndim - 1, -1, &a);
+        ok = one_axis(p, slot[1], typed(x), x->type.ndim, &a);
         break;
     case F_CAST:
         ok = dtype_arg(p, slot[1], &a);
         break;
     case F_FILL_LIKE:
         ok = dtype_arg(p, slot[1], &a);
-        if (typed(x) && a.dtype == (int8_t)x->type.dtype) a.dtype = SB_DTYPE_COUNT;
         break;
     case F_BCAST:
         ok = shape_arg(p, slot[1], &a);
