@@ -1,0 +1,261 @@
+/* report.c: the HTML report of a run: the stages in order (pass, time, node counts, the drawing
+ * as inline SVG), the rule table, the extraction cost before and after, a summary of the outputs
+ * and, for training runs, the loss curve as an inline SVG polyline. One self-contained file: no
+ * scripts, no links to anything outside it. */
+#include "viz-impl.h"
+
+#include <errno.h>
+#include <math.h>
+
+typedef struct report_stage {
+    char *pass, *svg;
+    double seconds;
+    int before, after;
+} report_stage;
+
+typedef struct report_rule {
+    char *name;
+    long matches, applied;
+    double seconds;
+} report_rule;
+
+typedef struct report_output {
+    char *name, *summary;
+} report_output;
+
+struct sb_report {
+    char *title;
+    report_stage *stage;
+    int nstage, capstage;
+    report_rule *rule;
+    int nrule, caprule;
+    report_output *out;
+    int nout, capout;
+    double (*loss)[2];
+    int nloss, caploss;
+    bool have_cost;
+    double cost_before, cost_after;
+};
+
+/* Grow a vector of elements of size sz to hold one more. */
+static void *grow(void *v, int n, int *cap, size_t sz)
+{
+    if (n < *cap) return v;
+    *cap = *cap ? 2 * *cap : 8;
+    return sb_xrealloc(v, sz * (size_t)*cap);
+}
+
+sb_report *sb_report_new(const char *title)
+{
+    sb_report *r = sb_xcalloc(1, sizeof *r);
+    r->title = sb_xstrdup(title ? title : "symbench run");
+    return r;
+}
+
+void sb_report_free(sb_report *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->nstage; i++) free(r->stage[i].pass), free(r->stage[i].svg);
+    for (int i = 0; i < r->nrule; i++) free(r->rule[i].name);
+    for (int i = 0; i < r->nout; i++) free(r->out[i].name), free(r->out[i].summary);
+    free(r->stage), free(r->rule), free(r->out), free(r->loss), free(r->title);
+    free(r);
+}
+
+void sb_report_add_stage(sb_report *r, const char *pass, double seconds, int nodes_before,
+                         int nodes_after, const char *svg)
+{
+    r->stage = grow(r->stage, r->nstage, &r->capstage, sizeof *r->stage);
+    const char *s = svg ? strstr(svg, "<svg") : NULL; /* drop the XML prolog and DOCTYPE */
+    r->stage[r->nstage++] = (report_stage){sb_xstrdup(pass), s ? sb_xstrdup(s) : NULL, seconds,
+                                           nodes_before, nodes_after};
+}
+
+void sb_report_add_stage_graph(sb_report *r, const char *pass, double seconds, int nodes_before,
+                               const sb_graph *g)
+{
+    sb_node **order = NULL;
+    int n = sb_graph_toposort(g, &order);
+    free(order);
+    sb_drawing *dr = sb_viz_graph(g, NULL);
+    char *svg = sb_drawing_render(dr, "svg", NULL, NULL);
+    sb_report_add_stage(r, pass, seconds, nodes_before, n, svg);
+    free(svg);
+    sb_drawing_free(dr);
+}
+
+void sb_report_add_rule(sb_report *r, const char *rule, long matches, long applied, double seconds)
+{
+    r->rule = grow(r->rule, r->nrule, &r->caprule, sizeof *r->rule);
+    r->rule[r->nrule++] = (report_rule){sb_xstrdup(rule), matches, applied, seconds};
+}
+
+void sb_report_set_cost(sb_report *r, double before, double after)
+{
+    r->have_cost = true;
+    r->cost_before = before;
+    r->cost_after = after;
+}
+
+/* "float32 (10, 3): min -1 mean 0.2 max 3; first 1, 2, 3, ..." */
+static char *array_summary(const sb_array *a)
+{
+    char shape[200];
+    size_t k = (size_t)snprintf(shape, sizeof shape, "(");
+    for (int i = 0; i < a->ndim && k < sizeof shape; i++)
+        k += (size_t)snprintf(shape + k, sizeof shape - k, i ? ", %lld" : "%lld", (long long)a->shape[i]);
+    if (k < sizeof shape) snprintf(shape + k, sizeof shape - k, a->ndim == 1 ? ",)" : ")");
+    int64_t n = sb_array_numel(a);
+    if (n == 0) return sb_xasprintf("%s %s: empty", sb_dtype_name(a->dtype), shape);
+    double lo = INFINITY, hi = -INFINITY, sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = sb_array_get_f64(a, i);
+        lo = fmin(lo, v), hi = fmax(hi, v), sum += v;
+    }
+    char first[160];
+    k = 0;
+    for (int64_t i = 0; i < n && i < 6 && k < sizeof first; i++)
+        k += (size_t)snprintf(first + k, sizeof first - k, i ? ", %.6g" : "%.6g", sb_array_get_f64(a, i));
+    return sb_xasprintf("%s %s: min %.6g, mean %.6g, max %.6g; first %s%s", sb_dtype_name(a->dtype),
+                        shape, lo, sum / (double)n, hi, first, n > 6 ? ", ..." : "");
+}
+
+void sb_report_add_output(sb_report *r, const char *name, const sb_array *value)
+{
+    r->out = grow(r->out, r->nout, &r->capout, sizeof *r->out);
+    r->out[r->nout++] = (report_output){sb_xstrdup(name), value ? array_summary(value) : sb_xstrdup("(none)")};
+}
+
+void sb_report_add_loss(sb_report *r, double step, double loss)
+{
+    r->loss = grow(r->loss, r->nloss, &r->caploss, sizeof *r->loss);
+    r->loss[r->nloss][0] = step;
+    r->loss[r->nloss][1] = loss;
+    r->nloss++;
+}
+
+/* ---- HTML --------------------------------------------------------------------------------- */
+
+static void put_esc(FILE *f, const char *s)
+{
+    char *e = sb_viz_html_escape(s);
+    fputs(e, f);
+    free(e);
+}
+
+/* The loss curve: a polyline scaled into a 640x240 box with axes and min/max labels. */
+static void write_loss(FILE *f, const sb_report *r)
+{
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (int i = 0; i < r->nloss; i++) {
+        if (!isfinite(r->loss[i][1])) continue;
+        x0 = fmin(x0, r->loss[i][0]), x1 = fmax(x1, r->loss[i][0]);
+        y0 = fmin(y0, r->loss[i][1]), y1 = fmax(y1, r->loss[i][1]);
+    }
+    if (!(x1 >= x0)) return; /* no finite point */
+    double W = 640, H = 240, L = 60, B = 30, T = 10, R = 10;
+    double sx = x1 > x0 ? (W - L - R) / (x1 - x0) : 0, sy = y1 > y0 ? (H - B - T) / (y1 - y0) : 0;
+    fprintf(f, "<h2>Loss</h2>\n<svg class=\"loss\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" "
+               "height=\"%g\" viewBox=\"0 0 %g %g\">\n", W, H, W, H);
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#333\"/>\n", L, H - B, W - R, H - B);
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#333\"/>\n", L, T, L, H - B);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" font-size=\"11\" text-anchor=\"end\">%.4g</text>\n", L - 4, T + 10, y1);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" font-size=\"11\" text-anchor=\"end\">%.4g</text>\n", L - 4, H - B, y0);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" font-size=\"11\">step %.6g</text>\n", L, H - 8, x0);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" font-size=\"11\" text-anchor=\"end\">step %.6g</text>\n", W - R, H - 8, x1);
+    fputs("<polyline fill=\"none\" stroke=\"#1f78b4\" stroke-width=\"2\" points=\"", f);
+    for (int i = 0; i < r->nloss; i++) {
+        if (!isfinite(r->loss[i][1])) continue;
+        fprintf(f, "%s%.2f,%.2f", i ? " " : "", L + (r->loss[i][0] - x0) * sx,
+                H - B - (r->loss[i][1] - y0) * sy);
+    }
+    fputs("\"/>\n</svg>\n", f);
+}
+
+static void write_stages(FILE *f, const sb_report *r)
+{
+    fputs("<h2>Stages</h2>\n<table>\n<tr><th>#</th><th>pass</th><th>time (s)</th><th>nodes before</th>"
+          "<th>nodes after</th></tr>\n", f);
+    for (int i = 0; i < r->nstage; i++) {
+        fprintf(f, "<tr><td>%d</td><td><a href=\"#stage%d\">", i, i);
+        put_esc(f, r->stage[i].pass);
+        fprintf(f, "</a></td><td>%.4f</td><td>%d</td><td>%d</td></tr>\n", r->stage[i].seconds,
+                r->stage[i].before, r->stage[i].after);
+    }
+    fputs("</table>\n", f);
+    for (int i = 0; i < r->nstage; i++) {
+        fprintf(f, "<section class=\"stage\" id=\"stage%d\"><h3>%d. ", i, i);
+        put_esc(f, r->stage[i].pass);
+        fprintf(f, " <small>%.4f s, %d &rarr; %d nodes</small></h3>\n", r->stage[i].seconds,
+                r->stage[i].before, r->stage[i].after);
+        if (r->stage[i].svg) fprintf(f, "<div class=\"drawing\">%s</div>\n", r->stage[i].svg);
+        else fputs("<p>(unchanged)</p>\n", f);
+        fputs("</section>\n", f);
+    }
+}
+
+static void write_tables(FILE *f, const sb_report *r)
+{
+    if (r->nrule) {
+        fputs("<h2>Rules</h2>\n<table>\n<tr><th>rule</th><th>matches</th><th>applied</th><th>time (s)</th></tr>\n", f);
+        for (int i = 0; i < r->nrule; i++) {
+            fputs("<tr><td>", f);
+            put_esc(f, r->rule[i].name);
+            fprintf(f, "</td><td>%ld</td><td>%ld</td><td>%.4f</td></tr>\n", r->rule[i].matches,
+                    r->rule[i].applied, r->rule[i].seconds);
+        }
+        fputs("</table>\n", f);
+    }
+    if (r->have_cost)
+        fprintf(f, "<h2>Cost</h2>\n<p class=\"cost\">before %.6g &rarr; after %.6g (%.1f%%)</p>\n",
+                r->cost_before, r->cost_after,
+                r->cost_before != 0 ? 100.0 * (r->cost_after - r->cost_before) / r->cost_before : 0.0);
+    if (r->nout) {
+        fputs("<h2>Outputs</h2>\n<table>\n<tr><th>name</th><th>value</th></tr>\n", f);
+        for (int i = 0; i < r->nout; i++) {
+            fputs("<tr><td>", f);
+            put_esc(f, r->out[i].name);
+            fputs("</td><td>", f);
+            put_esc(f, r->out[i].summary);
+            fputs("</td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+}
+
+static void write_html(FILE *f, const sb_report *r)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
+    put_esc(f, r->title);
+    fputs("</title>\n<style>\nbody{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222}\n"
+          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+          "text-align:left}\nth{background:#f0f0f0}\n.drawing{overflow:auto;border:1px solid #ddd;"
+          "max-height:80vh}\n.drawing svg{max-width:none}\nsmall{color:#666;font-weight:normal}\n"
+          "</style>\n</head>\n<body>\n<h1>", f);
+    put_esc(f, r->title);
+    fputs("</h1>\n", f);
+    write_tables(f, r);
+    if (r->nloss) write_loss(f, r);
+    if (r->nstage) write_stages(f, r);
+    fputs("</body>\n</html>\n", f);
+}
+
+char *sb_report_html(const sb_report *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    SB_ASSERT(f);
+    write_html(f, r);
+    fclose(f);
+    return buf;
+}
+
+sb_status sb_report_write(const sb_report *r, const char *path, sb_diag *d)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot open for writing: %s", strerror(errno));
+    write_html(f, r);
+    if (fclose(f) != 0) return sb_diag_set(d, SB_ERR_IO, path, 0, 0, "write failed: %s", strerror(errno));
+    return SB_OK;
+}
