@@ -97,19 +97,19 @@ static void put_array_rec(strbuf *b, const sb_array *a, int dim, int64_t off)
     put(b, "]");
 }
 
-/* Weak scalars print as plain literals (1, 0.5, -inf), typed scalars as float32(0.5), bools as
- * True/False, arrays as array([...], dtype='...'). Returns the precedence level printed. */
+/* The precedence level of a constant as printed: a negative plain number (-1, -0.5, -inf) is a
+ * unary minus to the grammar; everything else is an atom. */
 static int const_level(const sb_node *n)
 {
     const sb_array *a = n->value;
     if (a->ndim || !n->type.weak || a->dtype == SB_DTYPE_BOOL) return P_ATOM;
-    double v = sb_array_get_f64(a, 0);
-    return signbit(v) || (a->dtype != SB_DTYPE_BOOL && !sb_dtype_is_float(a->dtype) &&
-                          sb_array_get_i64(a, 0) < 0)
-               ? P_UNARY
-               : P_ATOM;
+    bool neg = sb_dtype_is_float(a->dtype) ? signbit(sb_array_get_f64(a, 0)) != 0
+                                           : sb_array_get_i64(a, 0) < 0;
+    return neg ? P_UNARY : P_ATOM;
 }
 
+/* Weak scalars print as plain literals (1, 0.5, -inf), typed scalars as float32(0.5), bools as
+ * True/False, arrays as array([...], dtype='...') with every element. */
 static void put_const(strbuf *b, const sb_node *n)
 {
     const sb_array *a = n->value;
