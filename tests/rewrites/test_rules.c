@@ -349,7 +349,7 @@ static void run_set(const char *set)
     int n = 0;
     for (size_t i = 0; i < NCASES; i++) {
         if (strcmp(cases[i].set, set) != 0) continue;
-        char why[512] = "";
+        char why[1024] = "";
         cr_expect(case_holds(rs, &cases[i], why, sizeof why), "%s/%s: %s => %s: %s", set,
                   cases[i].rule, cases[i].start, cases[i].goal, why);
         n++;
