@@ -1235,9 +1235,9 @@ static sb_node *call_arange(parser *p, const ast *call, const ast **slot)
     sb_attrs_init(&a);
     if (!dtype_arg(p, slot[3], &a)) return NULL;
     sb_node *in[3] = {NULL, NULL, NULL};
-    if (!slot[1]) {
-        if (!(in[1] = build(p, slot[0]))) return NULL;
-        if (slot[2]) return fail(p, slot[2]->pos, SB_ERR_TYPE, "arange: step without stop");
+    if (!slot[1]) { /* arange(stop[, step=s]) */
+        if (!(in[1] = build(p, slot[0])) || (slot[2] && !(in[2] = build(p, slot[2]))))
+            return NULL;
         in[0] = sb_const_scalar(p->ctx, 0, SB_DTYPE_I64, true);
     } else if (!build_args(p, slot, slot[2] ? 3 : 2, in)) {
         return NULL;
@@ -1478,6 +1478,11 @@ sb_node *sb_parse_expr(sb_ctx *ctx, const char *text, const sb_scope *scope,
     p.ctx = ctx;
     p.scope = scope;
     if (p.src.d->status != SB_OK) return NULL; /* keep the caller's first error */
+    if (!text) {
+        sb_diag_set(p.src.d, SB_ERR_SYNTAX, p.src.pos.file, p.src.pos.line, p.src.pos.col,
+                    "expected an expression");
+        return NULL;
+    }
     sb_node *n = NULL;
     if (next(&p)) {
         ast *e = parse_expr(&p);

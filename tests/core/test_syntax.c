@@ -164,6 +164,7 @@ static const char *precedence[][2] = {
     {"arange(1, 5)", "arange(1, 5)"},
     {"arange(1, 5, 2)", "arange(1, 5, 2)"},
     {"arange(i)", "arange(i)"},
+    {"arange(6, step=2)", "arange(0, 6, 2)"},
     {"one_hot(lab, 10)", "one_hot(lab, 10)"},
     {"array([[1, 2], [3, 4]], dtype='float32')", "array([[1.0, 2.0], [3.0, 4.0]], dtype='float32')"},
     {"array([1, -2])", "array([1, -2], dtype='int64')"},
