@@ -8,6 +8,7 @@
 #include "core-impl.h"
 #include "pipeline.h"
 #include "rewrites/passes.h"
+#include "viz/viz.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -35,6 +36,9 @@ typedef struct run_state {
     sb_array **res;      /* output values */
     FILE *trace;
     bool quiet;
+    char *viz_dir;       /* where stage drawings go (NULL = no drawings) */
+    sb_report *report;   /* the HTML report being built (NULL = none) */
+    sb_diag viz_err;     /* the first drawing error (stage callbacks cannot return one) */
 } run_state;
 
 static void run_free(run_state *r)
@@ -44,6 +48,8 @@ static void run_free(run_state *r)
     for (int i = 0; i < r->nout; i++) sb_array_free(r->res[i]);
     free(r->res);
     if (r->trace) fclose(r->trace);
+    free(r->viz_dir);
+    sb_report_free(r->report);
     sb_graph_free(r->g);
     sb_ctx_free(r->ctx);
     sb_pipeline_free(r->p);
@@ -108,15 +114,54 @@ static sb_status bind_data(run_state *r, sb_diag *d)
     return SB_OK;
 }
 
+/* ---- drawings and report ------------------------------------------------------------------- */
+/* Whether viz.stages asks for this stage: "all" (default), "changed", "none", or pass names. */
+static bool stage_wanted(const run_state *r, const char *pass, bool changed)
+{
+    const cJSON *st = r->p->viz_stages;
+    if (!st || (cJSON_IsString(st) && !strcmp(st->valuestring, "all"))) return true;
+    if (cJSON_IsString(st)) return !strcmp(st->valuestring, "changed") ? changed : false;
+    for (const cJSON *c = st->child; c; c = c->next)
+        if (cJSON_IsString(c) && !strcmp(c->valuestring, pass)) return true;
+    return false;
+}
+
+/* Draw g as stage `index` (0 = the graph before any pass) into viz_dir/NN-pass.FORMAT. Errors
+ * are kept in r->viz_err, at the pipeline's "viz" key. */
+static void draw_stage(run_state *r, const sb_graph *g, int index, const char *pass)
+{
+    if (!r->viz_dir || r->viz_err.status) return;
+    char *path = sb_xasprintf("%s/%02d-%s.%s", r->viz_dir, index, pass, r->p->viz_format);
+    char *title = sb_xasprintf("stage %d: %s", index, pass);
+    sb_viz_opts o = {.title = title};
+    sb_diag tmp = {0};
+    sb_drawing *dr = sb_viz_graph(g, &o);
+    if (make_parents(path, &tmp) == SB_OK && dr)
+        sb_drawing_write(dr, path, r->p->viz_format, &tmp);
+    sb_drawing_free(dr);
+    if (tmp.status)
+        sb_json_error(r->p->doc, r->p->viz, tmp.status, &r->viz_err,
+                      "cannot draw stage %d (%s): %s", index, pass, tmp.msg);
+    free(path);
+    free(title);
+}
+
 /* ---- passes --------------------------------------------------------------------------------- */
-/* After each pass: one line per stage (drawings of stages hook in here). */
+/* After each pass: one line per stage, its drawing and its report entry. */
 static void on_stage(const sb_graph *g, const sb_stage_info *st, void *user)
 {
-    const run_state *r = user;
-    (void)g;
-    if (r->quiet) return;
-    printf("stage %d %-12s %5d -> %5d nodes  %8.3f ms%s\n", st->index, st->pass,
-           st->nodes_before, st->nodes_after, st->seconds * 1e3, st->changed ? "" : " (unchanged)");
+    run_state *r = user;
+    if (!r->quiet)
+        printf("stage %d %-12s %5d -> %5d nodes  %8.3f ms%s\n", st->index, st->pass,
+               st->nodes_before, st->nodes_after, st->seconds * 1e3,
+               st->changed ? "" : " (unchanged)");
+    if (stage_wanted(r, st->pass, st->changed)) draw_stage(r, g, st->index, st->pass);
+    if (!r->report) return;
+    if (st->changed)
+        sb_report_add_stage_graph(r->report, st->pass, st->seconds, st->nodes_before, g);
+    else
+        sb_report_add_stage(r->report, st->pass, st->seconds, st->nodes_before, st->nodes_after,
+                            NULL);
 }
 
 static sb_status run_passes(run_state *r, sb_diag *d)
@@ -128,9 +173,31 @@ static sb_status run_passes(run_state *r, sb_diag *d)
             return sb_diag_set(d, SB_ERR_IO, r->p->trace, 0, 0, "cannot open for writing: %s",
                                strerror(errno));
     }
+    if (r->p->viz) {
+        r->viz_dir = r->p->viz_dir ? sb_xstrdup(r->p->viz_dir) : sb_pipeline_path(r->p, "out/stages");
+        draw_stage(r, r->g, 0, "input");
+    }
+    if (r->p->report) r->report = sb_report_new(r->p->file);
     sb_pass_opts opts = {.doc = r->p->doc, .passes = r->p->passes, .base_dir = r->p->dir,
                          .trace = r->trace, .on_stage = on_stage, .user = r};
-    return sb_rw_run_passes(r->g, &opts, d);
+    if (sb_rw_run_passes(r->g, &opts, d) != SB_OK) return d->status;
+    if (r->viz_err.status) *d = r->viz_err;
+    return d->status;
+}
+
+/* Write the HTML report (stages were added as they ran) with the outputs. */
+static sb_status write_report(const run_state *r, sb_diag *d)
+{
+    if (!r->report) return SB_OK;
+    for (int i = 0; i < r->nout; i++)
+        sb_report_add_output(r->report, sb_graph_name(r->g, SB_ROLE_OUTPUT, i), r->res[i]);
+    sb_diag tmp = {0};
+    if (make_parents(r->p->report, &tmp) || sb_report_write(r->report, r->p->report, &tmp)) {
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(sb_json_root(r->p->doc), "report");
+        return sb_json_error(r->p->doc, at, tmp.status, d, "%s: %s", tmp.file, tmp.msg);
+    }
+    printf("report -> %s\n", r->p->report);
+    return SB_OK;
 }
 
 /* ---- outputs -------------------------------------------------------------------------------- */
@@ -193,7 +260,7 @@ static sb_status run(run_state *r, const char *path, sb_diag *d)
 {
     r->p = sb_pipeline_load(path, d);
     if (!r->p) return d->status;
-    static const char *const later[] = {"viz", "report", "plugins", "train"};
+    static const char *const later[] = {"plugins", "train"};
     for (size_t i = 0; i < sizeof later / sizeof *later; i++)
         sb_pipeline_note_unsupported(r->p, later[i]);
     r->ctx = sb_ctx_init();
@@ -202,7 +269,8 @@ static sb_status run(run_state *r, const char *path, sb_diag *d)
         evaluate(r, d))
         return d->status;
     print_outputs(r);
-    return save_all(r, d);
+    if (save_all(r, d)) return d->status;
+    return write_report(r, d);
 }
 
 int sb_cmd_run(int argc, char **argv)

@@ -105,9 +105,19 @@ expect_out "y: float64[2] = [12, 30]
 m: float64[3] = [4, 5, 6]
 saved y -> out/ok_y.npy" -- run --quiet ok.pipeline.json
 [[ -s out/ok_y.npy ]] || { echo "FAIL: out/ok_y.npy was not written"; fails=$((fails + 1)); }
-expect 0 "notes.pipeline.json:4:10: note: 'viz' is not supported yet (ignored)
-notes.pipeline.json:5:13: note: 'report' is not supported yet (ignored)" \
+expect 0 "notes.pipeline.json:4:14: note: 'plugins' is not supported yet (ignored)
+notes.pipeline.json:5:12: note: 'train' is not supported yet (ignored)" \
     -- run --quiet notes.pipeline.json
+expect_out "y: float64[2] = [6, 15]
+m: float64[3] = [4, 5, 6]
+report -> out/report.html" -- run --quiet viz.pipeline.json
+for f in out/stages/00-input.dot out/stages/02-dce.dot out/trace.jsonl out/report.html; do
+    [[ -s $f ]] || { echo "FAIL: $f was not written"; fails=$((fails + 1)); }
+done
+[[ ! -e out/stages/01-merge.dot ]] || { echo "FAIL: stage 1 drawn though not asked for"; fails=$((fails + 1)); }
+grep -q '"name":"dce"' out/trace.jsonl || { echo "FAIL: no dce record in the trace"; fails=$((fails + 1)); }
+expect 1 "viz_format.pipeline.json:4:21: 'format' must be \"svg\", \"png\", \"dot\" or \"pdf\"" \
+    -- run viz_format.pipeline.json
 
 # ---- eval ----------------------------------------------------------------------------------
 expect_out "12" -- eval --var 'x=float64[3]=[1, 2, 3]' 'sum(x * 2)'
