@@ -556,11 +556,9 @@ static sb_node *slice_along(sb_ad *c, sb_node *g, int axis, sb_node *start, sb_n
 static sb_node *iadd(sb_ad *c, sb_node *a, sb_node *b)
 {
     if (!a || !b) return NULL;
-    if (a->value && b->value)
-        return sb_const_scalar(c->ctx,
-                               (double)(sb_array_get_i64(a->value, 0) + sb_array_get_i64(b->value, 0)),
-                               SB_DTYPE_I64, false);
-    return ADD(a, b);
+    if (!a->value || !b->value) return ADD(a, b);
+    int64_t v = sb_array_get_i64(a->value, 0) + sb_array_get_i64(b->value, 0);
+    return sb_const_scalar(c->ctx, (double)v, SB_DTYPE_I64, false);
 }
 
 static void lop_concatenate(sb_ad *c, sb_node *n, sb_node *g, sb_node **gin)
@@ -600,8 +598,12 @@ static void lop_split(sb_ad *c, sb_node *n, sb_node *g, sb_node **gin)
     else
         len = sb_ad_bin(c, SB_OP_FLOOR_DIVIDE, dim_of(c, X, ax),
                         sb_const_scalar(c->ctx, (double)k, SB_DTYPE_I64, false));
-    sb_node *start = len && len->value ? sb_const_scalar(c->ctx, (double)(sb_array_get_i64(len->value, 0) * part), SB_DTYPE_I64, false)
-                                       : MUL(len, sb_const_scalar(c->ctx, (double)part, SB_DTYPE_I64, false));
+    sb_node *start;
+    if (len && len->value)
+        start = sb_const_scalar(c->ctx, (double)(sb_array_get_i64(len->value, 0) * part),
+                                SB_DTYPE_I64, false);
+    else
+        start = MUL(len, sb_const_scalar(c->ctx, (double)part, SB_DTYPE_I64, false));
     sb_node *stop = iadd(c, start, len);
     /* a slice node of x at the part, then its own subtensor grad gives the placement */
     sb_node *piece = slice_along(c, X, ax, start, stop);
@@ -810,7 +812,8 @@ static sb_status grad_check_args(sb_ad *c, sb_node *cost, const sb_grad_opts *o)
         char ts[96];
         return sb_diag_set(c->d, SB_ERR_TYPE, NULL, 0, 0,
                            "grad: the cost %s must be a float scalar, not %s",
-                           sb_ad_desc(cost, buf, sizeof buf), sb_type_str(&cost->type, ts, sizeof ts));
+                           sb_ad_desc(cost, buf, sizeof buf),
+                           sb_type_str(&cost->type, ts, sizeof ts));
     }
     for (int i = 0; o && i < o->nknown; i++) {
         sb_node *k = o->known_nodes[i], *u = o->known_grads[i];
@@ -929,7 +932,8 @@ static sb_node *rebuild(sb_ad *c, sb_node *n, sb_node **memo, size_t nmemo)
         in[k] = x->id < nmemo && memo[x->id] ? memo[x->id] : x;
         changed |= in[k] != x;
     }
-    if (sb_op_get((sb_op)n->op)->flags & SB_F_SYMBOLIC) return expand_symbolic(c, n->op, in, n->attrs);
+    if (sb_op_get((sb_op)n->op)->flags & SB_F_SYMBOLIC)
+        return expand_symbolic(c, (sb_op)n->op, in, n->attrs);
     if (!changed) return n;
     return sb_apply(c->ctx, (sb_op)n->op, n->nin, in, n->attrs, c->d);
 }

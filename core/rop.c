@@ -262,7 +262,7 @@ sb_status sb_rop(sb_ctx *ctx, sb_node *f, int nwrt, sb_node *const *wrt, sb_node
     return SB_OK;
 }
 
-/* ---- jacobian and hessian ---------------------------------------------------------------------- */
+/* ---- jacobian and hessian ------------------------------------------------------------------ */
 /* Row `flat` of the Jacobian: the gradient w.r.t. x of f's element `flat` (known_grads with a
  * one-hot of f's shape); zeros where that element does not depend on x. */
 static sb_node *jac_row(sb_ad *c, sb_node *f, sb_node *x, int64_t flat)

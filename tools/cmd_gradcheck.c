@@ -57,15 +57,16 @@ static bool parse_args(int argc, char **argv, gc_args *a)
         bool ok = true;
         if (!strcmp(s, "--output") && v) a->output = v, i++;
         else if (!strcmp(s, "--seed") && v) ok = sscanf(v, "%lu", &a->seed) == 1, i++;
-        else if (!strcmp(s, "--size") && v) ok = sscanf(v, "%ld", &a->size) == 1 && a->size > 0, i++;
-        else if (!strcmp(s, "--range") && v) ok = sscanf(v, "%lf,%lf", &a->lo, &a->hi) == 2, a->range_given = true, i++;
+        else if (!strcmp(s, "--size") && v) ok = sscanf(v, "%ld", &a->size) == 1, i++;
+        else if (!strcmp(s, "--range") && v) ok = sscanf(v, "%lf,%lf", &a->lo, &a->hi) == 2, i++;
         else if (!strcmp(s, "--eps") && v) ok = sscanf(v, "%lf", &a->vo.eps) == 1, i++;
         else if (!strcmp(s, "--tol") && v) ok = sscanf(v, "%lf", &a->vo.tol) == 1, i++;
         else if (!strcmp(s, "--tests") && v) ok = sscanf(v, "%d", &a->vo.ntests) == 1, i++;
         else if (!strcmp(s, "--data") && v) a->data[a->ndata++] = v, i++;
         else if (!strncmp(s, "-", 1) || a->graph) ok = false;
         else a->graph = s;
-        if (!ok) return false;
+        if (!ok || a->size <= 0) return false;
+        a->range_given |= !strcmp(s, "--range");
     }
     a->vo.seed = a->seed;
     return a->graph != NULL;
@@ -89,10 +90,10 @@ static sb_array *leaf_value(const gc_args *a, const sb_node *n, uint64_t seed, s
         if (t.dims[k] < 0) t.dims[k] = a->size;
     sb_init_spec spec = {.kind = "uniform", .low = a->lo, .high = a->hi, .seed = seed};
     if (sb_node_op(n) == SB_OP_SHARED && t.ndim >= 2 && !a->range_given) spec.kind = "glorot";
-    if (!sb_dtype_is_float(t.dtype)) spec.low = 0, spec.high = t.dtype == SB_DTYPE_BOOL ? 2 : (double)a->size;
-    sb_array *v = sb_array_init(&spec, sb_dtype_is_float(t.dtype) ? t.dtype : SB_DTYPE_F64, t.ndim,
-                                t.dims, d);
-    if (v && !sb_dtype_is_float(t.dtype)) { /* floor into integers */
+    bool fl = sb_dtype_is_float(t.dtype);
+    if (!fl) spec.low = 0, spec.high = t.dtype == SB_DTYPE_BOOL ? 2 : (double)a->size;
+    sb_array *v = sb_array_init(&spec, fl ? t.dtype : SB_DTYPE_F64, t.ndim, t.dims, d);
+    if (v && !fl) { /* floor into integers */
         for (int64_t i = 0; i < sb_array_numel(v); i++)
             sb_array_set_f64(v, i, (double)(int64_t)sb_array_get_f64(v, i));
         sb_array *c = sb_array_cast(v, t.dtype);

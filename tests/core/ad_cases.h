@@ -261,7 +261,8 @@ __attribute__((unused)) static void ad_mark_ops(sb_node *n, bool *seen)
 __attribute__((unused)) static bool ad_type_compat(const sb_type *got, const sb_type *want)
 {
     bool ok = got->dtype == want->dtype && got->ndim == want->ndim;
-    for (int j = 0; ok && j < want->ndim; j++) ok = want->dims[j] < 0 || got->dims[j] == want->dims[j];
+    for (int j = 0; ok && j < want->ndim; j++)
+        ok = want->dims[j] < 0 || got->dims[j] == want->dims[j];
     return ok;
 }
 
