@@ -45,6 +45,15 @@ static const rule_case cases[] = {
     {"algebra", "pow-one", "x ** 1", "x"},
     {"algebra", "pow-zero", "x ** 0", "ones_like(x)"},
     {"algebra", "one-pow", "1 ** x", "ones_like(x)"},
+    {"algebra", "add-zeros-like-self", "x + zeros_like(x)", "x"},
+    {"algebra", "zeros-like-add-self", "zeros_like(x) + x", "x"},
+    {"algebra", "sub-zeros-like-self", "x - zeros_like(x)", "x"},
+    {"algebra", "mul-ones-like-self", "x * ones_like(x)", "x"},
+    {"algebra", "mul-zeros-like-self", "x * zeros_like(x)", "zeros_like(x)"},
+    {"algebra", "neg-zeros-like", "-zeros_like(x)", "zeros_like(x)"},
+    {"algebra", "zeros-like-zeros-like", "zeros_like(zeros_like(x))", "zeros_like(x)"},
+    {"algebra", "ones-like-ones-like", "ones_like(ones_like(x))", "ones_like(x)"},
+    {"algebra", "zeros-like-neg", "zeros_like(-x)", "zeros_like(x)"},
     {"algebra", "neg-neg", "-(-x)", "x"},
     {"algebra", "sub-self", "x - x", "zeros_like(x)"},
     {"algebra", "add-neg-self", "x + -x", "zeros_like(x)"},
@@ -192,6 +201,7 @@ static const rule_case cases[] = {
     {"specialize", "div-neg-one", "x / -1", "-x"},
     {"specialize", "one-div", "1 / x", "reciprocal(x)"},
     {"specialize", "div-two", "x / 2", "x * 0.5"},
+    {"specialize", "div-by-const", "x / 4", "x * 0.25"},
     {"specialize", "maximum-zero-relu", "maximum(x, 0)", "relu(x)"},
     {"specialize", "zero-maximum-relu", "maximum(0, x)", "relu(x)"},
     {"specialize", "where-positive-relu", "where(x > 0, x, 0)", "relu(x)"},
@@ -372,6 +382,32 @@ Test(rules, specialize) { run_set("specialize"); }
 Test(rules, shapes) { run_set("shapes"); }
 Test(rules, linalg) { run_set("linalg"); }
 Test(rules, reductions) { run_set("reductions"); }
+
+/* Rewrites that would be wrong here must not happen: the conditions (or the absence of a rule)
+ * keep these pairs apart. */
+static const rule_case apart[] = {
+    {"algebra", "log-mul", "log(x * y)", "log(x) + log(y)"},         /* x, y not known positive */
+    {"algebra", "div-self", "x / x", "ones_like(x)"},                /* x not known nonzero */
+    {"algebra", "exp-log", "exp(log(x))", "x"},                      /* x not known positive */
+    {"algebra", "sqr-sqrt", "sqr(sqrt(x))", "x"},                    /* x not known >= 0 */
+    {"algebra", "add-zero", "k + 0.0", "k"},                         /* float literal: float64 */
+    {"reductions", "sum-neg", "sum(x + s)", "sum(x) + s"},           /* s is added 12 times */
+    {"linalg", "matmul-assoc", "(A @ B) @ C", "A @ (B @ (C + 1))"},  /* not equal at all */
+};
+
+Test(rules, conditions_keep_wrong_pairs_apart)
+{
+    for (size_t i = 0; i < sizeof apart / sizeof *apart; i++) {
+        sb_diag d = {0};
+        sb_ruleset *rs = sb_rw_ruleset_load(apart[i].set, NULL, &d);
+        cr_assert_not_null(rs, "%s", d.msg);
+        char why[1024] = "";
+        cr_expect(!case_holds(rs, &apart[i], false, why, sizeof why), "%s: %s == %s was derived",
+                  apart[i].set, apart[i].start, apart[i].goal);
+        cr_expect(strstr(why, "goal not reached") != NULL, "%s", why);
+        sb_rw_ruleset_free(rs);
+    }
+}
 
 /* Every shipped rule has a line in the table, and every line names a shipped rule. */
 Test(rules, every_rule_has_a_case)
