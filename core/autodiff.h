@@ -34,6 +34,8 @@ sb_node *sb_ad_keepdims(sb_ad *c, const sb_node *n, sb_node *g);
 /* g reshaped to the type of x: summed over the dims x was broadcast along, cast to x's dtype,
  * and broadcast up where g is smaller (the gradient of x must have x's exact type). */
 sb_node *sb_ad_fit(sb_ad *c, sb_node *g, sb_node *x);
+/* d prod(x, axes) / d x for the prod node n, keepdims form (exact where x has zeros). */
+sb_node *sb_ad_prod_deriv(sb_ad *c, const sb_node *n);
 /* Normalized softmax-family axis of node n (attrs axis[0], default last). */
 int sb_ad_axis1(const sb_node *n);
 

@@ -298,10 +298,28 @@ static void lop_mean(sb_ad *c, sb_node *n, sb_node *g, sb_node **gin)
     gin[0] = ADD(DIV(sb_ad_keepdims(c, n, g), cnt), ZEROS(X));
 }
 
-/* prod: g * prod / x (exact for nonzero x). */
+/* Contract: d prod(x, axes) / d x, in keepdims form broadcast against x, exact with zeros (as
+ * Theano): prod / x where the slice has no zero; the product of the others at the single zero
+ * of a slice with one; 0 where a slice has two or more. */
+sb_node *sb_ad_prod_deriv(sb_ad *c, const sb_node *n)
+{
+    sb_node *x = n->in[0], *z = sb_ad_bin(c, SB_OP_EQ, x, NUM(0));
+    int64_t axes[SB_MAX_DIMS];
+    int k = sb_ad_red_axes(n, axes);
+    sb_node *xs = sb_ad_where(c, z, sb_ad_un(c, SB_OP_ONES_LIKE, x), x); /* zeros -> 1 */
+    sb_node *pnz = sb_ad_reduce(c, SB_OP_PROD, xs, k, axes, true);       /* prod of nonzeros */
+    sb_node *nz = sb_ad_reduce(c, SB_OP_SUM, sb_ad_where(c, z, sb_ad_un(c, SB_OP_ONES_LIKE, x),
+                                                         ZEROS(x)),
+                               k, axes, true);                            /* zeros per slice */
+    sb_node *one = sb_ad_bin(c, SB_OP_LOGICAL_AND, z, sb_ad_bin(c, SB_OP_EQ, nz, NUM(1)));
+    return sb_ad_where(c, sb_ad_bin(c, SB_OP_EQ, nz, NUM(0)), DIV(pnz, xs),
+                       sb_ad_where(c, one, pnz, NUM(0)));
+}
+
+/* prod: g * d prod / d x. */
 static void lop_prod(sb_ad *c, sb_node *n, sb_node *g, sb_node **gin)
 {
-    gin[0] = DIV(MUL(sb_ad_keepdims(c, n, g), sb_ad_keepdims(c, n, Y)), X);
+    gin[0] = MUL(sb_ad_keepdims(c, n, g), sb_ad_prod_deriv(c, n));
 }
 
 /* max/min: g goes to every position equal to the extreme (Theano's eq mask). */

@@ -66,12 +66,12 @@ static sb_node *rop_linear(sb_ad *c, sb_node *n, sb_node *const *dx)
     return sb_ad_op(c, (sb_op)n->op, n->nin, in, n->attrs);
 }
 
-/* prod: sum(dx * prod / x) over the reduced axes. */
+/* prod: sum(dx * d prod / d x) over the reduced axes. */
 static sb_node *rop_prod(sb_ad *c, sb_node *n, sb_node *const *dx)
 {
     int64_t axes[SB_MAX_DIMS];
     int k = sb_ad_red_axes(n, axes);
-    sb_node *t = DIV(MUL(dx[0], sb_ad_keepdims(c, n, Y)), X);
+    sb_node *t = MUL(dx[0], sb_ad_prod_deriv(c, n));
     return sb_ad_reduce(c, SB_OP_SUM, t, k, axes, n->attrs->keepdims);
 }
 

@@ -301,3 +301,50 @@ Test(grad, unknown_dims_stay_unknown)
                  "%s", d.msg);
     ad_env_free(&e);
 }
+
+/* prod's gradient is exact with zeros: the product of the others at a single zero, 0 with two. */
+Test(grad, prod_gradient_with_zeros)
+{
+    static const ad_case c = {"x=float64[3,3]", "x", 1, 1, false};
+    ad_env e;
+    ad_env_init(&e, &c, 1);
+    const double v[9] = {2, 0, 3, 0, 0, 5, 1, 2, 4};
+    for (int i = 0; i < 9; i++) sb_array_set_f64(e.val[0], i, v[i]);
+    sb_node *g = NULL, *r = NULL;
+    sb_diag d = {0};
+    sb_node *cost = ad_parse(&e, "sum(prod(x, axis=1))");
+    cr_assert_eq(sb_grad(e.ctx, cost, 1, &e.var[0], NULL, &g, &d), SB_OK, "%s", d.msg);
+    const double want[9] = {0, 6, 0, 0, 0, 0, 8, 4, 2};
+    expect_values(&e, g, want, 9, "d prod");
+    /* the R-op uses the same derivative: Rop(prod(x, 1), x, ones) = row sums of want */
+    sb_node *ones = ad_parse(&e, "ones_like(x)");
+    cr_assert_eq(sb_rop(e.ctx, ad_parse(&e, "prod(x, axis=1)"), 1, &e.var[0], &ones, &r, &d),
+                 SB_OK, "%s", d.msg);
+    const double rs[3] = {6, 0, 14};
+    expect_values(&e, r, rs, 3, "Rop prod");
+    ad_env_free(&e);
+}
+
+/* A wrt may be an intermediate node (a let); updates and lets are expanded too. */
+Test(grad, intermediate_wrt_and_updates)
+{
+    ad_env e;
+    ad_env_init(&e, &xy_case, 2);
+    sb_node *p = ad_parse(&e, "x * 2"), *g = NULL;
+    sb_diag d = {0};
+    cr_assert_eq(sb_grad(e.ctx, ad_parse(&e, "sum((x * 2) * (x * 2))"), 1, &p, NULL, &g, &d),
+                 SB_OK, "%s", d.msg);
+    double want[3];
+    for (int i = 0; i < 3; i++) want[i] = 4 * xv(&e, 0, i);
+    expect_values(&e, g, want, 3, "d/dp");
+    sb_graph *gr = sb_graph_new(e.ctx);
+    sb_graph_add(gr, SB_ROLE_LET, "c", ad_parse(&e, "grad(sum(x * x), x)"));
+    sb_graph_add(gr, SB_ROLE_UPDATE, "x", ad_parse(&e, "x - 0.5 * grad(sum(x * x), x)"));
+    cr_assert_eq(sb_graph_expand_autodiff(gr, &d), SB_OK, "%s", d.msg);
+    double zeros[3] = {0, 0, 0}, twice[3];
+    for (int i = 0; i < 3; i++) twice[i] = 2 * xv(&e, 0, i);
+    expect_values(&e, sb_graph_node(gr, SB_ROLE_UPDATE, 0), zeros, 3, "update");
+    expect_values(&e, sb_graph_node(gr, SB_ROLE_LET, 0), twice, 3, "let");
+    sb_graph_free(gr);
+    ad_env_free(&e);
+}
