@@ -5,7 +5,8 @@
  * A case: variables "x=float64[3,4]; y=float64[4]{0.5,2}" (an optional {lo,hi} overrides the
  * case's value range; `|5,4` after the type gives the run-time shape of unknown dims), an
  * expression in the syntax, the value range, and pm = values get a random sign (magnitudes in
- * [lo, hi], to keep away from kinks at 0). */
+ * [lo, hi], to keep away from kinks at 0). Integer variables are listed after the float ones and
+ * take the integer part of their random values. */
 #ifndef AD_CASES_H
 #define AD_CASES_H
 
@@ -122,6 +123,12 @@ static const ad_case ad_cases[] = {
     {"x=float64[4,3]; y=float64[3]", "set_subtensor(x[1:3], y)", -1, 1, false},
     {"x=float64[4,3]; y=float64[2,3]", "inc_subtensor(x[1:3], y)", -1, 1, false},
     {"x=float64[4,3]; y=float64[3,3]", "inc_subtensor(x[array([0, 0, 2])], y)", -1, 1, false},
+    /* dynamic indices (integer variables come last: test_rop pairs float vars with values) */
+    {"x=float64[5,3]; i=int64[]{1,2}", "x[i:i + 2, i]", -1, 1, false},
+    {"x=float64[5,3]; y=float64[3]; i=int64[]{2,3}", "set_subtensor(x[i], y)", -1, 1, false},
+    {"x=float64[5,3]; y=float64[4,3]; j=int64[4]{0,4.9}", "inc_subtensor(x[j], y)", -1, 1,
+     false},
+    {"x=float64[5,3]; j=int64[6]{0,4.9}", "x[j, 1:]", -1, 1, false},
     /* control */
     {"x=float64[3]; y=float64[3]; z=float64[2]{0.1,1}", "ifelse(sum(z) > 0, x, y)", -1, 1, false},
     {"x=float64[3]; y=float64[3]; z=float64[2]{0.1,1}", "ifelse(sum(z) < 0, x, y)", -1, 1, false},
