@@ -148,7 +148,10 @@ static sb_status load_exprs(const sb_json *j, sb_graph *g, const cJSON *obj, sb_
         sb_srcpos sp = sb_json_str_pos(j, c);
         sb_diag tmp = {0};
         sb_node *n = sb_parse_expr(sb_graph_ctx(g), c->valuestring, &scope, &sp, &tmp);
-        if (!n) return error_at(j, c, &tmp, d);
+        if (!n) {
+            sb_json_str_fix(j, c, &tmp);
+            return error_at(j, c, &tmp, d);
+        }
         if (role == SB_ROLE_UPDATE) {
             if (add_update(j, g, c, n, d) != SB_OK) return d->status;
         } else {

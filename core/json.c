@@ -395,6 +395,47 @@ sb_status sb_json_key_error(const sb_json *j, const cJSON *item, sb_status st, s
     return sb_diag_set(d, st, j ? j->file : NULL, line, col, "%s", msg);
 }
 
+/* Bytes the escape at raw (just after a backslash) stands for in the decoded string, and how many
+ * raw bytes it takes (*rawlen). \uXXXX gives UTF-8 (a surrogate pair, 12 raw bytes, gives 4). */
+static int escape_size(const char *raw, size_t *rawlen)
+{
+    if (raw[0] != 'u') {
+        *rawlen = 2;
+        return 1;
+    }
+    unsigned cp = (unsigned)strtoul((char[5]){raw[1], raw[2], raw[3], raw[4], 0}, NULL, 16);
+    *rawlen = 6;
+    if (cp >= 0xd800 && cp < 0xdc00 && raw[5] == '\\' && raw[6] == 'u') {
+        *rawlen = 12;
+        return 4;
+    }
+    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+}
+
+sb_status sb_json_str_fix(const sb_json *j, const cJSON *item, sb_diag *d)
+{
+    if (!d || !d->status || !cJSON_IsString(item) || strcmp(d->file, j->file)) return SB_OK;
+    size_t start = item_offset(j, item, false);
+    if (start == (size_t)-1 || j->text[start] != '"') return d->status;
+    sb_srcpos sp = sb_json_str_pos(j, item);
+    const char *text = item->valuestring;
+    size_t doff = 0; /* the decoded offset the parser meant by d->line:d->col */
+    for (int l = sp.line, c = sp.col; !(l == d->line && c == d->col); doff++) {
+        if (!text[doff]) return d->status; /* not inside this string */
+        if (text[doff] == '\n') l++, c = 1;
+        else c++;
+    }
+    size_t raw = start + 1;
+    for (size_t k = 0; k < doff; raw++, k++) {
+        if (j->text[raw] != '\\') continue;
+        size_t rawlen;
+        k += (size_t)escape_size(j->text + raw + 1, &rawlen) - 1;
+        raw += rawlen - 1;
+    }
+    offset_where(j, raw, &d->line, &d->col);
+    return d->status;
+}
+
 char *sb_read_file(const char *path, size_t *len, sb_diag *d)
 {
     FILE *f = fopen(path, "rb");

@@ -22,6 +22,10 @@ const char *sb_json_file(const sb_json *j);
 void sb_json_pos(const sb_json *j, const cJSON *item, int *line, int *col);
 /* Where the text of a string item starts (just after the quote), for sb_parse_expr's srcpos. */
 sb_srcpos sb_json_str_pos(const sb_json *j, const cJSON *item);
+/* After sb_parse_expr failed on the string item (parsed with sb_json_str_pos's srcpos), move d's
+ * line:col from the decoded text to the file's own characters: escapes (\" \n \uXXXX) take more
+ * than one character in the file. Returns d->status. */
+sb_status sb_json_str_fix(const sb_json *j, const cJSON *item, sb_diag *d);
 /* Set d to "file:line:col: message" at item's position; returns st. */
 sb_status sb_json_error(const sb_json *j, const cJSON *item, sb_status st, sb_diag *d,
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));

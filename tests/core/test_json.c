@@ -279,6 +279,11 @@ Test(graph_json, expression_errors_point_into_the_string)
                        " \"outputs\": {\"y\": \"x + * 2\"}}", 2, 24, NULL);
     expect_graph_error("{\"inputs\": {\"x\": \"float32[3]\"},\n"
                        " \"outputs\": {\"y\": \"x + zz\"}}", 2, 24, NULL);
+    /* escapes take more characters in the file than in the expression */
+    expect_graph_error("{\"inputs\": {\"x\": \"float32[3]\"},\n"
+                       " \"outputs\": {\"y\": \"x.astype(\\\"float32\\\") + * 2\"}}", 2, 44, NULL);
+    expect_graph_error("{\"inputs\": {\"x\": \"float32[3]\"},\n"
+                       " \"outputs\": {\"y\": \"x +\\n\\u0020\\t* 2\"}}", 2, 33, NULL);
 }
 
 /* ---- pipelines ---------------------------------------------------------------------------- */
