@@ -103,12 +103,18 @@ static sb_array *leaf_value(const gc_args *a, const sb_node *n, uint64_t seed, s
     return v;
 }
 
-/* Mark the nodes below n. */
-static void reach(const sb_node *n, bool *seen)
+/* Mark the nodes below n (an explicit stack: graphs may be deep). */
+static void reach(sb_node *n, bool *seen)
 {
-    if (seen[sb_node_id(n)]) return;
-    seen[sb_node_id(n)] = true;
-    for (int i = 0; i < sb_node_nin(n); i++) reach(sb_node_in(n, i), seen);
+    sb_ptrvec stack = {0};
+    sb_ptrvec_push(&stack, n);
+    while (stack.n) {
+        sb_node *x = stack.v[--stack.n];
+        if (seen[sb_node_id(x)]) continue;
+        seen[sb_node_id(x)] = true;
+        for (int i = 0; i < sb_node_nin(x); i++) sb_ptrvec_push(&stack, sb_node_in(x, i));
+    }
+    sb_ptrvec_free(&stack);
 }
 
 /* The cost: the output itself (a float scalar) or sum(out * W) with fixed random weights. */
