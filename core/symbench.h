@@ -461,6 +461,86 @@ typedef struct sb_binding {
 SB_API sb_status sb_eval(sb_ctx *ctx, int nout, sb_node *const *outs, int nbind,
                          const sb_binding *binds, bool f64, sb_array **res, sb_diag *d);
 
+/* ---------------------------------------------------------------------------------------------
+ * Shared variables and compiled functions (core/shared.c, core/function.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Persistent storage of shared variables: a name -> value map owned by the caller. Values are
+ * copied in and out; a compiled function reads them and replaces them through its updates. */
+typedef struct sb_shared_store sb_shared_store;
+SB_API sb_shared_store *sb_shared_store_new(void);
+SB_API void sb_shared_store_free(sb_shared_store *s); /* frees every value */
+/* Set name's value to a copy of v (adds the name when new). */
+SB_API void sb_shared_set_value(sb_shared_store *s, const char *name, const sb_array *v);
+/* A copy of name's value (free with sb_array_free), or NULL when the name is not stored. */
+SB_API sb_array *sb_shared_get_value(const sb_shared_store *s, const char *name);
+/* The stored value itself (borrowed, valid until the next set/call), or NULL. */
+SB_API const sb_array *sb_shared_peek(const sb_shared_store *s, const char *name);
+SB_API int sb_shared_count(const sb_shared_store *s);
+SB_API const char *sb_shared_name(const sb_shared_store *s, int i); /* i in [0, count) */
+
+/* One update: after a call, shared variable `var` (an sb_shared node) takes the value of
+ * `value`, computed from the state before the call. */
+typedef struct sb_update {
+    sb_node *var;
+    sb_node *value;
+} sb_update;
+
+/* One substitution made when compiling: every use of `var` (an input or shared node) becomes
+ * `value` (an expression, e.g. a minibatch slice data[i*bs:(i+1)*bs] of a shared dataset with
+ * i a new scalar input). value must have var's dtype and rank. */
+typedef struct sb_given {
+    sb_node *var;
+    sb_node *value;
+} sb_given;
+
+/* Compilation settings (NULL = defaults: no optimizer passes, native dtypes). */
+typedef struct sb_function_opts {
+    bool optimize;       /* run the optimizer passes over outputs and updates */
+    const char *passes;  /* with optimize: the passes as JSON text (a pipeline's "passes" array);
+                            NULL = the default pipeline */
+    bool f64;            /* evaluate every float op in float64 (reference mode) */
+} sb_function_opts;
+
+typedef struct sb_function sb_function;
+
+/* Theano's function: compile outputs and updates over inputs. Compiling expands grad/Rop/...,
+ * substitutes givens, optionally optimizes, and keeps the program. Every input or shared
+ * variable the program reads must be among inputs or stored in store (checked at call time for
+ * the store). store is borrowed (it must outlive f); NULL when nothing is shared. Returns NULL
+ * and fills d on a bad update (not a shared node, type mismatch, the same variable twice), a
+ * bad given, an autodiff error or a pass error. */
+SB_API sb_function *sb_function_new(sb_ctx *ctx, int nin, sb_node *const *inputs, int nout,
+                                    sb_node *const *outputs, int nupd, const sb_update *updates,
+                                    int ngiv, const sb_given *givens, sb_shared_store *store,
+                                    const sb_function_opts *opts, sb_diag *d);
+SB_API void sb_function_free(sb_function *f);
+/* Call f: args[i] is the value of inputs[i]. outs[0..nout) receive new arrays (free them).
+ * Outputs and update values are all computed from the state before the call; then every update
+ * replaces its shared value at once (a <- b, b <- a swaps). On an error no shared value
+ * changes and outs hold NULL. */
+SB_API sb_status sb_function_call(sb_function *f, int nargs, const sb_array *const *args,
+                                  sb_array **outs, sb_diag *d);
+/* The compiled (expanded, substituted, optimized) output i / update value i, for inspection. */
+SB_API sb_node *sb_function_output(const sb_function *f, int i);
+SB_API sb_node *sb_function_update(const sb_function *f, int i);
+
+/* ---------------------------------------------------------------------------------------------
+ * Training (core/train.c)
+ * ------------------------------------------------------------------------------------------- */
+
+struct sb_pipeline; /* core/pipeline.h */
+
+/* Run the `train` loop of a loaded pipeline over g (already expanded and optimized): shared
+ * variables start from binds (values for the graph's shared variables and inputs, as loaded
+ * from the pipeline's data); each step evaluates the loss output (the output named "loss" or
+ * "cost", else the first) and applies g's updates on a minibatch of the `batch_over` inputs
+ * (shuffled each epoch from the seed); held-out `eval` outputs every eval_every steps and at the
+ * end; progress on stderr (unless quiet), JSON-lines metrics, a resumable checkpoint and the
+ * pipeline's `save` targets. See docs/training.md. */
+SB_API sb_status sb_train_run(const struct sb_pipeline *p, sb_graph *g, int nbind,
+                              const sb_binding *binds, bool quiet, sb_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

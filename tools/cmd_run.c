@@ -260,14 +260,16 @@ static sb_status run(run_state *r, const char *path, sb_diag *d)
 {
     r->p = sb_pipeline_load(path, d);
     if (!r->p) return d->status;
-    static const char *const later[] = {"plugins", "train"};
+    static const char *const later[] = {"plugins"};
     for (size_t i = 0; i < sizeof later / sizeof *later; i++)
         sb_pipeline_note_unsupported(r->p, later[i]);
     r->ctx = sb_ctx_init();
     r->g = sb_pipeline_load_graph(r->p, r->ctx, d);
-    if (!r->g || bind_data(r, d) || sb_graph_expand_autodiff(r->g, d) || run_passes(r, d) ||
-        evaluate(r, d))
+    if (!r->g || bind_data(r, d) || sb_graph_expand_autodiff(r->g, d) || run_passes(r, d))
         return d->status;
+    if (r->p->train.present) /* core/train.c: the loop, evaluation, metrics, checkpoint, save */
+        return sb_train_run(r->p, r->g, r->nbind, r->binds, r->quiet, d);
+    if (evaluate(r, d)) return d->status;
     print_outputs(r);
     if (save_all(r, d)) return d->status;
     return write_report(r, d);

@@ -1,0 +1,315 @@
+/* function.c: compiled functions (Theano's `function`): inputs, outputs, updates, givens.
+ *
+ * Compiling puts the outputs and update values into a private graph, expands grad / Rop / ...,
+ * substitutes the givens (rebuilding with sb_apply), expands again (a given may hold grad),
+ * optionally runs the optimizer passes, and hands the final nodes to an executor. A call binds
+ * the arguments and every stored shared value, evaluates outputs and update values in ONE run
+ * (so all of them see the state before the call), checks the update values, and only then
+ * swaps them into the store: updates are atomic and order-free. */
+#include "function.h"
+#include "json.h"
+#include "rewrites/passes.h"
+
+struct sb_function {
+    sb_ctx *ctx;
+    int nin, nout, nupd;
+    sb_node **inputs;       /* nin */
+    sb_node **nodes;        /* nout outputs, then nupd update values (compiled) */
+    sb_node **vars;         /* nupd shared nodes updated */
+    sb_shared_store *store; /* borrowed */
+    bool f64;
+    const sb_exec_i *ex;
+    void *prog;
+};
+
+/* ---- the reference executor ------------------------------------------------------------------ */
+typedef struct eval_prog {
+    sb_ctx *ctx;
+    int n;
+    sb_node **outs;
+    bool f64;
+} eval_prog;
+
+static void *eval_compile(sb_ctx *ctx, int n, sb_node *const *outs, bool f64, sb_diag *d)
+{
+    eval_prog *p = sb_xcalloc(1, sizeof *p);
+    p->ctx = ctx;
+    p->n = n;
+    p->f64 = f64;
+    p->outs = sb_xcalloc((size_t)(n ? n : 1), sizeof *p->outs);
+    memcpy(p->outs, outs, (size_t)n * sizeof *outs);
+    return p;
+}
+
+static sb_status eval_run(void *prog, int nbind, const sb_binding *binds, sb_array **res,
+                          sb_diag *d)
+{
+    eval_prog *p = prog;
+    if (!p->n) return SB_OK;
+    return sb_eval(p->ctx, p->n, p->outs, nbind, binds, p->f64, res, d);
+}
+
+static void eval_free(void *prog)
+{
+    eval_prog *p = prog;
+    if (!p) return;
+    free(p->outs);
+    free(p);
+}
+
+const sb_exec_i sb_fn_exec_eval = {
+    .name = "eval",
+    .compile = eval_compile,
+    .run = eval_run,
+    .free = eval_free,
+};
+
+/* ---- givens ------------------------------------------------------------------------------------ */
+sb_node *sb_fn_substitute(sb_ctx *ctx, sb_node *n, int ngiv, const sb_given *givens,
+                          sb_node **memo, size_t nmemo, sb_diag *d)
+{
+    for (int i = 0; i < ngiv; i++)
+        if (givens[i].var == n) return givens[i].value;
+    if (n->nin == 0) return n;
+    if (n->id < nmemo && memo[n->id]) return memo[n->id];
+    sb_node *stack_in[8];
+    sb_node **in = n->nin <= 8 ? stack_in : sb_xmalloc((size_t)n->nin * sizeof *in);
+    bool changed = false;
+    sb_node *r = n;
+    for (int i = 0; i < n->nin && r; i++) {
+        in[i] = sb_fn_substitute(ctx, n->in[i], ngiv, givens, memo, nmemo, d);
+        if (!in[i]) r = NULL;
+        else changed |= in[i] != n->in[i];
+    }
+    if (r && changed) r = sb_apply(ctx, (sb_op)n->op, n->nin, in, n->attrs, d);
+    if (in != stack_in) free(in);
+    if (r && n->id < nmemo) memo[n->id] = r;
+    return r;
+}
+
+/* A given must replace an input or shared variable by a value of the same dtype and rank. */
+static sb_status check_given(const sb_given *g, sb_diag *d)
+{
+    if (!g->var || !g->value) return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "given with a NULL node");
+    if (g->var->op != SB_OP_INPUT && g->var->op != SB_OP_SHARED) {
+        char *s = sb_print_expr(g->var);
+        sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                    "givens: '%.200s' is not an input or shared variable", s);
+        free(s);
+        return d->status;
+    }
+    const sb_type *a = &g->var->type, *b = &g->value->type;
+    if (a->ndim != b->ndim || (a->dtype != b->dtype && !b->weak)) {
+        char ta[96], tb[96];
+        return sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0,
+                           "givens: '%s' has type %s but its replacement has type %s",
+                           g->var->name, sb_type_str(a, ta, sizeof ta), sb_type_str(b, tb, sizeof tb));
+    }
+    return SB_OK;
+}
+
+/* An update must target a shared variable once, with a value of its dtype and rank. */
+static sb_status check_update(const sb_update *u, const sb_update *all, int i, sb_diag *d)
+{
+    if (!u->var || !u->value)
+        return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "update with a NULL node");
+    if (u->var->op != SB_OP_SHARED) {
+        char *s = sb_print_expr(u->var);
+        sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "updates: '%.200s' is not a shared variable", s);
+        free(s);
+        return d->status;
+    }
+    for (int j = 0; j < i; j++)
+        if (all[j].var == u->var)
+            return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                               "updates: shared variable '%s' is updated twice", u->var->name);
+    const sb_type *a = &u->var->type, *b = &u->value->type;
+    if (a->ndim != b->ndim || (a->dtype != b->dtype && !b->weak)) {
+        char ta[96], tb[96];
+        return sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0,
+                           "updates: '%s' has type %s but its new value has type %s",
+                           u->var->name, sb_type_str(a, ta, sizeof ta), sb_type_str(b, tb, sizeof tb));
+    }
+    return SB_OK;
+}
+
+/* ---- compile ----------------------------------------------------------------------------------- */
+/* Run the optimizer passes over g (passes: JSON text of a passes array, NULL = default). */
+static sb_status optimize(sb_graph *g, const char *passes, sb_diag *d)
+{
+    sb_pass_opts o = {0};
+    sb_json *j = NULL;
+    if (passes) {
+        j = sb_json_parse(passes, "<passes>", d);
+        if (!j) return d->status;
+        o.doc = j;
+        o.passes = sb_json_root(j);
+    }
+    sb_status st = sb_rw_run_passes(g, &o, d);
+    sb_json_free(j);
+    return st;
+}
+
+/* Expand, substitute givens, expand again, optimize: the graph's outputs and updates become
+ * the program's nodes. */
+static sb_status build(sb_function *f, sb_graph *g, int ngiv, const sb_given *givens,
+                       const sb_function_opts *o, sb_diag *d)
+{
+    if (sb_graph_expand_autodiff(g, d)) return d->status;
+    if (ngiv) {
+        size_t nmemo = sb_ctx_node_count(f->ctx);
+        sb_node **memo = sb_xcalloc(nmemo, sizeof *memo);
+        for (int r = SB_ROLE_OUTPUT; r <= SB_ROLE_UPDATE; r++)
+            for (int i = 0; i < g->n[r]; i++) {
+                sb_node *x = sb_fn_substitute(f->ctx, g->e[r][i].node, ngiv, givens, memo, nmemo, d);
+                if (!x) {
+                    free(memo);
+                    return d->status ? d->status : SB_ERR_INTERNAL;
+                }
+                g->e[r][i].node = x;
+            }
+        free(memo);
+        if (sb_graph_expand_autodiff(g, d)) return d->status;
+    }
+    if (o->optimize && optimize(g, o->passes, d)) return d->status;
+    for (int i = 0; i < f->nout; i++) f->nodes[i] = g->e[SB_ROLE_OUTPUT][i].node;
+    for (int i = 0; i < f->nupd; i++) f->nodes[f->nout + i] = g->e[SB_ROLE_UPDATE][i].node;
+    return SB_OK;
+}
+
+sb_function *sb_function_new(sb_ctx *ctx, int nin, sb_node *const *inputs, int nout,
+                             sb_node *const *outputs, int nupd, const sb_update *updates,
+                             int ngiv, const sb_given *givens, sb_shared_store *store,
+                             const sb_function_opts *opts, sb_diag *d)
+{
+    sb_function_opts o = opts ? *opts : (sb_function_opts){0};
+    for (int i = 0; i < nin; i++)
+        if (!inputs[i] || inputs[i]->op != SB_OP_INPUT) {
+            sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "function input %d is not an input variable", i);
+            return NULL;
+        }
+    for (int i = 0; i < ngiv; i++)
+        if (check_given(&givens[i], d)) return NULL;
+    for (int i = 0; i < nupd; i++)
+        if (check_update(&updates[i], updates, i, d)) return NULL;
+    sb_function *f = sb_xcalloc(1, sizeof *f);
+    *f = (sb_function){.ctx = ctx, .nin = nin, .nout = nout, .nupd = nupd, .store = store,
+                       .f64 = o.f64, .ex = &sb_fn_exec_eval};
+    f->inputs = sb_xcalloc((size_t)nin + 1, sizeof *f->inputs);
+    memcpy(f->inputs, inputs, (size_t)nin * sizeof *inputs);
+    f->nodes = sb_xcalloc((size_t)(nout + nupd) + 1, sizeof *f->nodes);
+    f->vars = sb_xcalloc((size_t)nupd + 1, sizeof *f->vars);
+    sb_graph *g = sb_graph_new(ctx);
+    for (int i = 0; i < nout; i++) sb_graph_add(g, SB_ROLE_OUTPUT, "out", outputs[i]);
+    for (int i = 0; i < nupd; i++) {
+        f->vars[i] = updates[i].var;
+        sb_graph_add(g, SB_ROLE_UPDATE, updates[i].var->name, updates[i].value);
+    }
+    sb_status st = build(f, g, ngiv, givens, &o, d);
+    sb_graph_free(g);
+    if (st == SB_OK) f->prog = f->ex->compile(ctx, nout + nupd, f->nodes, f->f64, d);
+    if (!f->prog) {
+        sb_function_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d)
+{
+    void *prog = ex->compile(f->ctx, f->nout + f->nupd, f->nodes, f->f64, d);
+    if (!prog) return d && d->status ? d->status : SB_ERR_INTERNAL;
+    f->ex->free(f->prog);
+    f->ex = ex;
+    f->prog = prog;
+    return SB_OK;
+}
+
+void sb_function_free(sb_function *f)
+{
+    if (!f) return;
+    if (f->prog) f->ex->free(f->prog);
+    free(f->inputs);
+    free(f->nodes);
+    free(f->vars);
+    free(f);
+}
+
+sb_node *sb_function_output(const sb_function *f, int i)
+{
+    SB_ASSERT(i >= 0 && i < f->nout);
+    return f->nodes[i];
+}
+
+sb_node *sb_function_update(const sb_function *f, int i)
+{
+    SB_ASSERT(i >= 0 && i < f->nupd);
+    return f->nodes[f->nout + i];
+}
+
+/* ---- call ------------------------------------------------------------------------------------- */
+/* Bindings: the arguments by input name, then every stored shared value. */
+static sb_binding *bindings(const sb_function *f, const sb_array *const *args, int *nb)
+{
+    int ns = sb_shared_count(f->store);
+    sb_binding *b = sb_xcalloc((size_t)(f->nin + ns) + 1, sizeof *b);
+    int n = 0;
+    for (int i = 0; i < f->nin; i++) b[n++] = (sb_binding){f->inputs[i]->name, args[i]};
+    for (int i = 0; i < ns; i++) {
+        const char *name = sb_shared_name(f->store, i);
+        b[n++] = (sb_binding){name, sb_shared_peek(f->store, name)};
+    }
+    *nb = n;
+    return b;
+}
+
+/* An update value must keep its variable's dtype and fit its declared dims; casts a value of
+ * another dtype (weak literals in float64 mode) to the stored one. */
+static sb_status fit_update(const sb_function *f, int i, sb_array **v, sb_diag *d)
+{
+    const sb_node *var = f->vars[i];
+    const sb_array *old = sb_shared_peek(f->store, var->name);
+    sb_dtype want = old ? old->dtype : var->type.dtype;
+    bool ok = (*v)->ndim == var->type.ndim;
+    for (int k = 0; ok && k < (*v)->ndim; k++) {
+        if (var->type.dims[k] >= 0 && (*v)->shape[k] != var->type.dims[k]) ok = false;
+        if (old && old->shape[k] != (*v)->shape[k]) ok = false;
+    }
+    if (!ok)
+        return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                           "update of shared variable '%s' changes its shape", var->name);
+    if ((*v)->dtype != want) {
+        sb_array *c = sb_array_cast(*v, want);
+        sb_array_free(*v);
+        *v = c;
+    }
+    return SB_OK;
+}
+
+sb_status sb_function_call(sb_function *f, int nargs, const sb_array *const *args,
+                           sb_array **outs, sb_diag *d)
+{
+    for (int i = 0; i < f->nout; i++) outs[i] = NULL;
+    if (nargs != f->nin)
+        return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "function takes %d arguments, got %d",
+                           f->nin, nargs);
+    for (int i = 0; i < nargs; i++)
+        if (!args[i])
+            return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "argument %d ('%s') is NULL", i,
+                               f->inputs[i]->name);
+    int nb = 0, n = f->nout + f->nupd;
+    sb_binding *b = bindings(f, args, &nb);
+    sb_array **res = sb_xcalloc((size_t)n + 1, sizeof *res);
+    sb_status st = f->ex->run(f->prog, nb, b, res, d);
+    free(b);
+    for (int i = 0; i < f->nupd && st == SB_OK; i++) st = fit_update(f, i, &res[f->nout + i], d);
+    if (st != SB_OK) {
+        for (int i = 0; i < n; i++) sb_array_free(res[i]);
+        free(res);
+        return st;
+    }
+    for (int i = 0; i < f->nout; i++) outs[i] = res[i];
+    for (int i = 0; i < f->nupd; i++) sb_fn_store_take(f->store, f->vars[i]->name, res[f->nout + i]);
+    free(res);
+    return SB_OK;
+}

@@ -1,0 +1,38 @@
+/* function.h: internals of compiled functions (core/function.c), shared variables
+ * (core/shared.c) and training (core/train.c).
+ *
+ * A compiled function keeps a program: the final nodes of its outputs and update values, run by
+ * an executor. The executor is an interface so that a faster execution plan (issue 6: schedule,
+ * memory plan, persistent buffers) can replace the reference evaluator without touching the
+ * function's semantics (bindings, atomic updates). */
+#ifndef SB_FUNCTION_H
+#define SB_FUNCTION_H
+
+#include "core-impl.h"
+
+/* An executor: compiles a list of nodes once, then runs it on bindings many times. */
+typedef struct sb_exec_i {
+    const char *name;
+    /* Prepare a program computing outs[0..n) (nodes of ctx). NULL + d on error. */
+    void *(*compile)(sb_ctx *ctx, int n, sb_node *const *outs, bool f64, sb_diag *d);
+    /* Evaluate: res[0..n) receive new arrays; on error res hold NULL and d is filled. */
+    sb_status (*run)(void *prog, int nbind, const sb_binding *binds, sb_array **res, sb_diag *d);
+    /* Release the program. */
+    void (*free)(void *prog);
+} sb_exec_i;
+
+/* The default executor: the reference evaluator sb_eval. */
+extern const sb_exec_i sb_fn_exec_eval;
+
+/* Replace f's executor (recompiles its program). Returns SB_OK or fills d. */
+sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d);
+
+/* Store v under name, taking ownership (replaces and frees an old value). */
+void sb_fn_store_take(sb_shared_store *s, const char *name, sb_array *v);
+
+/* Substitute givens in n: every node equal to vars[i] becomes vals[i] (not recursively inside
+ * vals). memo (by node id, nmemo entries) caches rebuilt nodes. NULL + d on a type error. */
+sb_node *sb_fn_substitute(sb_ctx *ctx, sb_node *n, int ngiv, const sb_given *givens,
+                          sb_node **memo, size_t nmemo, sb_diag *d);
+
+#endif
