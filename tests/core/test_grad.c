@@ -348,3 +348,21 @@ Test(grad, intermediate_wrt_and_updates)
     sb_graph_free(gr);
     ad_env_free(&e);
 }
+
+/* Deep graphs: no recursion on the depth (a chain of 20000 ops). */
+Test(grad, deep_chains)
+{
+    ad_env e;
+    ad_env_init(&e, &xy_case, 1);
+    sb_node *f = e.var[0], *g = NULL;
+    sb_diag d = {0};
+    sb_node *one = sb_const_scalar(e.ctx, 1.0, SB_DTYPE_F64, true);
+    for (int i = 0; i < 20000 && f; i++) f = sb_apply2(e.ctx, i % 2 ? SB_OP_MUL : SB_OP_ADD, f, one, &d);
+    cr_assert(f, "%s", d.msg);
+    sb_node *cost = sb_apply1(e.ctx, SB_OP_SUM, sb_apply1(e.ctx, SB_OP_SIN, f, &d), &d);
+    cr_assert_eq(sb_grad(e.ctx, cost, 1, &e.var[0], NULL, &g, &d), SB_OK, "%s", d.msg);
+    double want[3];
+    for (int i = 0; i < 3; i++) want[i] = cos(xv(&e, 0, i) + 10000);
+    expect_values(&e, g, want, 3, "d/dx");
+    ad_env_free(&e);
+}
