@@ -3,6 +3,7 @@
  * forward pass against a naive reference. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -352,6 +353,8 @@ Test(eval, elementwise_speed)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / 20;
     cr_log_info("tanh 128x500 float32: %.3f ms", ms);
-    cr_expect(ms < 10, "tanh took %.3f ms per call", ms);
+    const char *pre = getenv("LD_PRELOAD");
+    if (!pre || !strstr(pre, "vgpreload")) /* under valgrind, time means nothing */
+        cr_expect(ms < 10, "tanh took %.3f ms per call", ms);
     sb_array_free(xv);
 }

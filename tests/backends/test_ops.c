@@ -1082,7 +1082,13 @@ static sb_attrs attrs_idx(int n, const sb_index *ix)
     sb_attrs a;
     sb_attrs_init(&a);
     a.nidx = (int8_t)n;
-    memcpy(a.idx, ix, sizeof(sb_index) * (size_t)n);
+    for (int i = 0; i < n; i++) { /* field by field: padding stays zero (attrs are hashed) */
+        a.idx[i].kind = ix[i].kind;
+        for (int k = 0; k < 3; k++) {
+            a.idx[i].a[k].kind = ix[i].a[k].kind;
+            a.idx[i].a[k].v = ix[i].a[k].v;
+        }
+    }
     return a;
 }
 
@@ -1135,7 +1141,7 @@ static void case_subtensor(sb_op op)
 static sb_array *iarr(int nd, const int64_t *sh, const int64_t *v)
 {
     sb_array *a = sb_array_new(SB_DTYPE_I64, nd, sh);
-    memcpy(a->data, v, sizeof(int64_t) * (size_t)numel(nd, sh));
+    if (v) memcpy(a->data, v, sizeof(int64_t) * (size_t)numel(nd, sh));
     return a;
 }
 
@@ -1361,7 +1367,7 @@ Test(ops, coverage)
         const sb_op_info *info = sb_op_get((sb_op)op);
         if (info->flags & (SB_F_LEAF | SB_F_SYMBOLIC)) continue;
         bool found = false;
-        for (size_t i = 0; i < NCASES && !found; i++) found = cases[i].op == op;
+        for (size_t i = 0; i < NCASES && !found; i++) found = (int)cases[i].op == op;
         cr_expect(found, "op %s has no case in test_ops.c", info->name);
     }
 }
