@@ -308,7 +308,9 @@ typedef struct progress {
 
 static int report(int fd, char kind, int attempt, int ok)
 {
-    progress pr = {kind, attempt, ok};
+    progress pr;
+    memset(&pr, 0, sizeof pr); /* no uninitialized padding through the pipe */
+    pr.kind = kind, pr.attempt = attempt, pr.ok = ok;
     return fd >= 0 && write(fd, &pr, sizeof pr) != (ssize_t)sizeof pr ? -1 : fd;
 }
 
