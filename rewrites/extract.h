@@ -12,7 +12,7 @@
 #include "egraph.h"
 
 #define SB_COST_UNKNOWN_DIM 128 /* a dimension unknown until run time is costed as this size */
-#define SB_ILP_AUTO_MAX_NODES 300 /* "extract": "auto" uses the ILP up to this many e-nodes */
+#define SB_ILP_AUTO_MAX_NODES 200 /* "extract": "auto" uses the ILP up to this many e-nodes */
 
 /* The cost of one op producing type out from inputs of types in[]: flops plus bytes moved
  * (one unit per float32 element read or written), at least 1. */

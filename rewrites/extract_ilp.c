@@ -27,6 +27,63 @@ static void reach(sb_egraph *eg, const sb_id *roots, int nroots, sb_idvec *order
     }
 }
 
+/* Strongly connected components of the class graph over order (Tarjan); comp[pos] = id. Only
+ * edges inside a component can close a cycle, so only they need level constraints. */
+typedef struct tarjan {
+    sb_egraph *eg;
+    const sb_idvec *order;
+    const int *pos;
+    int *index, *low, *comp, *stack;
+    bool *on;
+    int next, sp, ncomp;
+} tarjan;
+
+static void strong(tarjan *t, int v)
+{
+    t->index[v] = t->low[v] = t->next++;
+    t->stack[t->sp++] = v;
+    t->on[v] = true;
+    const sb_eclass *c = &t->eg->cls[t->order->v[v]];
+    for (uint32_t j = 0; j < c->nodes.n; j++)
+        for (int k = 0; k < t->eg->nodes[c->nodes.v[j]].nin; k++) {
+            int w = t->pos[sb_eg_find(t->eg, sb_eg_kids(t->eg, c->nodes.v[j])[k])];
+            if (t->index[w] < 0) {
+                strong(t, w);
+                if (t->low[w] < t->low[v]) t->low[v] = t->low[w];
+            } else if (t->on[w] && t->index[w] < t->low[v]) {
+                t->low[v] = t->index[w];
+            }
+        }
+    if (t->low[v] == t->index[v]) {
+        int w;
+        do {
+            w = t->stack[--t->sp];
+            t->on[w] = false;
+            t->comp[w] = t->ncomp;
+        } while (w != v);
+        t->ncomp++;
+    }
+}
+
+static int *components(sb_egraph *eg, const sb_idvec *order, const int *pos)
+{
+    int n = (int)order->n;
+    tarjan t = {.eg = eg, .order = order, .pos = pos};
+    t.index = sb_xmalloc(sizeof(int) * (size_t)(n + 1));
+    t.low = sb_xmalloc(sizeof(int) * (size_t)(n + 1));
+    t.comp = sb_xmalloc(sizeof(int) * (size_t)(n + 1));
+    t.stack = sb_xmalloc(sizeof(int) * (size_t)(n + 1));
+    t.on = sb_xcalloc((size_t)n + 1, sizeof(bool));
+    for (int i = 0; i < n; i++) t.index[i] = -1;
+    for (int i = 0; i < n; i++)
+        if (t.index[i] < 0) strong(&t, i);
+    free(t.index);
+    free(t.low);
+    free(t.stack);
+    free(t.on);
+    return t.comp;
+}
+
 /* Add one constraint row with the given entries (GLPK arrays are 1-based). */
 static void add_row(glp_prob *lp, int type, double lb, double ub, int n, const int *ind,
                     const double *val)
@@ -69,6 +126,7 @@ static void constrain(glp_prob *lp, sb_extractor *x, const sb_idvec *order, cons
                       const int *col, int lvl0, const sb_id *roots, int nroots)
 {
     sb_egraph *eg = x->eg;
+    int *comp = components(eg, order, pos);
     int ncls = (int)order->n, cap = 16;
     int *ind = sb_xmalloc(sizeof(int) * (size_t)cap);
     double *val = sb_xmalloc(sizeof(double) * (size_t)cap);
@@ -102,6 +160,7 @@ static void constrain(glp_prob *lp, sb_extractor *x, const sb_idvec *order, cons
                 ind[m] = col[n], val[m++] = 1;
                 for (uint32_t t = 0; t < kcl->nodes.n; t++) ind[m] = col[kcl->nodes.v[t]], val[m++] = -1;
                 add_row(lp, GLP_UP, 0, 0, m, ind, val);
+                if (comp[q] != comp[pos[kc]]) continue; /* no cycle through this edge */
                 /* l_c - l_k - M x_n >= 1 - M */
                 double big = ncls + 1;
                 int li[3] = {lvl0 + q, lvl0 + pos[kc], col[n]};
@@ -112,6 +171,7 @@ static void constrain(glp_prob *lp, sb_extractor *x, const sb_idvec *order, cons
     }
     free(ind);
     free(val);
+    free(comp);
 }
 
 bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_nodes,
@@ -135,10 +195,13 @@ bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_
         glp_iocp parm;
         glp_init_iocp(&parm);
         parm.presolve = GLP_ON;
+        parm.mir_cuts = GLP_ON;
+        parm.clq_cuts = GLP_ON;
         parm.msg_lev = GLP_MSG_OFF;
         parm.tm_lim = (int)(time_limit * 1000);
         int rc = glp_intopt(lp, &parm), st = glp_mip_status(lp);
-        if (rc == 0 && (st == GLP_OPT || st == GLP_FEAS)) {
+        double before = sb_rw_extract_dag_cost(x, roots, nroots);
+        if (rc == 0 && (st == GLP_OPT || st == GLP_FEAS) && glp_mip_obj_val(lp) <= before + 1e-9) {
             for (uint32_t q = 0; q < order.n; q++) {
                 const sb_eclass *c = &eg->cls[order.v[q]];
                 for (uint32_t j = 0; j < c->nodes.n; j++)
