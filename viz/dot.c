@@ -42,7 +42,14 @@ sb_drawing *sb_viz_new(const char *title)
 Agnode_t *sb_viz_node(sb_drawing *dr, const char *name, const char *label, const char *shape,
                       const char *fill, const char *style)
 {
-    Agnode_t *n = agnode(dr->g, (char *)name, 1);
+    return sb_viz_node_in(dr, dr->g, name, label, shape, fill, style);
+}
+
+Agnode_t *sb_viz_node_in(sb_drawing *dr, Agraph_t *where, const char *name, const char *label,
+                         const char *shape, const char *fill, const char *style)
+{
+    (void)dr;
+    Agnode_t *n = agnode(where, (char *)name, 1);
     if (label) sb_viz_set(n, "label", label);
     if (shape) sb_viz_set(n, "shape", shape);
     if (fill) sb_viz_set(n, "fillcolor", fill);

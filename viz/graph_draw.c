@@ -104,11 +104,9 @@ static void const_text(const sb_node *n, char *buf, size_t cap)
     if (v->ndim && k < cap) snprintf(buf + k, cap - k, "]");
 }
 
-/* Draw node x with its kind's shape, colour and label; returns the cgraph node. */
-static Agnode_t *draw_node(sb_drawing *dr, const sb_node *x)
+Agnode_t *sb_viz_term_node(sb_drawing *dr, Agraph_t *where, const char *name, const sb_node *x)
 {
-    char name[24], label[320], type[96], tip[160];
-    snprintf(name, sizeof name, "n%u", sb_node_id(x));
+    char label[320], type[96], tip[160];
     sb_type_str(sb_node_type(x), type, sizeof type);
     sb_op op = sb_node_op(x);
     const sb_op_info *info = sb_op_get(op);
@@ -116,18 +114,18 @@ static Agnode_t *draw_node(sb_drawing *dr, const sb_node *x)
     Agnode_t *n;
     if (op == SB_OP_INPUT || op == SB_OP_SHARED) {
         snprintf(label, sizeof label, "%s\n%s", sb_node_name(x), type);
-        n = op == SB_OP_INPUT ? sb_viz_node(dr, name, label, "ellipse", FILL_INPUT, NULL)
-                              : sb_viz_node(dr, name, label, "cylinder", FILL_SHARED, NULL);
+        n = op == SB_OP_INPUT ? sb_viz_node_in(dr, where, name, label, "ellipse", FILL_INPUT, NULL)
+                              : sb_viz_node_in(dr, where, name, label, "cylinder", FILL_SHARED, NULL);
     } else if (op == SB_OP_CONST) {
         const_text(x, label, sizeof label);
-        n = sb_viz_node(dr, name, label, "box", FILL_CONST, "rounded");
+        n = sb_viz_node_in(dr, where, name, label, "box", FILL_CONST, "rounded");
     } else if (op == SB_OP_PVAR) {
         snprintf(label, sizeof label, "?%s", sb_node_name(x) ? sb_node_name(x) : "");
-        n = sb_viz_node(dr, name, label, "diamond", "#ffffff", NULL);
+        n = sb_viz_node_in(dr, where, name, label, "diamond", "#ffffff", NULL);
     } else {
         snprintf(label, sizeof label, "%s", info->name);
         attrs_text(x, label, sizeof label);
-        n = sb_viz_node(dr, name, label, "box", family_fill[info->family], NULL);
+        n = sb_viz_node_in(dr, where, name, label, "box", family_fill[info->family], NULL);
     }
     sb_viz_set(n, "tooltip", tip);
     return n;
@@ -199,8 +197,10 @@ static sb_drawing *draw_walk(const sb_graph *g, const walk *w, const sb_viz_opts
         note = sb_viz_cut_note(dr, text);
     }
     for (int i = nk - 1; i >= 0; i--) { /* inputs first: dot keeps creation order in ranks */
+        char name[24];
+        snprintf(name, sizeof name, "n%u", sb_node_id(w->v[i]));
         kept[sb_node_id(w->v[i])] = 1;
-        draw_node(dr, w->v[i]);
+        sb_viz_term_node(dr, dr->g, name, w->v[i]);
     }
     for (int i = nk - 1; i >= 0; i--) draw_in_edges(dr, w->v[i], kept, note, labels);
     draw_markers(dr, g, kept);

@@ -20,6 +20,12 @@ sb_drawing *sb_viz_new(const char *title);
  * to "filled" (e.g. "rounded", "bold", "dashed"); NULL fields keep the defaults. */
 Agnode_t *sb_viz_node(sb_drawing *dr, const char *name, const char *label, const char *shape,
                       const char *fill, const char *style);
+/* The same, created inside subgraph `where` (a cluster) of the drawing. */
+Agnode_t *sb_viz_node_in(sb_drawing *dr, Agraph_t *where, const char *name, const char *label,
+                         const char *shape, const char *fill, const char *style);
+/* Draw term node x as node `name` of `where` with its kind's shape, colour and label (the graph
+ * drawing's legend: docs/viz.md). */
+Agnode_t *sb_viz_term_node(sb_drawing *dr, Agraph_t *where, const char *name, const sb_node *x);
 /* An edge a -> b with an optional label (NULL = none); returns it for more attributes. */
 Agedge_t *sb_viz_edge(sb_drawing *dr, Agnode_t *a, Agnode_t *b, const char *label);
 /* Set an attribute on a node / edge / the graph (declared on first use, default ""). */

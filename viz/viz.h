@@ -69,6 +69,14 @@ typedef struct sb_viz_eclass {
  * o->max_nodes e-nodes, whole classes are left out and a note says how many. */
 sb_drawing *sb_viz_egraph(int nclass, const sb_viz_eclass *cls, const sb_viz_opts *o);
 
+/* Draw a proof chain (what `symbench explain` finds): terms[0] = start, terms[i] follows from
+ * terms[i-1] by rules[i] (applied right to left when backward[i]; rules[0] and backward may be
+ * NULL). Each term is a cluster "cluster_step<i>" holding its expression DAG; the nodes a step
+ * made (absent from the term before) are highlighted red; an arrow labelled with the rule joins
+ * the roots of consecutive steps. Terms are nodes of one context. */
+sb_drawing *sb_viz_proof(int n, sb_node *const *terms, const char *const *rules,
+                         const bool *backward, const sb_viz_opts *o);
+
 /* Numbers of nodes and edges drawn (markers and notes included), and whether it was cut. */
 int sb_drawing_node_count(const sb_drawing *dr);
 int sb_drawing_edge_count(const sb_drawing *dr);

@@ -414,3 +414,38 @@ Test(viz, html_report)
     sb_report_free(r);
     unbuild(&f);
 }
+
+/* log(1 + exp(x)) = log1p(exp(x)) = softplus(x): three clusters, new nodes red, rules on arrows. */
+Test(viz, proof_chain)
+{
+    sb_ctx *ctx = sb_ctx_init();
+    sb_type t = ty("float64[?]");
+    sb_node *x = sb_input(ctx, "x", &t), *one = sb_const_scalar(ctx, 1, SB_DTYPE_F64, true);
+    sb_node *e = ap1(ctx, SB_OP_EXP, x);
+    sb_node *t0 = ap1(ctx, SB_OP_LOG, ap2(ctx, SB_OP_ADD, one, e));
+    sb_node *t1 = ap1(ctx, SB_OP_LOG1P, e), *t2 = ap1(ctx, SB_OP_SOFTPLUS, x);
+    sb_node *terms[] = {t0, t1, t2};
+    const char *rules[] = {NULL, "log1p", "softplus"};
+    bool back[] = {false, false, true};
+    sb_drawing *dr = sb_viz_proof(3, terms, rules, back, NULL);
+    cr_assert_eq(sb_drawing_node_count(dr), 5 + 3 + 2, "nodes of each step's term");
+    cr_assert_eq(sb_drawing_edge_count(dr), 4 + 2 + 1 + 2, "term edges + two rule arrows");
+    char *dot = sb_drawing_dot(dr);
+    cr_assert_eq(count(dot, "subgraph cluster_step"), 3, "%s", dot);
+    cr_assert(strstr(dot, "2. softplus (backward)") != NULL, "%s", dot);
+    cr_assert(strstr(dot, "label=log1p") != NULL);
+    char line[1024], name[32];
+    snprintf(name, sizeof name, "s1_n%u", sb_node_id(t1));
+    cr_assert(strstr(node_line(dot, name, line, sizeof line), "#e31a1c") != NULL, "log1p is new: %s", line);
+    snprintf(name, sizeof name, "s1_n%u", sb_node_id(e));
+    cr_assert_null(strstr(node_line(dot, name, line, sizeof line), "#e31a1c"), "exp(x) was there: %s", line);
+    snprintf(name, sizeof name, "s0_n%u", sb_node_id(t0));
+    cr_assert_null(strstr(node_line(dot, name, line, sizeof line), "#e31a1c"), "start: nothing new");
+    free(dot);
+    size_t n;
+    char *svg = sb_drawing_render(dr, "svg", &n, NULL);
+    cr_assert(svg && strstr(svg, "</svg>"));
+    free(svg);
+    sb_drawing_free(dr);
+    sb_ctx_free(ctx);
+}
