@@ -1398,3 +1398,52 @@ Test(ops, indexing)
     run_cases(3, (case_fn[]){case_subtensor, case_adv_subtensor, case_set_subtensor});
 }
 Test(ops, control) { run_cases(2, (case_fn[]){case_ifelse, case_identity}); }
+
+/* Kernels read strided views in place: transposed and reversed inputs to a reduction, matmul,
+ * softmax, indexing and a binary op with broadcasting. */
+Test(ops, strided_views)
+{
+    static const int64_t s34[] = {3, 4};
+    rng_state = 99;
+    begin();
+    sb_array *a = make(SB_DTYPE_F64, 2, s34, -2, 2);
+    sb_node *x = var("a", a), *t = apply(SB_OP_TRANSPOSE, 1, &x, NULL); /* [4, 3] */
+    ref ra = ref_of(a);
+#define T(i, j) ra.v[(j) * 4 + (i)] /* t[i, j] */
+    sb_attrs ax0 = attrs_axes(1, (int64_t[]){0});
+    ref r = ref_new(1, (int64_t[]){3});
+    for (int j = 0; j < 3; j++)
+        for (int i = 0; i < 4; i++) r.v[j] += T(i, j);
+    check(apply(SB_OP_SUM, 1, &t, &ax0), SB_DTYPE_F64, &r, "sum(a.T, axis=0)");
+    sb_node *mm[2] = {t, x};
+    r = ref_new(2, (int64_t[]){4, 4});
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 3; k++) r.v[i * 4 + j] += T(i, k) * ra.v[k * 4 + j];
+    check(apply(SB_OP_MATMUL, 2, mm, NULL), SB_DTYPE_F64, &r, "a.T @ a");
+    r = ref_new(2, (int64_t[]){4, 3});
+    for (int i = 0; i < 4; i++) {
+        double s = 0;
+        for (int j = 0; j < 3; j++) s += exp(T(i, j));
+        for (int j = 0; j < 3; j++) r.v[i * 3 + j] = exp(T(i, j)) / s;
+    }
+    check(apply(SB_OP_SOFTMAX, 1, &t, NULL), SB_DTYPE_F64, &r, "softmax(a.T)");
+    sb_index ix[] = {SL(K(1), NO, NO), SL(NO, NO, K(-2))};
+    sb_attrs at = attrs_idx(2, ix);
+    sb_node *sub = apply(SB_OP_SUBTENSOR, 1, &t, &at); /* t[1:, ::-2]: [3, 2] */
+    r = ref_new(2, (int64_t[]){3, 2});
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 2; j++) r.v[i * 2 + j] = exp(T(1 + i, 2 - 2 * j));
+    check(apply(SB_OP_EXP, 1, &sub, NULL), SB_DTYPE_F64, &r, "exp(a.T[1:, ::-2])");
+    /* s - s[0]: a strided [3, 2] view minus a broadcast row of it */
+    sb_index i0[] = {SC(K(0))};
+    sb_attrs a0 = attrs_idx(1, i0);
+    sb_node *pair[2] = {sub, apply(SB_OP_SUBTENSOR, 1, &sub, &a0)};
+    r = ref_new(2, (int64_t[]){3, 2});
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 2; j++) r.v[i * 2 + j] = T(1 + i, 2 - 2 * j) - T(1, 2 - 2 * j);
+    check(apply(SB_OP_SUB, 2, pair, NULL), SB_DTYPE_F64, &r, "s - s[0] (strided, broadcast)");
+    free(ra.v);
+#undef T
+    end();
+}
