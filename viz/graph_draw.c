@@ -180,6 +180,46 @@ static void draw_markers(sb_drawing *dr, const sb_graph *g, const uint8_t *kept)
     }
 }
 
+/* Where node x goes: the cluster of its fused kernel (created on first use), or the graph. */
+static Agraph_t *kernel_cluster(sb_drawing *dr, const sb_node *x, const sb_viz_opts *o)
+{
+    int k = o && o->kernel_of ? o->kernel_of(x, o->user) : 0;
+    if (k <= 0) return dr->g;
+    char name[32], label[32];
+    snprintf(name, sizeof name, "cluster_k%d", k);
+    Agraph_t *sub = agsubg(dr->g, name, 0);
+    if (sub) return sub;
+    sub = agsubg(dr->g, name, 1);
+    snprintf(label, sizeof label, "kernel %d", k);
+    sb_viz_set(sub, "label", label);
+    sb_viz_set(sub, "style", "filled,rounded");
+    sb_viz_set(sub, "fillcolor", "#f7f7f7");
+    sb_viz_set(sub, "color", "#4d4d4d");
+    return sub;
+}
+
+/* Inplace and view marks of node x (SB_VIZ_MARK_*). */
+static void draw_marks(sb_drawing *dr, const sb_node *x, unsigned marks, const uint8_t *kept)
+{
+    if (!marks) return;
+    char name[24], from[24];
+    snprintf(name, sizeof name, "n%u", sb_node_id(x));
+    Agnode_t *n = agnode(dr->g, name, 0);
+    char *label = sb_xasprintf("%s%s%s", agget(n, "label"), marks & SB_VIZ_MARK_INPLACE ? "\n(inplace)" : "",
+                               marks & SB_VIZ_MARK_VIEW ? "\n(view)" : "");
+    sb_viz_set(n, "label", label);
+    free(label);
+    if (marks & SB_VIZ_MARK_VIEW) sb_viz_set(n, "style", "filled,dashed");
+    if (!(marks & SB_VIZ_MARK_INPLACE) || sb_node_nin(x) == 0 || !kept[sb_node_id(sb_node_in(x, 0))]) return;
+    snprintf(from, sizeof from, "n%u", sb_node_id(sb_node_in(x, 0)));
+    Agedge_t *e = agedge(dr->g, agnode(dr->g, from, 0), n, NULL, 0); /* the first such edge */
+    if (!e) return;
+    sb_viz_set(e, "color", "#e31a1c");
+    sb_viz_set(e, "penwidth", "2.5");
+    sb_viz_set(e, "xlabel", "destroyed");
+    sb_viz_set(e, "fontcolor", "#e31a1c");
+}
+
 /* Draw the walked nodes of g (the first max of them) with edges, markers and a cut note.
  * kept[] receives the drawn nodes (size w->nmark). */
 static sb_drawing *draw_walk(const sb_graph *g, const walk *w, const sb_viz_opts *o, uint8_t *kept)
@@ -200,9 +240,11 @@ static sb_drawing *draw_walk(const sb_graph *g, const walk *w, const sb_viz_opts
         char name[24];
         snprintf(name, sizeof name, "n%u", sb_node_id(w->v[i]));
         kept[sb_node_id(w->v[i])] = 1;
-        sb_viz_term_node(dr, dr->g, name, w->v[i]);
+        sb_viz_term_node(dr, kernel_cluster(dr, w->v[i], o), name, w->v[i]);
     }
     for (int i = nk - 1; i >= 0; i--) draw_in_edges(dr, w->v[i], kept, note, labels);
+    if (o && o->marks_of)
+        for (int i = 0; i < nk; i++) draw_marks(dr, w->v[i], o->marks_of(w->v[i], o->user), kept);
     draw_markers(dr, g, kept);
     return dr;
 }

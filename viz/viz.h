@@ -23,7 +23,19 @@ typedef struct sb_viz_opts {
                          edges; past it the type is in the node's tooltip); 1 = always;
                          -1 = never */
     const char *title;/* drawn as the graph's label; NULL = none */
+    /* (optional) the fused kernel node n runs in (> 0), or 0: the nodes of one kernel are drawn
+     * inside a cluster "cluster_k<kernel>" labelled "kernel <kernel>" */
+    int (*kernel_of)(const sb_node *n, void *user);
+    /* (optional) SB_VIZ_MARK_* flags of node n (from the backend's schedule / memory plan) */
+    unsigned (*marks_of)(const sb_node *n, void *user);
+    void *user;       /* passed to kernel_of and marks_of */
 } sb_viz_opts;
+
+enum {
+    SB_VIZ_MARK_INPLACE = 1 << 0, /* writes over its first input: that edge is drawn red, bold,
+                                     labelled "destroyed" */
+    SB_VIZ_MARK_VIEW = 1 << 1,    /* a view of its first input: dashed border, "(view)" */
+};
 
 #define SB_VIZ_DEFAULT_MAX_NODES 2000
 #define SB_VIZ_LABEL_LIMIT 500

@@ -449,3 +449,44 @@ Test(viz, proof_chain)
     sb_drawing_free(dr);
     sb_ctx_free(ctx);
 }
+
+/* Fused kernels as clusters, inplace and view marks (callbacks a backend's schedule fills). */
+static int kernel_of(const sb_node *n, void *user)
+{
+    const fixture *f = user;
+    return n == f->add || n == f->y ? 1 : n == f->cost ? 2 : 0;
+}
+
+static unsigned marks_of(const sb_node *n, void *user)
+{
+    const fixture *f = user;
+    return n == f->y ? SB_VIZ_MARK_INPLACE : n == f->upd ? SB_VIZ_MARK_VIEW : 0;
+}
+
+Test(viz, kernels_and_marks)
+{
+    fixture f;
+    build(&f);
+    sb_viz_opts o = {.kernel_of = kernel_of, .marks_of = marks_of, .user = &f};
+    sb_drawing *dr = sb_viz_graph(f.g, &o);
+    cr_assert_eq(sb_drawing_node_count(dr), 9 + 3, "clusters add no nodes");
+    char *dot = sb_drawing_dot(dr);
+    cr_assert_eq(count(dot, "subgraph cluster_k"), 2, "%s", dot);
+    cr_assert(strstr(dot, "kernel 1") != NULL && strstr(dot, "kernel 2") != NULL);
+    const char *k1 = strstr(dot, "subgraph cluster_k1"), *k2 = strstr(dot, "subgraph cluster_k2");
+    const char *end1 = strstr(k1, "\n\t}");
+    char want[32];
+    snprintf(want, sizeof want, "\t\t%s\t[", nm(f.add));
+    const char *at = strstr(k1, want);
+    cr_assert(at && at < end1, "add is inside kernel 1: %s", dot);
+    snprintf(want, sizeof want, "\t\t%s\t[", nm(f.cost));
+    cr_assert(strstr(k2, want) != NULL, "sum is inside kernel 2");
+    char line[1024];
+    snprintf(want, sizeof want, "%s", nm(f.upd));
+    node_line(dot, want, line, sizeof line);
+    cr_assert(strstr(line, "(view)") != NULL && strstr(line, "dashed") != NULL, "%s", line);
+    cr_assert(strstr(dot, "xlabel=destroyed") != NULL, "inplace edge: %s", dot);
+    free(dot);
+    sb_drawing_free(dr);
+    unbuild(&f);
+}
