@@ -29,6 +29,26 @@ static bool read_all(gzFile gz, void *buf, size_t n)
     return true;
 }
 
+/* Read exactly n bytes into a buffer that grows as data arrives, so that a corrupt header
+ * asking for terabytes fails as truncated data instead of allocating them. NULL if short. */
+static unsigned char *read_grow(gzFile gz, size_t n)
+{
+    size_t cap = n < (1u << 24) ? n : (1u << 24), have = 0;
+    unsigned char *buf = sb_xmalloc(cap);
+    while (have < n) {
+        if (have == cap) {
+            cap = cap > n / 2 ? n : 2 * cap;
+            buf = sb_xrealloc(buf, cap);
+        }
+        if (!read_all(gz, buf + have, cap - have)) {
+            free(buf);
+            return NULL;
+        }
+        have = cap;
+    }
+    return buf;
+}
+
 /* The element type and its width in the file for an IDX type code; false if unknown. */
 static bool idx_type(int code, sb_dtype *dt, size_t *width)
 {
@@ -102,8 +122,8 @@ static sb_array *read_idx(gzFile gz, const char *path, sb_diag *d)
         n *= shape[k];
     }
     size_t bytes = (size_t)n * width;
-    unsigned char *raw = sb_xmalloc(bytes);
-    if (!read_all(gz, raw, bytes)) {
+    unsigned char *raw = read_grow(gz, bytes);
+    if (!raw) {
         free(raw);
         snprintf(why, sizeof why, "truncated data (shape needs %zu bytes)", bytes);
         bad_idx(d, path, why);

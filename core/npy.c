@@ -254,6 +254,17 @@ sb_array *sb_npy_load(const char *path, sb_diag *d)
             }
             n *= hd.shape[k];
         }
+        long here = ftell(f), end = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
+        size_t want = (size_t)n * sb_dtype_size(hd.dtype);
+        if (here >= 0 && end >= here && (size_t)(end - here) < want) { /* before allocating */
+            char why[160];
+            snprintf(why, sizeof why, "truncated data (shape needs %zu bytes, file has %ld)", want,
+                     end - here);
+            bad_file(d, path, why);
+            fclose(f);
+            return NULL;
+        }
+        if (here >= 0) fseek(f, here, SEEK_SET);
         a = sb_array_new(hd.dtype, hd.ndim, hd.shape);
         if (read_data(f, path, a, d) != SB_OK) {
             sb_array_free(a);

@@ -119,6 +119,7 @@ Test(data, npy_bad_files)
 {
     load_bad("bad_magic.npy", "bad .npy file: wrong magic");
     load_bad("bad_truncated.npy", "bad .npy file: truncated data");
+    load_bad("bad_huge.npy", "bad .npy file: truncated data (shape needs 8000000000000 bytes");
     load_bad("bad_extra.npy", "bad .npy file: shape does not match data length");
     load_bad("bad_dtype.npy", "bad .npy file: unsupported dtype '<c8'");
     load_bad("bad_header.npy", "bad .npy file: malformed 'shape'");
@@ -212,6 +213,7 @@ static void idx_bad(const char *name, const char *want)
 Test(data, idx_bad_files)
 {
     idx_bad("bad-idx-truncated.gz", "bad IDX file: truncated data");
+    idx_bad("bad-idx-huge.gz", "bad IDX file: truncated data (shape needs 10000000000 bytes)");
     idx_bad("bad-idx-type.gz", "bad IDX file: unknown type code 0x0A");
     idx_bad("f4.npy", "bad IDX file: wrong magic");
     idx_bad("missing-idx.gz", "cannot open: No such file or directory");

@@ -53,6 +53,10 @@ def main():
     header += b" " * (64 - 10 - len(header) - 1) + b"\n"
     with open(path("bad_header.npy"), "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + b"\0" * 24)
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    header += b" " * (128 - 10 - len(header) - 1) + b"\n"
+    with open(path("bad_huge.npy"), "wb") as f:  # a corrupt shape: must not allocate 8 TB
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + b"\0" * 24)
     # IDX: a ubyte image file, an int32 file and a float64 file, gzip and plain
     img = (np.arange(2 * 3 * 4) * 10 % 256).astype(np.uint8).reshape(2, 3, 4)
     idx_bytes = b"\0\0\x08\x03" + struct.pack(">III", 2, 3, 4) + img.tobytes()
@@ -68,6 +72,8 @@ def main():
         f.write(b"\0\0\x0e\x02" + struct.pack(">II", 2, 2) + dbl.tobytes())
     with gzip.GzipFile(path("bad-idx-truncated.gz"), "wb", mtime=0) as f:
         f.write(idx_bytes[:-7])
+    with gzip.GzipFile(path("bad-idx-huge.gz"), "wb", mtime=0) as f:  # 10 GB claimed, 4 given
+        f.write(b"\0\0\x08\x02" + struct.pack(">II", 100000, 100000) + b"\1\2\3\4")
     with gzip.GzipFile(path("bad-idx-type.gz"), "wb", mtime=0) as f:
         f.write(b"\0\0\x0a\x01" + struct.pack(">I", 1) + b"\0")
 
