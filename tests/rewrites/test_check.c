@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *fixture(const char *name)
 {
@@ -137,4 +139,54 @@ Test(check, uncheckable_rule)
     cr_expect_not_null(res.why);
     sb_rw_check_result_free(&res);
     sb_rw_ruleset_free(rs);
+}
+
+/* Run the symbench program (when it is built) with args; returns its exit status and fills out
+ * (malloc'd) with its standard output and error. -1 when the program is not there. */
+static int run_symbench(const char *args, char **out)
+{
+    const char *build = getenv("SB_BUILD_ROOT");
+    char exe[1024], cmd[4096];
+    snprintf(exe, sizeof exe, "%s/tools/symbench", build ? build : "build");
+    if (access(exe, X_OK) != 0) return -1;
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", exe, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t len = 0, cap = 4096;
+    *out = malloc(cap);
+    size_t got;
+    while ((got = fread(*out + len, 1, cap - len - 1, p)) > 0)
+        if ((len += got) + 1 >= cap) *out = realloc(*out, cap *= 2);
+    (*out)[len] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* `symbench rules list` and `symbench rules check` through the command line. */
+Test(check, command_line)
+{
+    char *out = NULL, *path = fixture("unsound.json");
+    char args[2048];
+    if (run_symbench("rules --help", &out) < 0) cr_skip_test("symbench is not built");
+    cr_expect(strstr(out, "usage: symbench rules list") != NULL, "%s", out);
+    free(out);
+    cr_expect_eq(run_symbench("rules list algebra", &out), 0, "%s", out);
+    cr_expect(strstr(out, "algebra\tdiv-self\t?x / ?x -> ones_like(?x)\tif float(?x), nonzero(?x)\t") != NULL,
+              "%s", out);
+    cr_expect(strstr(out, "algebra\texp-add\texp(?x + ?y) <-> exp(?x) * exp(?y)") != NULL, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "rules check --trials 10 '%s'", path);
+    cr_expect_eq(run_symbench(args, &out), 1, "%s", out);
+    cr_expect(strstr(out, "unsound.json:4:3: rule 'div-self-any' of set 'unsound' is unsound") != NULL,
+              "%s", out);
+    cr_expect(strstr(out, "7 rules checked in 1 set: 1 sound, 6 failing") != NULL, "%s", out);
+    free(out);
+    cr_expect_eq(run_symbench("rules check --trials 5 linalg", &out), 0, "%s", out);
+    free(out);
+    cr_expect_eq(run_symbench("rules check no-such-set", &out), 1, "%s", out);
+    cr_expect(strstr(out, "no-such-set") != NULL, "%s", out);
+    free(out);
+    cr_expect_eq(run_symbench("rules frobnicate", &out), 2, "%s", out);
+    free(out);
+    free(path);
 }
