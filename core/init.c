@@ -70,13 +70,21 @@ sb_array *sb_array_init(const sb_init_spec *spec, sb_dtype dt, int ndim, const i
                         sb_diag *d)
 {
     SB_ASSERT(spec && dt < SB_DTYPE_COUNT && ndim >= 0 && ndim <= SB_MAX_DIMS);
-    for (int k = 0; k < ndim; k++)
+    int64_t total = 1;
+    for (int k = 0; k < ndim; k++) {
         if (shape[k] < 0) {
             sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0,
                         "initializer '%s' needs a static shape (dim %d is unknown)",
                         spec->kind ? spec->kind : "", k);
             return NULL;
         }
+        if (shape[k] > 0 && total > (INT64_MAX / 8) / shape[k]) {
+            sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "initializer '%s': shape too large",
+                        spec->kind ? spec->kind : "");
+            return NULL;
+        }
+        total *= shape[k];
+    }
     const char *kind = spec->kind ? spec->kind : "zeros";
     bool known = !strcmp(kind, "zeros") || !strcmp(kind, "ones") || !strcmp(kind, "full") ||
                  !strcmp(kind, "normal") || !strcmp(kind, "uniform") || !strcmp(kind, "glorot");

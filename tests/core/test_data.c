@@ -287,6 +287,9 @@ Test(data, init_constant_kinds)
     s.kind = "normal";
     cr_assert_null(sb_array_init(&s, SB_DTYPE_F32, 2, (int64_t[]){-1, 4}, &d));
     cr_assert(strstr(d.msg, "static shape") != NULL, "%s", d.msg);
+    sb_diag_clear(&d);
+    cr_assert_null(sb_array_init(&s, SB_DTYPE_F32, 3, (int64_t[]){1 << 30, 1 << 30, 1 << 30}, &d));
+    cr_assert(strstr(d.msg, "shape too large") != NULL, "%s", d.msg);
 }
 
 Test(data, init_random_statistics)
