@@ -41,8 +41,9 @@ sb_extractor *sb_rw_extract_greedy(sb_egraph *eg)
     x->cost = sb_xmalloc(n * sizeof *x->cost);
     x->best = sb_xmalloc(n * sizeof *x->best);
     x->built = sb_xcalloc(n, sizeof *x->built);
+    /* Ties go to the older e-node (the input's own form): a tiny cost grows with the id. */
     for (uint32_t i = 0; i < eg->nnodes; i++) {
-        x->ncost[i] = eg->live[i] ? sb_rw_enode_cost(eg, i) : INFINITY;
+        x->ncost[i] = eg->live[i] ? sb_rw_enode_cost(eg, i) + 1e-6 * (double)i / (double)n : INFINITY;
         x->cost[i] = INFINITY;
         x->best[i] = SB_ID_NONE;
     }

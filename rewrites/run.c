@@ -165,7 +165,18 @@ static int apply_match(sb_runner *r, sb_rewrite *rw, const sb_id *match, int ite
     sb_id to = sb_eg_pattern_instantiate(eg, &rw->rhs, subst);
     if (to == SB_ID_NONE) return 0; /* the rhs is ill-typed for these classes */
     sb_id from = match[0];
-    if (eg->explain) from = sb_eg_pattern_instantiate(eg, &rw->lhs, subst);
+    if (eg->explain) {
+        /* The lhs again, exactly: a constant of the pattern stands for its class's constant leaf
+         * (so the step reads `x * 1`, and a folded `0.5 + 0.5` is explained by constant-fold). */
+        sb_id exact[SB_PAT_MAX_VARS];
+        memcpy(exact, subst, sizeof(sb_id) * (size_t)rw->vars.n);
+        for (int v = 0; v < rw->vars.n; v++) {
+            const sb_eclass *c = rw->vars.name[v][0] == '#' ? sb_eg_class(eg, subst[v]) : NULL;
+            for (uint32_t i = 0; c && i < c->nodes.n; i++)
+                if (eg->nodes[c->nodes.v[i]].op == SB_OP_CONST) exact[v] = c->nodes.v[i];
+        }
+        from = sb_eg_pattern_instantiate(eg, &rw->lhs, exact);
+    }
     if (from == SB_ID_NONE) return 0;
     if (!sb_eg_types_unify(&sb_eg_class(eg, from)->type, &sb_eg_class(eg, to)->type)) return 0;
     bool changed = sb_eg_union(eg, from, to, (sb_just){.rule = rw->rule->name, .backward = rw->backward});
