@@ -39,7 +39,7 @@ static int64_t numel(int nd, const int64_t *sh)
 static ref ref_new(int nd, const int64_t *sh)
 {
     ref r = {.ndim = nd};
-    memcpy(r.shape, sh, sizeof(int64_t) * (size_t)nd);
+    if (nd > 0) memcpy(r.shape, sh, sizeof(int64_t) * (size_t)nd);
     r.v = calloc((size_t)numel(nd, sh) + 1, sizeof(double));
     return r;
 }
@@ -540,7 +540,7 @@ static void reduce_one(sb_op op, sb_dtype dt, int nd, const int64_t *sh, int nax
     sb_attrs_init(&at);
     at.naxis = (int8_t)naxis;
     at.keepdims = keep;
-    memcpy(at.axis, axes, sizeof(int64_t) * (size_t)(naxis > 0 ? naxis : 0));
+    if (naxis > 0) memcpy(at.axis, axes, sizeof(int64_t) * (size_t)naxis);
     sb_node *n = apply(op, 1, &x, &at);
     bool red[SB_MAX_DIMS] = {0};
     for (int d = 0; d < nd; d++) red[d] = naxis < 0;
