@@ -267,8 +267,10 @@ static sb_status run(run_state *r, const char *path, sb_diag *d)
     r->g = sb_pipeline_load_graph(r->p, r->ctx, d);
     if (!r->g || bind_data(r, d) || sb_graph_expand_autodiff(r->g, d) || run_passes(r, d))
         return d->status;
-    if (r->p->train.present) /* core/train.c: the loop, evaluation, metrics, checkpoint, save */
-        return sb_train_run(r->p, r->g, r->nbind, r->binds, r->quiet, d);
+    if (r->p->train.present) { /* core/train.c: the loop, evaluation, metrics, checkpoint, save */
+        if (sb_train_run(r->p, r->g, r->nbind, r->binds, r->quiet, d)) return d->status;
+        return write_report(r, d); /* the stages (outputs were saved by the loop) */
+    }
     if (evaluate(r, d)) return d->status;
     print_outputs(r);
     if (save_all(r, d)) return d->status;

@@ -4,7 +4,8 @@ recompute their outputs with NumPy from the saved weights and the data, assertin
 
 - examples/fmnist_mlp_eval.pipeline.json: the MLP on the first 1000 Fashion-MNIST test images
   (skipped, exit 77, when the dataset package is not installed);
-- examples/tiny.pipeline.json: needs no dataset.
+- examples/tiny.pipeline.json: needs no dataset;
+- tests/tools/fixtures/train.pipeline.json: a training run whose weights must be the known ones.
 The pipelines are copied to a temporary directory so their `out/` is written there."""
 import gzip
 import os
@@ -96,12 +97,29 @@ def check_tiny(symbench, root, tmp):
     print("ok tiny rows (stdout)")
 
 
+def check_train(symbench, root, tmp):
+    """The training fixture: linear regression y = x @ [1, -2] + 0.5 by minibatch SGD written as
+    graph updates; the trained weights must be the generating ones."""
+    fix = os.path.join(root, "tests", "tools", "fixtures")
+    for f in ("train.pipeline.json", "linreg.graph.json", "train_x.npy", "train_y.npy"):
+        shutil.copy(os.path.join(fix, f), tmp)
+    run(symbench, os.path.join(tmp, "train.pipeline.json"))
+    w = np.load(os.path.join(tmp, "out", "train", "w.npy"))
+    b = np.load(os.path.join(tmp, "out", "train", "b.npy"))
+    x, y = np.load(os.path.join(tmp, "train_x.npy")), np.load(os.path.join(tmp, "train_y.npy"))
+    close("trained w", w, np.array([1.0, -2.0]), rtol=1e-6)
+    close("trained b", b, np.float64(0.5), rtol=1e-6)
+    close("least squares", w, np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)[0][:2],
+          rtol=1e-6)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: check_numpy.py SYMBENCH SOURCE_ROOT")
     symbench, root = os.path.abspath(sys.argv[1]), sys.argv[2]
     with tempfile.TemporaryDirectory(prefix="sb_check_numpy_") as tmp:
         check_tiny(symbench, root, tmp)
+        check_train(symbench, root, tmp)
         if not os.path.exists(os.path.join(FMNIST, "t10k-images-idx3-ubyte.gz")):
             print(f"SKIP: {FMNIST} is not installed")
             sys.exit(77)

@@ -105,9 +105,19 @@ expect_out "y: float64[2] = [12, 30]
 m: float64[3] = [4, 5, 6]
 saved y -> out/ok_y.npy" -- run --quiet ok.pipeline.json
 [[ -s out/ok_y.npy ]] || { echo "FAIL: out/ok_y.npy was not written"; fails=$((fails + 1)); }
-expect 0 "notes.pipeline.json:4:14: note: 'plugins' is not supported yet (ignored)
-notes.pipeline.json:5:12: note: 'train' is not supported yet (ignored)" \
+expect 0 "notes.pipeline.json:4:14: note: 'plugins' is not supported yet (ignored)" \
     -- run --quiet notes.pipeline.json
+# training (core/train.c): the loop saves, the run writes the report of its stages
+count=$((count + 1))
+out=$("$SB" run --quiet train.pipeline.json 2>"$TMP/stderr")
+rc=$?
+if [[ $rc != 0 || "$out" != *"saved w -> out/train/w.npy"* || ! -s out/train/report.html ||
+      ! -s out/train/metrics.jsonl ]]; then
+    echo "FAIL: symbench run --quiet train.pipeline.json (status $rc)"
+    echo "  stdout: $out"
+    echo "  stderr: $(cat "$TMP/stderr")"
+    fails=$((fails + 1))
+fi
 expect_out "y: float64[2] = [6, 15]
 m: float64[3] = [4, 5, 6]
 report -> out/report.html" -- run --quiet viz.pipeline.json
