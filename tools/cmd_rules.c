@@ -31,8 +31,8 @@ static void usage(FILE *f)
             "\n"
             "options (check):\n"
             "  --seed N       random seed (default 1)\n"
-            "  --trials N     well-typed instantiations per rule and direction (default 8)\n"
-            "  --attempts N   most instantiation attempts per rule and direction (default 600)\n"
+            "  --trials N     well-typed instantiations per rule and direction (default 40)\n"
+            "  --attempts N   most instantiation attempts per rule and direction (default 3000)\n"
             "  -v, --verbose  also print a line per sound rule\n");
 }
 
