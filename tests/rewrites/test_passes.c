@@ -7,6 +7,7 @@
 #include "rewrites/passes.h"
 
 #include <math.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static sb_ctx *ctx;
@@ -305,4 +306,51 @@ Test(passes, default_pipeline_keeps_values_of_the_examples)
     keeps_values("fmnist_mlp.graph.json");
     keeps_values("fmnist_logreg.graph.json");
     keeps_values("mlp.graph.json");
+}
+
+/* ---- the command line: symbench simplify / explain --------------------------------------- */
+/* Run `symbench ARGS` (a shell-quoted string); returns the exit status, output in out. */
+static int symbench(const char *args, char *out, size_t n)
+{
+    const char *b = getenv("SB_BUILD_ROOT");
+    char exe[512], cmd[2048];
+    snprintf(exe, sizeof exe, "%s/tools/symbench", b ? b : "build");
+    if (access(exe, X_OK) != 0) cr_skip_test("%s is not built", exe);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", exe, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(passes, command_line_simplify)
+{
+    char out[4096], cmd[1024];
+    snprintf(cmd, sizeof cmd, "simplify --rules %s --var x=float32[3] 'log(1 + x * 1)'", rules_path);
+    cr_assert_eq(symbench(cmd, out, sizeof out), 0, "%s", out);
+    char *nl = strchr(out, '\n');
+    cr_assert(nl);
+    *nl = 0;
+    sb_type t = sb_type_make(SB_DTYPE_F32, 1, (int64_t[]){3});
+    sb_input(ctx, "x", &t);
+    cr_assert_eq(P(out), P("log1p(x)"), "first line '%s' parses back to the result", out);
+    cr_assert(strstr(nl + 1, "cost: "), "%s", nl + 1);
+    cr_assert(strstr(nl + 1, "saturated"), "%s", nl + 1);
+    cr_assert_eq(symbench("simplify 'y + 1'", out, sizeof out), 1);
+    cr_assert(strstr(out, "unknown name 'y' (declare it with --var y="), "%s", out);
+    cr_assert_eq(symbench("simplify --bogus x", out, sizeof out), 2);
+}
+
+Test(passes, command_line_explain)
+{
+    char out[4096], cmd[1024];
+    snprintf(cmd, sizeof cmd, "explain --rules %s --var x=float32[3] 'log(1 + x * 1)' 'log1p(x)'",
+             rules_path);
+    cr_assert_eq(symbench(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "[log1p]") && strstr(out, "[mul-one]"), "%s", out);
+    snprintf(cmd, sizeof cmd, "explain --rules %s --var x=float32[3] 'exp(x)' 'log(x)'", rules_path);
+    cr_assert_eq(symbench(cmd, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "could not prove"), "%s", out);
 }
