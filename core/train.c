@@ -512,9 +512,12 @@ static sb_status train(trainer *tr, int nbind, const sb_binding *binds, sb_diag 
     }
     if (loop(tr, d) || evaluate(tr, true, d)) return d->status;
     if (tr->t->checkpoint && checkpoint_save(tr, d)) return d->status;
-    if (tr->last_loss && !tr->quiet)
-        printf("trained %lld steps (batch %lld, %lld examples): final minibatch %s %.6g\n",
+    if (tr->last_loss && !tr->quiet && tr->t->nbatch_over)
+        printf("trained %lld steps (batch %lld of %lld examples): last minibatch %s %.6g\n",
                (long long)tr->total, (long long)tr->bs, (long long)tr->nrows,
+               sb_graph_name(tr->g, SB_ROLE_OUTPUT, tr->loss), sb_array_get_f64(tr->last_loss, 0));
+    else if (tr->last_loss && !tr->quiet)
+        printf("trained %lld steps (full batch): last %s %.6g\n", (long long)tr->total,
                sb_graph_name(tr->g, SB_ROLE_OUTPUT, tr->loss), sb_array_get_f64(tr->last_loss, 0));
     return save_all(tr, nbind, binds, d);
 }

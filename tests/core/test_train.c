@@ -331,3 +331,83 @@ Test(train, fashion_mnist_subset_learns, .init = make_tmp, .fini = rm_tmp)
     cr_expect_gt(sb_array_get_f64(acc, 0), 0.65, "test accuracy %g", sb_array_get_f64(acc, 0));
     sb_array_free(acc);
 }
+
+/* ---- Hessian-free example (examples/newton_cg.graph.json) --------------------------------- */
+/* Solve the n x n system A s = b by Gaussian elimination with partial pivoting (A, b clobbered). */
+static void solve(int n, double *A, double *b, double *s)
+{
+    for (int c = 0; c < n; c++) {
+        int piv = c;
+        for (int r = c + 1; r < n; r++)
+            if (fabs(A[r * n + c]) > fabs(A[piv * n + c])) piv = r;
+        for (int k = 0; k < n; k++) {
+            double t = A[c * n + k];
+            A[c * n + k] = A[piv * n + k];
+            A[piv * n + k] = t;
+        }
+        double t = b[c];
+        b[c] = b[piv];
+        b[piv] = t;
+        for (int r = c + 1; r < n; r++) {
+            double f = A[r * n + c] / A[c * n + c];
+            for (int k = c; k < n; k++) A[r * n + k] -= f * A[c * n + k];
+            b[r] -= f * b[c];
+        }
+    }
+    for (int r = n - 1; r >= 0; r--) {
+        double v = b[r];
+        for (int k = r + 1; k < n; k++) v -= A[r * n + k] * s[k];
+        s[r] = v / A[r * n + r];
+    }
+}
+
+/* The unrolled CG step equals the Newton step -H^-1 g of the explicit hessian(), and the R-op
+ * Hessian-vector product equals hessian @ v. */
+Test(train, newton_cg_step_matches_the_explicit_hessian)
+{
+    const char *root = getenv("SB_SOURCE_ROOT");
+    char *path = sb_xasprintf("%s/examples/newton_cg.graph.json", root ? root : ".");
+    sb_ctx *ctx = sb_ctx_init();
+    sb_diag d = {0};
+    sb_graph *g = sb_graph_load_file(ctx, path, &d);
+    free(path);
+    cr_assert_not_null(g, "%s", d.msg);
+    sb_type tv;
+    sb_type_parse("float64[4]", &tv, &d);
+    sb_input(ctx, "v", &tv);
+    sb_node *hv = sb_parse_expr(ctx, "Rop(grad(mean(softplus(x @ w) - sigmoid(4 * (x @ wtrue)) "
+                                "* (x @ w)), w), w, v)", NULL, NULL, &d);
+    cr_assert_not_null(hv, "%s", d.msg);
+    sb_graph_add(g, SB_ROLE_OUTPUT, "hv", hv);
+    cr_assert_eq(sb_graph_expand_autodiff(g, &d), SB_OK, "%s", d.msg);
+    int64_t sx[2] = {60, 4}, s4[1] = {4};
+    sb_init_spec nx = {.kind = "normal", .std = 1, .seed = 21}, nw = {.kind = "normal", .std = 0.5, .seed = 22};
+    sb_init_spec nt = {.kind = "uniform", .low = -1, .high = 1, .seed = 23}, nv = {.kind = "normal", .std = 1, .seed = 24};
+    sb_array *x = sb_array_init(&nx, SB_DTYPE_F64, 2, sx, &d), *w = sb_array_init(&nw, SB_DTYPE_F64, 1, s4, &d);
+    sb_array *wt = sb_array_init(&nt, SB_DTYPE_F64, 1, s4, &d), *v = sb_array_init(&nv, SB_DTYPE_F64, 1, s4, &d);
+    sb_binding b[4] = {{"x", x}, {"w", w}, {"wtrue", wt}, {"v", v}};
+    sb_node *outs[4] = {sb_graph_find(g, SB_ROLE_OUTPUT, "gradient"),
+                        sb_graph_find(g, SB_ROLE_OUTPUT, "hessian"),
+                        sb_graph_find(g, SB_ROLE_OUTPUT, "newton_step"), sb_graph_find(g, SB_ROLE_OUTPUT, "hv")};
+    sb_array *res[4];
+    cr_assert_eq(sb_eval(ctx, 4, outs, 4, b, true, res, &d), SB_OK, "%s", d.msg);
+    double H[16], Hc[16], rhs[4], s[4];
+    for (int i = 0; i < 16; i++) H[i] = Hc[i] = sb_array_get_f64(res[1], i);
+    for (int i = 0; i < 4; i++) {
+        double hv_ref = 0;
+        for (int k = 0; k < 4; k++) hv_ref += H[i * 4 + k] * sb_array_get_f64(v, k);
+        cr_expect_float_eq(sb_array_get_f64(res[3], i), hv_ref, 1e-12, "Hv[%d]", i);
+        rhs[i] = -sb_array_get_f64(res[0], i);
+    }
+    solve(4, Hc, rhs, s);
+    for (int i = 0; i < 4; i++)
+        cr_expect(fabs(sb_array_get_f64(res[2], i) - s[i]) <= 1e-8 * (1 + fabs(s[i])),
+                  "step[%d] = %.12g, Newton %.12g", i, sb_array_get_f64(res[2], i), s[i]);
+    for (int i = 0; i < 4; i++) sb_array_free(res[i]);
+    sb_array_free(x);
+    sb_array_free(w);
+    sb_array_free(wt);
+    sb_array_free(v);
+    sb_graph_free(g);
+    sb_ctx_free(ctx);
+}
