@@ -419,6 +419,7 @@ static int run_child(const direction *dir, int first, int ok, char **why, progre
         close(fds[0]);
         int null = open("/dev/null", O_WRONLY); /* the evaluator's abort message */
         if (null >= 0) dup2(null, 2);
+        alarm(120); /* a hung evaluation ends like a crash */
         char *w = NULL;
         int n = run_attempts(dir, first, ok, fds[1], &w);
         if (report(fds[1], 'D', 0, n) >= 0 && w) (void)!write(fds[1], w, strlen(w));
