@@ -116,3 +116,38 @@ Test(viz_cmd, egraph)
     cr_assert(strstr(outbuf, "#ffd92f") != NULL, "extracted e-nodes highlighted");
     cr_assert(strstr(errbuf, "e-classes") != NULL, "%s", errbuf);
 }
+
+/* The HTML report opens in a browser with no server: headless Chromium loads it and takes a
+ * screenshot (skipped where Debian's `chromium` is not installed). */
+Test(viz_cmd, report_in_headless_chromium, .timeout = 120)
+{
+    const char *browser = access("/usr/bin/chromium", X_OK) == 0 ? "/usr/bin/chromium" : NULL;
+    if (!browser) cr_skip_test("chromium not installed");
+    char dir[64], args[256], cmd[1024], shot[128];
+    tmpdir(dir, sizeof dir);
+    mkdir(dir, 0777);
+    /* the tiny example (inline graph) copied into dir: its report, drawings and outputs go to
+     * dir/out, paths being relative to the pipeline file */
+    const char *src = getenv("SB_SOURCE_ROOT"), *bld = getenv("SB_BUILD_ROOT");
+    snprintf(args, sizeof args, "%s/tiny.pipeline.json", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s/examples/tiny.pipeline.json' %s && '%s/tools/symbench' run --quiet %s > /dev/null",
+             src, args, bld, args);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(shot, sizeof shot, "%s/report.png", dir);
+    snprintf(cmd, sizeof cmd,
+             "HOME=%s timeout 90 %s --headless --no-sandbox --disable-gpu --hide-scrollbars "
+             "--window-size=1024,1400 --screenshot=%s file://%s/out/tiny_report.html "
+             ">/dev/null 2>&1", dir, browser, shot, dir);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    FILE *f = fopen(shot, "rb");
+    cr_assert_not_null(f, "no screenshot");
+    unsigned char sig[8];
+    cr_assert_eq(fread(sig, 1, 8, f), 8);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    cr_assert(memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0);
+    cr_assert_gt(size, 10000, "a page with drawings, not a blank one (%ld bytes)", size);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
