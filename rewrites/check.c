@@ -114,8 +114,9 @@ static sb_dtype pick_dtype(rng *g, const var_spec *s, sb_dtype common)
     return rng_unif(g) < 0.6 ? common : random_dtype(g);
 }
 
-/* A shape for variable i: a fresh random one, or (to make elementwise ops meet) the previous
- * variable's shape, or a broadcasting variant of it (size-1 dims, leading dims dropped). */
+/* A shape for variable i: a fresh random one (dims 1..4, rank 0..3 unless ndim(...) fixes it),
+ * or (so that elementwise ops and products meet) an earlier variable's shape, or a broadcasting
+ * variant of it (some dims set to 1, leading dims dropped). */
 static void pick_shape(rng *g, const var_spec *s, const inst *in, int i, sb_type *t)
 {
     static const int ndims[] = {0, 1, 1, 2, 2, 2, 2, 3, 3};
