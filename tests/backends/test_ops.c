@@ -392,6 +392,8 @@ static void case_binary(sb_op op)
         binary_one(op, SB_DTYPE_I32, 2, s34, SB_DTYPE_F32, 1, s4, SB_DTYPE_F64);
     if (op == SB_OP_LOGICAL_AND || op == SB_OP_LOGICAL_OR)
         binary_one(op, SB_DTYPE_BOOL, 2, s34, SB_DTYPE_BOOL, 1, s4, SB_DTYPE_BOOL);
+    if (cmp || op == SB_OP_MAXIMUM || op == SB_OP_MINIMUM) /* uint8 (no wrap-around here) */
+        binary_one(op, SB_DTYPE_U8, 2, s34, SB_DTYPE_U8, 1, s4, cmp ? SB_DTYPE_BOOL : SB_DTYPE_U8);
 }
 
 /* Python's sign rules for integer floor division and modulo, exact in int64. */
@@ -1445,5 +1447,25 @@ Test(ops, strided_views)
     check(apply(SB_OP_SUB, 2, pair, NULL), SB_DTYPE_F64, &r, "s - s[0] (strided, broadcast)");
     free(ra.v);
 #undef T
+    end();
+}
+
+/* Narrow integers wrap around as NumPy's do (the arithmetic runs in int64 and is cast back). */
+Test(ops, narrow_int_wraparound)
+{
+    begin();
+    sb_array *a = sb_array_new(SB_DTYPE_U8, 1, (int64_t[]){2}), *b = sb_array_new(SB_DTYPE_I32, 1, (int64_t[]){1});
+    ((uint8_t *)a->data)[0] = 250, ((uint8_t *)a->data)[1] = 3;
+    ((int32_t *)b->data)[0] = 2147483647;
+    sb_node *x = var("a", a), *y = var("b", b);
+    sb_array *r = run(sb_apply2(C, SB_OP_ADD, x, sb_const_scalar(C, 10, SB_DTYPE_I64, true), &D), false);
+    cr_assert_eq(r->dtype, SB_DTYPE_U8);
+    cr_expect_eq(((uint8_t *)r->data)[0], 4);
+    cr_expect_eq(((uint8_t *)r->data)[1], 13);
+    sb_array_free(r);
+    r = run(sb_apply2(C, SB_OP_ADD, y, sb_const_scalar(C, 1, SB_DTYPE_I64, true), &D), false);
+    cr_assert_eq(r->dtype, SB_DTYPE_I32);
+    cr_expect_eq(((int32_t *)r->data)[0], INT32_MIN);
+    sb_array_free(r);
     end();
 }
