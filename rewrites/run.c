@@ -276,7 +276,7 @@ sb_stop sb_rw_runner_run(sb_runner *r)
         r->stop = iterate(r, iter, &ix, it, start);
         if (r->stop == SB_STOP_COUNT && r->opts.goal && r->opts.goal(r->eg, r->opts.goal_user))
             r->stop = SB_STOP_GOAL;
-        if (r->opts.trace) sb_trace_iteration(r->opts.trace, it);
+        if (r->opts.trace) sb_trace_iteration(r->opts.trace, r, it);
     }
     for (int o = 0; o < SB_OP_COUNT; o++) sb_idvec_free(&ix.by_op[o]);
     sb_idvec_free(&ix.all);

@@ -51,12 +51,23 @@ void sb_eg_trace_union(sb_egraph *eg, sb_id a, sb_id b, sb_just why)
     fputs("}\n", eg->trace);
 }
 
-void sb_trace_iteration(FILE *f, const sb_iter_report *it)
+void sb_trace_iteration(FILE *f, const sb_runner *r, const sb_iter_report *it)
 {
     fprintf(f, "{\"type\":\"iteration\",\"iter\":%d,\"matches\":%ld,\"applied\":%ld,\"enodes\":%u,"
                "\"eclasses\":%u,\"rebuild_unions\":%d,\"search_s\":%.6f,\"apply_s\":%.6f,"
-               "\"rebuild_s\":%.6f}\n", it->iter, it->matches, it->applied, it->enodes,
+               "\"rebuild_s\":%.6f,\"rules\":{", it->iter, it->matches, it->applied, it->enodes,
             it->eclasses, it->unions_rebuild, it->search_s, it->apply_s, it->rebuild_s);
+    bool first = true;
+    for (int i = 0; i < r->nrw; i++) {
+        if (!it->rule_matches[i]) continue;
+        char key[300];
+        snprintf(key, sizeof key, "%s%s", r->rw[i].rule->name, r->rw[i].backward ? " <=" : "");
+        if (!first) fputc(',', f);
+        first = false;
+        sb_trace_str(f, key);
+        fprintf(f, ":[%d,%d]", it->rule_matches[i], it->rule_applied[i]);
+    }
+    fputs("}}\n", f);
 }
 
 void sb_trace_stop(FILE *f, const sb_runner *r)

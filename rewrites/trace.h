@@ -11,8 +11,8 @@ void sb_trace_rewrite(FILE *f, sb_egraph *eg, int iter, const sb_rewrite *rw, sb
                       const sb_id *subst, long enodes_added);
 /* {"type":"union", ...} (also called by the e-graph on every union when eg->trace is set). */
 void sb_eg_trace_union(sb_egraph *eg, sb_id a, sb_id b, sb_just why);
-/* {"type":"iteration", ...} */
-void sb_trace_iteration(FILE *f, const sb_iter_report *it);
+/* {"type":"iteration", ..., "rules": {"name": [matches, applied], ...}} (rules with matches) */
+void sb_trace_iteration(FILE *f, const sb_runner *r, const sb_iter_report *it);
 /* {"type":"stop", "reason", "iterations", "enodes", "eclasses", "seconds"} */
 void sb_trace_stop(FILE *f, const sb_runner *r);
 /* {"type":"pass", ...} */

@@ -180,7 +180,7 @@ Test(passes, trace_records)
     sb_diag d = {0};
     cr_assert_eq(run(json, trace, &st, &d), SB_OK, "%s", d.msg);
     fclose(trace);
-    int rewrite = 0, pass = 0, iter = 0, extract = 0, unions = 0, stop = 0;
+    int rewrite = 0, pass = 0, iter = 0, extract = 0, unions = 0, stop = 0, log1p_applied = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         cJSON *o = cJSON_Parse(line);
         cr_assert(o, "not JSON: %s", line);
@@ -205,6 +205,10 @@ Test(passes, trace_records)
             cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "nodes_before")));
         } else if (!strcmp(type, "iteration")) {
             iter++;
+            cJSON *rules = cJSON_GetObjectItem(o, "rules");
+            cr_assert(cJSON_IsObject(rules));
+            cJSON *l = cJSON_GetObjectItem(rules, "log1p");
+            if (l && cJSON_GetArrayItem(l, 1)->valueint == 1) log1p_applied++;
         } else if (!strcmp(type, "extract")) {
             extract++;
             cr_assert(cJSON_IsString(cJSON_GetObjectItem(o, "chosen")));
@@ -222,6 +226,7 @@ Test(passes, trace_records)
     cr_assert_geq(extract, 2);
     cr_assert_geq(unions, 2);
     cr_assert_eq(stop, 1);
+    cr_assert_eq(log1p_applied, 1, "one iteration reports log1p as [matches, 1]");
     free(buf);
 }
 
