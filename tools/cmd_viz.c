@@ -211,7 +211,10 @@ static char *enode_label(const sb_egraph *eg, sb_id n)
     if (e->leaf && sb_node_name(e->leaf)) return sb_xstrdup(sb_node_name(e->leaf));
     if (e->leaf && sb_node_value(e->leaf) && sb_array_numel(sb_node_value(e->leaf)) == 1)
         return sb_xasprintf("%g", sb_array_get_f64(sb_node_value(e->leaf), 0));
-    return sb_xstrdup(sb_op_get((sb_op)e->op)->name);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", sb_op_get((sb_op)e->op)->name);
+    sb_viz_attrs_text((sb_op)e->op, sb_attrs_get(eg->ctx, e->attr), buf, sizeof buf);
+    return sb_xstrdup(buf);
 }
 
 /* Fill the generic description of eg (classes, e-nodes, chosen = x's pick) and draw it. */

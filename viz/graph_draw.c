@@ -61,17 +61,15 @@ static void walk_free(walk *w)
     free(w->mark);
 }
 
-/* A short text for a node's attributes (axis, shape, dtype) appended to buf. */
-static void attrs_text(const sb_node *n, char *buf, size_t cap)
+/* Attributes worth showing under an op name (see viz.h), appended to buf. */
+void sb_viz_attrs_text(sb_op op, const sb_attrs *a, char *buf, size_t cap)
 {
-    const sb_attrs *a = sb_node_attrs(n);
     size_t k = strlen(buf);
     if (!a) return;
-    unsigned fl = sb_op_get(sb_node_op(n))->flags;
-    bool axes = a->naxis > 0 && (fl & SB_F_REDUCE || sb_node_op(n) == SB_OP_TRANSPOSE ||
-                                 sb_node_op(n) == SB_OP_SOFTMAX || sb_node_op(n) == SB_OP_LOG_SOFTMAX ||
-                                 sb_node_op(n) == SB_OP_CONCATENATE || sb_node_op(n) == SB_OP_STACK ||
-                                 sb_node_op(n) == SB_OP_ARGMAX || sb_node_op(n) == SB_OP_ARGMIN);
+    unsigned fl = sb_op_get(op)->flags;
+    bool axes = a->naxis > 0 && (fl & SB_F_REDUCE || op == SB_OP_TRANSPOSE || op == SB_OP_SOFTMAX ||
+                                 op == SB_OP_LOG_SOFTMAX || op == SB_OP_CONCATENATE ||
+                                 op == SB_OP_STACK || op == SB_OP_ARGMAX || op == SB_OP_ARGMIN);
     if (axes) {
         k += (size_t)snprintf(buf + k, cap - k, "\naxis=");
         for (int i = 0; i < a->naxis && k < cap; i++)
@@ -124,7 +122,7 @@ Agnode_t *sb_viz_term_node(sb_drawing *dr, Agraph_t *where, const char *name, co
         n = sb_viz_node_in(dr, where, name, label, "diamond", "#ffffff", NULL);
     } else {
         snprintf(label, sizeof label, "%s", info->name);
-        attrs_text(x, label, sizeof label);
+        sb_viz_attrs_text(op, sb_node_attrs(x), label, sizeof label);
         n = sb_viz_node_in(dr, where, name, label, "box", family_fill[info->family], NULL);
     }
     sb_viz_set(n, "tooltip", tip);

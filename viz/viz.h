@@ -89,6 +89,10 @@ sb_drawing *sb_viz_egraph(int nclass, const sb_viz_eclass *cls, const sb_viz_opt
 sb_drawing *sb_viz_proof(int n, sb_node *const *terms, const char *const *rules,
                          const bool *backward, const sb_viz_opts *o);
 
+/* Append the attributes worth showing under an op's name ("\naxis=1", "\nshape=(2,3)",
+ * "\nfloat32") to buf (NUL-terminated, cap bytes). For e-node labels and the like. */
+void sb_viz_attrs_text(sb_op op, const sb_attrs *a, char *buf, size_t cap);
+
 /* Numbers of nodes and edges drawn (markers and notes included), and whether it was cut. */
 int sb_drawing_node_count(const sb_drawing *dr);
 int sb_drawing_edge_count(const sb_drawing *dr);
