@@ -112,14 +112,27 @@ static sb_node *scope_lookup(void *user, const char *name)
     return NULL;
 }
 
-/* Declare the variables of "inputs" / "shared": name -> type string. */
+/* Declare the variables of "inputs" / "shared": name -> type string. A shared variable may
+ * instead be {"type": T, ...} with an initial value (the keys of a pipeline data spec: "npy",
+ * "idx", "init" and their settings); the graph keeps only the type, a pipeline reads the value
+ * (sb_pipeline_load_graph) when its own `data` does not name the variable. */
 static sb_status load_vars(const sb_json *j, sb_graph *g, const cJSON *obj, sb_graph_role role,
                            sb_diag *d)
 {
     if (!obj) return SB_OK;
+    static const char *const keys[] = {"type", "npy", "idx", "init", "scale", "limit", "seed",
+                                       "mean", "std", "low", "high", "value", NULL};
     for (const cJSON *c = obj->child; c; c = c->next) {
         sb_type t;
-        if (parse_type_at(j, c, &t, d) != SB_OK) return d->status;
+        const cJSON *ty = c;
+        if (role == SB_ROLE_SHARED && cJSON_IsObject(c)) { /* {"type": T, initial value...} */
+            if (check_keys(j, c, keys, "a shared variable", d)) return d->status;
+            ty = cJSON_GetObjectItemCaseSensitive(c, "type");
+            if (!ty)
+                return sb_json_error(j, c, SB_ERR_SYNTAX, d, "shared variable '%s' needs a "
+                                     "'type'", c->string);
+        }
+        if (parse_type_at(j, ty, &t, d) != SB_OK) return d->status;
         if (name_taken(g, c->string))
             return sb_json_key_error(j, c, SB_ERR_TYPE, d, "'%s' is already defined", c->string);
         sb_ctx *ctx = sb_graph_ctx(g);

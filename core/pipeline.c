@@ -9,10 +9,22 @@
 #include <math.h>
 
 /* ---- small checks ------------------------------------------------------------------------- */
+static sb_status check_keys_typed(const sb_json *j, const cJSON *obj, const char *const *allowed,
+                                  const char *what, bool typed, sb_diag *d);
+
 static sb_status check_keys(const sb_json *j, const cJSON *obj, const char *const *allowed,
                             const char *what, sb_diag *d)
 {
+    return check_keys_typed(j, obj, allowed, what, false, d);
+}
+
+/* Only keys from allowed (NULL-terminated) in obj; "type" too when `typed` (a data spec inside a
+ * graph's shared-variable declaration). */
+static sb_status check_keys_typed(const sb_json *j, const cJSON *obj, const char *const *allowed,
+                                  const char *what, bool typed, sb_diag *d)
+{
     for (const cJSON *c = obj->child; c; c = c->next) {
+        if (typed && !strcmp(c->string, "type")) continue;
         int k = 0;
         while (allowed[k] && strcmp(allowed[k], c->string)) k++;
         if (!allowed[k])
@@ -121,11 +133,13 @@ static sb_status random_spec(const sb_json *j, const cJSON *o, sb_data_spec *s, 
 }
 
 /* One entry of "data": a string (an .npy path) or an object with one of npy/idx/init/random. */
-static sb_status data_spec(const sb_pipeline *p, const cJSON *c, sb_data_spec *s, sb_diag *d)
+static sb_status data_spec(const sb_pipeline *p, const cJSON *c, sb_data_spec *s, bool typed,
+                           sb_diag *d)
 {
     const sb_json *j = p->doc;
     s->name = sb_xstrdup(c->string);
     s->item = c;
+    s->doc = p->doc;
     s->scale = 1.0;
     s->nshape = -1;
     if (cJSON_IsString(c)) {
@@ -147,15 +161,15 @@ static sb_status data_spec(const sb_pipeline *p, const cJSON *c, sb_data_spec *s
     if (kind == SB_DATA_INIT) {
         static const char *const keys[] = {"init", "seed", "mean", "std", "low", "high", "value",
                                            NULL};
-        if (check_keys(j, c, keys, "init data", d) != SB_OK) return d->status;
+        if (check_keys_typed(j, c, keys, "init data", typed, d) != SB_OK) return d->status;
         if (want(j, v, cJSON_IsString(v), "an initializer name", d) != SB_OK) return d->status;
         s->init.kind = v->valuestring;
         return init_settings(j, c, s, d);
     }
     static const char *const npy_keys[] = {"npy", "limit", NULL};
     static const char *const idx_keys[] = {"idx", "scale", "limit", NULL};
-    if (check_keys(j, c, kind == SB_DATA_NPY ? npy_keys : idx_keys,
-                   kind == SB_DATA_NPY ? "npy data" : "idx data", d) != SB_OK ||
+    if (check_keys_typed(j, c, kind == SB_DATA_NPY ? npy_keys : idx_keys,
+                         kind == SB_DATA_NPY ? "npy data" : "idx data", typed, d) != SB_OK ||
         get_path(p, v, &s->path, d) != SB_OK)
         return d->status;
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c, "scale");
@@ -174,7 +188,7 @@ static sb_status data_specs(const sb_pipeline *p, const cJSON *o, sb_data_spec *
     *out = sb_xcalloc((size_t)(*n ? *n : 1), sizeof **out);
     int k = 0;
     for (const cJSON *c = o->child; c; c = c->next)
-        if (data_spec(p, c, &(*out)[k++], d) != SB_OK) return d->status;
+        if (data_spec(p, c, &(*out)[k++], false, d) != SB_OK) return d->status;
     return SB_OK;
 }
 
@@ -386,34 +400,90 @@ void sb_pipeline_free(sb_pipeline *p)
     free(p->file);
     free(p->dir);
     sb_json_free(p->doc);
+    sb_json_free(p->graph_doc);
     free(p);
 }
 
 /* ---- using it ----------------------------------------------------------------------------- */
-/* Re-point an error of a file reader / converter at the spec item in the pipeline. */
-static void wrap_error(const sb_pipeline *p, const cJSON *item, const sb_diag *tmp, sb_diag *d)
+/* Re-point an error of a file reader / converter at item of document j. */
+static void wrap_error(const sb_json *j, const cJSON *item, const sb_diag *tmp, sb_diag *d)
 {
     if (tmp->file[0] && tmp->line > 0) { /* already positioned (inside the graph file) */
         if (d && d->status == SB_OK) *d = *tmp;
         return;
     }
     if (tmp->file[0])
-        sb_json_error(p->doc, item, tmp->status, d, "%s: %s", tmp->file, tmp->msg);
+        sb_json_error(j, item, tmp->status, d, "%s: %s", tmp->file, tmp->msg);
     else
-        sb_json_error(p->doc, item, tmp->status, d, "%s", tmp->msg);
+        sb_json_error(j, item, tmp->status, d, "%s", tmp->msg);
 }
 
-sb_graph *sb_pipeline_load_graph(const sb_pipeline *p, sb_ctx *ctx, sb_diag *d)
+/* The data spec in a graph's shared-variable object: the same keys as a pipeline data spec,
+ * plus "type"; parsed through a view of p whose document and directory are the graph file's. */
+static sb_status graph_spec(const sb_pipeline *p, const sb_json *gdoc, const char *gdir,
+                            const cJSON *c, sb_data_spec *s, sb_diag *d)
 {
-    if (p->graph_inline) return sb_graph_load_doc(ctx, p->doc, p->graph_inline, d);
-    sb_diag tmp = {0};
-    char *text = sb_read_file(p->graph_path, NULL, &tmp);
-    if (!text) {
-        wrap_error(p, p->graph_item, &tmp, d);
-        return NULL;
+    sb_pipeline view = *p;
+    view.doc = (sb_json *)gdoc;
+    view.dir = (char *)gdir;
+    return data_spec(&view, c, s, true, d);
+}
+
+/* Add data specs for shared variables whose graph declaration carries an initial value and
+ * which the pipeline's `data` does not name. */
+static sb_status add_graph_data(sb_pipeline *p, const sb_json *gdoc, const cJSON *groot,
+                                const char *gdir, sb_diag *d)
+{
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(groot, "shared");
+    if (p->graph_data_added || !cJSON_IsObject(sh)) return SB_OK;
+    p->graph_data_added = true;
+    for (const cJSON *c = sh->child; c; c = c->next) {
+        if (!cJSON_IsObject(c) || sb_pipeline_data(p, c->string)) continue;
+        sb_data_spec s = {0};
+        if (!c->child->next && !strcmp(c->child->string, "type")) continue; /* type only */
+        if (graph_spec(p, gdoc, gdir, c, &s, d) != SB_OK) {
+            free(s.name);
+            free(s.path);
+            return d->status;
+        }
+        p->data = sb_xrealloc(p->data, (size_t)(p->ndata + 1) * sizeof *p->data);
+        p->data[p->ndata++] = s;
     }
-    sb_graph *g = sb_graph_load_json(ctx, text, p->graph_path, d);
-    free(text);
+    return SB_OK;
+}
+
+sb_graph *sb_pipeline_load_graph(sb_pipeline *p, sb_ctx *ctx, sb_diag *d)
+{
+    sb_diag local = {0};
+    if (!d) d = &local;
+    const sb_json *gdoc = p->doc;
+    const cJSON *groot = p->graph_inline;
+    char *gdir = NULL;
+    if (!groot) {
+        if (!p->graph_doc) {
+            sb_diag tmp = {0};
+            char *text = sb_read_file(p->graph_path, NULL, &tmp);
+            if (!text) {
+                wrap_error(p->doc, p->graph_item, &tmp, d);
+                return NULL;
+            }
+            p->graph_doc = sb_json_parse(text, p->graph_path, d);
+            free(text);
+            if (!p->graph_doc) return NULL;
+        }
+        gdoc = p->graph_doc;
+        groot = sb_json_root(gdoc);
+        const char *slash = strrchr(p->graph_path, '/');
+        gdir = slash ? sb_xasprintf("%.*s", (int)(slash - p->graph_path) + (slash == p->graph_path),
+                                    p->graph_path)
+                     : sb_xstrdup(".");
+    }
+    sb_graph *g = sb_graph_load_doc(ctx, gdoc, groot, d);
+    if (g && add_graph_data(p, gdoc, groot, gdir ? gdir : p->dir, d) != SB_OK) {
+        sb_graph_free(g);
+        g = NULL;
+    }
+    free(gdir);
     return g;
 }
 
@@ -470,7 +540,7 @@ sb_array *sb_pipeline_data_load(const sb_pipeline *p, const sb_data_spec *s, con
         else
             a = sb_array_init(&s->init, t->dtype, rt.ndim, rt.dims, &tmp);
     }
-    if (!a) wrap_error(p, s->item, &tmp, d);
+    if (!a) wrap_error(s->doc ? s->doc : p->doc, s->item, &tmp, d);
     return a;
 }
 

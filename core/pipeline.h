@@ -41,6 +41,8 @@ typedef struct sb_data_spec {
     int nshape;          /* RANDOM: entries in shape (-1 = not given: use the declared type) */
     int64_t shape[SB_MAX_DIMS];
     const cJSON *item;   /* the spec's JSON value (for positions) */
+    const sb_json *doc;  /* the document item is in (the pipeline, or the graph file for a
+                            shared variable's initial value given in the graph) */
 } sb_data_spec;
 
 /* The `train` object. Counts not given are 0 (steps/epochs) or defaults noted. */
@@ -92,6 +94,8 @@ typedef struct sb_pipeline {
     int nsave;
     sb_save_spec *save;         /* "save", in file order */
     const cJSON *plugins;       /* "plugins": array of paths / names, or NULL */
+    sb_json *graph_doc;         /* the graph file, once sb_pipeline_load_graph read it */
+    bool graph_data_added;      /* initial values of the graph's shared variables were added */
 } sb_pipeline;
 
 /* Load and check a pipeline file: JSON syntax, unknown keys, JSON types, data specs, backend
@@ -103,8 +107,11 @@ void sb_pipeline_free(sb_pipeline *p);
 /* A path from the pipeline resolved against its directory (malloc'd). */
 char *sb_pipeline_path(const sb_pipeline *p, const char *rel);
 
-/* The graph the pipeline names (file or inline), loaded into ctx. NULL + d on error. */
-sb_graph *sb_pipeline_load_graph(const sb_pipeline *p, sb_ctx *ctx, sb_diag *d);
+/* The graph the pipeline names (file or inline), loaded into ctx. NULL + d on error. Shared
+ * variables declared in the graph with an initial value ({"type": T, "init": ...}) and not named
+ * in the pipeline's `data` get that value as their data spec (paths relative to the graph file;
+ * errors at their position there). */
+sb_graph *sb_pipeline_load_graph(sb_pipeline *p, sb_ctx *ctx, sb_diag *d);
 
 /* graph_json.c: load a graph from the object `root` of an already parsed document (an inline
  * graph keeps the positions of the pipeline file). */

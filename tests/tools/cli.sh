@@ -92,6 +92,15 @@ expect 1 "unknown_id.graph.json:4:42: unknown node id 5" -- run unknown_id.pipel
 expect 1 "update.graph.json:4:15: update of 'x', which is not a shared variable" \
     -- run update.pipeline.json
 
+# shared variables with an initial value in the graph (paths relative to the graph file; the
+# pipeline's data wins; errors point into the graph file)
+expect_out "y: float64[] = 53" -- run --quiet graph_init.pipeline.json
+expect_out "y: float64[] = 50" -- run --quiet graph_init_override.pipeline.json
+expect 1 "sub/missing_init.graph.json:3:19: sub/missing.npy: cannot open: No such file or directory" \
+    -- run graph_init_missing.pipeline.json
+expect 1 "sub/bad_init.graph.json:4:55: unknown key 'colour' in a shared variable" \
+    -- run graph_init_bad.pipeline.json
+
 # ---- usage ---------------------------------------------------------------------------------
 expect 2 "$("$SB" run --help)" -- run
 expect 2 "symbench run: unexpected argument '--bogus'
