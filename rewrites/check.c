@@ -279,20 +279,56 @@ static void describe_inst(char **s, const inst *in)
 
 /* ---- comparing the two sides ----------------------------------------------------------------- */
 
-static bool close_enough(double a, double b, const sb_rw_check_opts *o)
+/* How close two results must be: |a - b| <= atol + rtol * max(|a|, |b|, scale), where scale
+ * is the largest finite magnitude in the left result (so that a cancellation to a small value
+ * is judged against the size of the numbers that cancelled). NaN equals NaN; infinities must
+ * be equal. */
+typedef struct tolerance {
+    double rtol, atol, scale;
+} tolerance;
+
+static bool close_enough(double a, double b, const tolerance *t)
 {
     if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
     if (isinf(a) || isinf(b)) return a == b;
-    return fabs(a - b) <= o->atol + o->rtol * fmax(fabs(a), fabs(b));
+    return fabs(a - b) <= t->atol + t->rtol * fmax(fmax(fabs(a), fabs(b)), t->scale);
+}
+
+/* Does term n compute anything in float32? */
+static bool uses_f32(const sb_node *n)
+{
+    if (sb_node_type(n)->dtype == SB_DTYPE_F32) return true;
+    for (int i = 0; i < sb_node_nin(n); i++)
+        if (uses_f32(sb_node_in(n, i))) return true;
+    return false;
+}
+
+/* The tolerance for comparing the results x (left) of from and to: the reference (float64
+ * evaluation) uses o's; native evaluation allows float32 rounding when either side computes
+ * anything in float32, float64 rounding otherwise, and nothing for integer and bool results. */
+static tolerance tolerance_for(const sb_rw_check_opts *o, bool reference, const sb_node *from,
+                               const sb_node *to, const sb_array *x)
+{
+    tolerance t = {o->rtol, o->atol, 0};
+    if (!reference) {
+        if (!sb_dtype_is_float(sb_node_type(from)->dtype)) t.rtol = 0, t.atol = 0;
+        else if (uses_f32(from) || uses_f32(to)) t.rtol = 1e-4, t.atol = 1e-5;
+        else t.rtol = 1e-7, t.atol = 1e-10;
+    }
+    for (int64_t k = 0, n = sb_array_numel(x); k < n; k++) {
+        double v = fabs(sb_array_get_f64(x, k));
+        if (isfinite(v) && v > t.scale) t.scale = v;
+    }
+    return t;
 }
 
 /* Index of the first element where x and y differ, or -1. */
-static int64_t first_difference(const sb_array *x, const sb_array *y, const sb_rw_check_opts *o)
+static int64_t first_difference(const sb_array *x, const sb_array *y, const tolerance *t)
 {
     int64_t n = sb_array_numel(x);
     if (n != sb_array_numel(y)) return 0;
     for (int64_t k = 0; k < n; k++)
-        if (!close_enough(sb_array_get_f64(x, k), sb_array_get_f64(y, k), o)) return k;
+        if (!close_enough(sb_array_get_f64(x, k), sb_array_get_f64(y, k), t)) return k;
     return -1;
 }
 
@@ -315,7 +351,38 @@ static int report(int fd, char kind, int attempt, int ok)
     return fd >= 0 && write(fd, &pr, sizeof pr) != (ssize_t)sizeof pr ? -1 : fd;
 }
 
-/* Evaluate from and to (already built) on in's values and compare. Fills *why on a mismatch. */
+/* Evaluate from and to (already built) with the bindings, in float64 (reference) or in their
+ * own dtypes, and compare. Fills *why on a mismatch. */
+static try_result compare_once(sb_ctx *ctx, sb_node *from, sb_node *to, const sb_binding *binds,
+                               int nb, bool reference, const sb_rw_check_opts *o, char **why,
+                               int mark, int attempt, int ok)
+{
+    sb_array *res[2] = {NULL, NULL};
+    sb_diag d = {0};
+    mark = report(mark, 'L', attempt, ok);
+    if (sb_eval(ctx, 1, &from, nb, binds, reference, res, &d) != SB_OK) return TRY_SKIP;
+    sb_diag_clear(&d);
+    mark = report(mark, 'R', attempt, ok);
+    if (sb_eval(ctx, 1, &to, nb, binds, reference, &res[1], &d) != SB_OK) {
+        cat(why, "the right side fails at run time (%s) where the left side does not;", d.msg);
+        sb_array_free(res[0]);
+        return TRY_BAD;
+    }
+    tolerance t = tolerance_for(o, reference, from, to, res[0]);
+    int64_t k = first_difference(res[0], res[1], &t);
+    if (k >= 0) {
+        cat(why, "values differ%s: left[%lld] = %.17g but right[%lld] = %.17g;",
+            reference ? "" : " in the operands' own dtypes", (long long)k,
+            sb_array_get_f64(res[0], k), (long long)k,
+            k < sb_array_numel(res[1]) ? sb_array_get_f64(res[1], k) : NAN);
+    }
+    sb_array_free(res[0]);
+    sb_array_free(res[1]);
+    return k >= 0 ? TRY_BAD : TRY_OK;
+}
+
+/* Compare both sides on in's values: first in float64 (the algebra), then in the operands' own
+ * dtypes (integer wrap-around, float32 rounding beyond its tolerance). */
 static try_result compare_sides(sb_ctx *ctx, sb_node *from, sb_node *to, const inst *in,
                                 const sb_rw_check_opts *o, char **why, int mark, int attempt,
                                 int ok)
@@ -324,26 +391,9 @@ static try_result compare_sides(sb_ctx *ctx, sb_node *from, sb_node *to, const i
     int nb = 0;
     for (int i = 0; i < in->n; i++)
         if (in->value[i]) binds[nb].name = in->spec[i].name, binds[nb++].value = in->value[i];
-    sb_array *res[2] = {NULL, NULL};
-    sb_diag d = {0};
-    mark = report(mark, 'L', attempt, ok);
-    if (sb_eval(ctx, 1, &from, nb, binds, true, res, &d) != SB_OK) return TRY_SKIP;
-    sb_diag_clear(&d);
-    mark = report(mark, 'R', attempt, ok);
-    if (sb_eval(ctx, 1, &to, nb, binds, true, &res[1], &d) != SB_OK) {
-        cat(why, "the right side fails at run time (%s) where the left side does not;", d.msg);
-        sb_array_free(res[0]);
-        return TRY_BAD;
-    }
-    int64_t k = first_difference(res[0], res[1], o);
-    if (k >= 0) {
-        cat(why, "values differ: left[%lld] = %.17g but right[%lld] = %.17g;", (long long)k,
-            sb_array_get_f64(res[0], k), (long long)k,
-            k < sb_array_numel(res[1]) ? sb_array_get_f64(res[1], k) : NAN);
-    }
-    sb_array_free(res[0]);
-    sb_array_free(res[1]);
-    return k >= 0 ? TRY_BAD : TRY_OK;
+    try_result t = compare_once(ctx, from, to, binds, nb, true, o, why, mark, attempt, ok);
+    if (t != TRY_OK) return t;
+    return compare_once(ctx, from, to, binds, nb, false, o, why, mark, attempt, ok);
 }
 
 /* Build both sides of from -> to over in and check types, then values. */

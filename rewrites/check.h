@@ -8,7 +8,8 @@
  * shapes (size-1 dims, fewer dims) and scalars. Both sides are built in a fresh context with
  * sb_apply; an instantiation whose lhs is not well-typed (or fails at run time) is skipped. Then
  *   - the rhs must be well-typed, with the lhs's dtype and shape, and
- *   - sb_eval (float64 reference mode) must give the same values (rtol/atol; NaN equals NaN).
+ *   - sb_eval must give the same values, in the float64 reference mode (o->rtol, o->atol) and
+ *     in the operands' own dtypes (float32 / float64 rounding tolerances, integers exactly).
  * A bidirectional rule is checked in both directions. The checker assumes that a literal in a
  * pattern matches a weak number literal of that value (so `?x + 0` keeps x's dtype).
  *
@@ -25,7 +26,7 @@ typedef struct sb_rw_check_opts {
     uint64_t seed;     /* random seed (the same seed gives the same instantiations) */
     int trials;        /* well-typed instantiations to evaluate per rule and direction */
     int attempts;      /* most instantiation attempts per rule and direction */
-    double rtol, atol; /* tolerance of the float64 comparison */
+    double rtol, atol; /* tolerance of the float64 reference comparison */
     bool verbose;      /* sb_rw_check_ruleset: also print a line per sound rule */
     bool isolate;      /* evaluate in a child process (fork): an evaluator crash is a finding */
 } sb_rw_check_opts;
