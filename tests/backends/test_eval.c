@@ -358,3 +358,44 @@ Test(eval, elementwise_speed)
         cr_expect(ms < 10, "tanh took %.3f ms per call", ms);
     sb_array_free(xv);
 }
+
+/* Run-time value errors: each expression parses and type-checks statically, then fails on the
+ * values bound (status and message checked). */
+Test(eval, runtime_value_errors)
+{
+    static const struct {
+        const char *expr;
+        sb_status st;
+        const char *msg;
+    } cases[] = {
+        {"one_hot(y, 3)", SB_ERR_VALUE, "label 5 is out of bounds for depth 3"},
+        {"categorical_crossentropy(p, y)", SB_ERR_VALUE, "label 5 is out of bounds for 3 classes"},
+        {"x[y]", SB_ERR_VALUE, "index 5 is out of bounds for axis 0 with size 4"},
+        {"x[-5]", SB_ERR_VALUE, "index -5 is out of bounds for axis 0 with size 4"},
+        {"squeeze(x, axis=0)", SB_ERR_TYPE, "squeeze"},
+        {"reshape(x, (3, 2))", SB_ERR_TYPE, "cannot reshape"},
+        {"arange(0, 4, s)", SB_ERR_TYPE, "step must not be zero"},
+        {"max(x[4:], axis=0)", SB_ERR_TYPE, "no identity"},
+        {"x + x[1:]", SB_ERR_TYPE, "cannot be broadcast"},
+    };
+    input("x", "float64[?]");
+    input("y", "int64[?]");
+    input("p", "float64[?, 3]");
+    input("s", "int64");
+    sb_array *x = filled(SB_DTYPE_F64, 1, (int64_t[]){4}, 0, 1);
+    sb_array *y = filled(SB_DTYPE_I64, 1, (int64_t[]){1}, 5, 0);
+    sb_array *p = filled(SB_DTYPE_F64, 2, (int64_t[]){1, 3}, 0.2, 0.1);
+    sb_array *s = filled(SB_DTYPE_I64, 0, NULL, 0, 0);
+    sb_binding b[] = {{"x", x}, {"y", y}, {"p", p}, {"s", s}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sb_diag_clear(&D);
+        sb_node *n = sb_parse_expr(C, cases[i].expr, NULL, NULL, &D);
+        cr_assert(n, "%s: %s", cases[i].expr, D.msg);
+        cr_log_info("%s", cases[i].expr);
+        expect_error(n, 4, b, cases[i].st, cases[i].msg);
+    }
+    sb_array_free(x);
+    sb_array_free(y);
+    sb_array_free(p);
+    sb_array_free(s);
+}
