@@ -99,7 +99,7 @@ static sb_status bind_data(run_state *r, sb_diag *d)
     for (int i = 0; i < r->p->ndata; i++) {
         const char *name = r->p->data[i].name;
         if (!sb_graph_find(r->g, SB_ROLE_INPUT, name) && !sb_graph_find(r->g, SB_ROLE_SHARED, name))
-            return sb_json_error(r->p->doc, r->p->data[i].item, SB_ERR_VALUE, d,
+            return sb_json_error(r->p->data[i].doc, r->p->data[i].item, SB_ERR_VALUE, d,
                                  "data for '%s', which is not an input or shared variable of "
                                  "the graph", name);
     }
