@@ -6,11 +6,13 @@
  * with sb_apply, draws inputs from a seeded generator, evaluates them normally and in f64 mode,
  * and compares with the reference: float32 and float64 and integer dtypes where the op takes
  * them, broadcasting, negative axes, keepdims, size-1 and empty dims, advanced indexing,
- * inc_subtensor with repeated indices. */
+ * inc_subtensor with repeated indices. Every case runs on each backend of the build that has a
+ * device here (sb_backend_get), through its compile / run interface. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
 
+#include "backends/backend.h"
 #include "symbench.h"
 
 /* ---- seeded data and reference arrays ----------------------------------------------------- */
@@ -124,14 +126,36 @@ static sb_node *apply(sb_op op, int nin, sb_node **in, const sb_attrs *a)
     return n;
 }
 
-static sb_array *run(sb_node *n, bool f64)
+/* Evaluate n on backend be (compile, run), f64 = the float64 reference mode. */
+static sb_array *run_on(const struct sb_backend_i *be, sb_node *n, bool f64)
 {
     sb_binding b[16];
     for (int i = 0; i < nvars; i++) b[i] = (sb_binding){vnames[i], vvals[i]};
     sb_array *r = NULL;
-    sb_status st = sb_eval(C, 1, &n, nvars, b, f64, &r, &D);
-    cr_assert(st == SB_OK && r, "eval %s: %s", sb_op_get(sb_node_op(n))->name, D.msg);
+    sb_be_program *p = be->compile(C, 1, &n, f64 ? SB_BE_F64 : 0, &D);
+    cr_assert(p, "%s: compile %s: %s", be->name, sb_op_get(sb_node_op(n))->name, D.msg);
+    sb_status st = be->run(p, nvars, b, &r, &D);
+    be->program_free(p);
+    cr_assert(st == SB_OK && r, "%s: eval %s: %s", be->name, sb_op_get(sb_node_op(n))->name,
+              D.msg);
     return r;
+}
+
+static sb_array *run(sb_node *n, bool f64)
+{
+    return run_on(sb_backend_get("cpu"), n, f64);
+}
+
+/* Every backend of this build that has a device here (the op table runs on each). */
+static int backends(const struct sb_backend_i **out)
+{
+    static const char *names[] = {"cpu", "cuda"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const struct sb_backend_i *be = sb_backend_get(names[i]);
+        if (be && (!be->available || be->available())) out[n++] = be;
+    }
+    return n;
 }
 
 static bool close_to(double g, double w, double rtol, double atol)
@@ -159,15 +183,17 @@ static void expect(const sb_array *got, sb_dtype dt, const ref *want, const char
     }
 }
 
-/* Evaluate n normally (result dtype dt) and in f64 mode (floats become float64), compare both. */
+/* Evaluate n on every backend, normally (result dtype dt) and in f64 mode (floats become
+ * float64), and compare each result with the reference. */
 static void check(sb_node *n, sb_dtype dt, ref *want, const char *what)
 {
-    sb_array *r = run(n, false);
-    expect(r, dt, want, what);
-    sb_array_free(r);
-    r = run(n, true);
-    expect(r, dt == SB_DTYPE_F32 ? SB_DTYPE_F64 : dt, want, what);
-    sb_array_free(r);
+    const struct sb_backend_i *be[4];
+    for (int k = 0, nb = backends(be); k < nb; k++)
+        for (int f64 = 0; f64 < 2; f64++) {
+            sb_array *r = run_on(be[k], n, f64);
+            expect(r, f64 && dt == SB_DTYPE_F32 ? SB_DTYPE_F64 : dt, want, what);
+            sb_array_free(r);
+        }
     free(want->v);
 }
 
