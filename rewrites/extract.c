@@ -83,6 +83,132 @@ sb_node *sb_rw_extract_term(sb_extractor *x, sb_id c)
     return x->built[c] = res;
 }
 
+/* ---- sharing-aware greedy (extraction-gym's faster-greedy-dag) ---------------------------- */
+/* Per class, the set of classes its current choice uses with their e-nodes' costs; an e-node's
+ * cost is the sum over the union of its children's sets plus its own, so a class shared by two
+ * children is paid once. */
+typedef struct cset {
+    sb_id *cls;
+    double *cost;
+    uint32_t n;
+    double total;
+} cset;
+
+typedef struct centry {
+    sb_id c;
+    double cost;
+} centry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    sb_id x = ((const centry *)a)->c, y = ((const centry *)b)->c;
+    return x < y ? -1 : x > y;
+}
+
+/* The set of e-node n of class c from its children's sets; false if a child has none yet or
+ * the set would contain c (a cycle). buf is scratch space, grown as needed. */
+static bool node_set(sb_extractor *x, const cset *sets, sb_id c, sb_id n, centry **buf,
+                     uint32_t *cap, uint32_t *len, double *total)
+{
+    sb_egraph *eg = x->eg;
+    uint32_t m = 0;
+    for (int k = 0; k < eg->nodes[n].nin; k++) {
+        const cset *s = &sets[sb_eg_find(eg, sb_eg_kids(eg, n)[k])];
+        if (!s->cls) return false;
+        if (m + s->n + 1 > *cap) *buf = sb_xrealloc(*buf, sizeof(centry) * (*cap = 2 * (m + s->n + 1)));
+        for (uint32_t i = 0; i < s->n; i++) (*buf)[m++] = (centry){s->cls[i], s->cost[i]};
+    }
+    if (m + 1 > *cap) *buf = sb_xrealloc(*buf, sizeof(centry) * (*cap = 2 * (m + 1)));
+    qsort(*buf, m, sizeof(centry), cmp_entry);
+    uint32_t u = 0;
+    double t = x->ncost[n];
+    for (uint32_t i = 0; i < m; i++) {
+        if (u && (*buf)[u - 1].c == (*buf)[i].c) continue;
+        if ((*buf)[i].c == c) return false;
+        t += (*buf)[i].cost;
+        (*buf)[u++] = (*buf)[i];
+    }
+    (*buf)[u++] = (centry){c, x->ncost[n]};
+    *len = u;
+    *total = t;
+    return true;
+}
+
+static bool dag_sweep(sb_extractor *x, cset *sets, sb_id *choice, centry **buf, uint32_t *cap)
+{
+    sb_egraph *eg = x->eg;
+    bool changed = false;
+    for (uint32_t c = 0; c < eg->nnodes; c++) {
+        if (sb_eg_find(eg, c) != c || !eg->cls[c].nodes.n) continue;
+        for (uint32_t i = 0; i < eg->cls[c].nodes.n; i++) {
+            sb_id n = eg->cls[c].nodes.v[i];
+            uint32_t len;
+            double t;
+            if (!node_set(x, sets, c, n, buf, cap, &len, &t)) continue;
+            if (sets[c].cls && t >= sets[c].total * (1 - 1e-12)) continue;
+            sets[c].cls = sb_xrealloc(sets[c].cls, sizeof(sb_id) * len);
+            sets[c].cost = sb_xrealloc(sets[c].cost, sizeof(double) * len);
+            for (uint32_t k = 0; k < len; k++) sets[c].cls[k] = (*buf)[k].c, sets[c].cost[k] = (*buf)[k].cost;
+            sets[c].n = len;
+            sets[c].total = t;
+            choice[c] = n;
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+/* Does following best[] from c ever come back to a class on the path? */
+static bool cyclic(sb_extractor *x, sb_id c, uint8_t *color)
+{
+    c = sb_eg_find(x->eg, c);
+    if (color[c] == 2) return false;
+    if (color[c] == 1 || x->best[c] == SB_ID_NONE) return true;
+    color[c] = 1;
+    sb_id n = x->best[c];
+    for (int i = 0; i < x->eg->nodes[n].nin; i++)
+        if (cyclic(x, sb_eg_kids(x->eg, n)[i], color)) return true;
+    color[c] = 2;
+    return false;
+}
+
+static bool choice_ok(sb_extractor *x, const sb_id *roots, int nroots)
+{
+    uint8_t *color = sb_xcalloc(x->eg->nnodes + 1, 1);
+    bool ok = true;
+    for (int i = 0; i < nroots && ok; i++) ok = !cyclic(x, roots[i], color);
+    free(color);
+    return ok;
+}
+
+bool sb_rw_extract_dag_greedy(sb_extractor *x, const sb_id *roots, int nroots, uint32_t max_nodes)
+{
+    sb_egraph *eg = x->eg;
+    if (eg->nnodes > max_nodes) return false;
+    cset *sets = sb_xcalloc(eg->nnodes + 1, sizeof *sets);
+    sb_id *choice = sb_xmalloc(sizeof(sb_id) * (eg->nnodes + 1));
+    memcpy(choice, x->best, sizeof(sb_id) * eg->nnodes);
+    centry *buf = NULL;
+    uint32_t cap = 0;
+    for (int sweeps = 0; sweeps < 100 && dag_sweep(x, sets, choice, &buf, &cap); sweeps++) {}
+    double before = sb_rw_extract_dag_cost(x, roots, nroots);
+    sb_id *old = x->best;
+    x->best = choice;
+    bool better = choice_ok(x, roots, nroots) &&
+                  sb_rw_extract_dag_cost(x, roots, nroots) < before * (1 - 1e-12);
+    if (better) {
+        free(old);
+        memset(x->built, 0, sizeof *x->built * eg->nnodes);
+    } else {
+        x->best = old;
+        free(choice);
+    }
+    for (uint32_t i = 0; i < eg->nnodes; i++) free(sets[i].cls), free(sets[i].cost);
+    free(sets);
+    free(buf);
+    return better;
+}
+
 static double dag_rec(sb_extractor *x, sb_id c, uint8_t *seen)
 {
     c = sb_eg_find(x->eg, c);

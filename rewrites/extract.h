@@ -44,6 +44,10 @@ typedef struct sb_extractor {
 } sb_extractor;
 
 sb_extractor *sb_rw_extract_greedy(sb_egraph *eg);
+/* Sharing-aware greedy (faster-greedy-dag): per class the cheapest e-node by the DAG cost of its
+ * children's choices taken together; adopted when the roots' DAG cost drops. Skipped (false)
+ * above max_nodes ids. */
+bool sb_rw_extract_dag_greedy(sb_extractor *x, const sb_id *roots, int nroots, uint32_t max_nodes);
 /* Refine the choice for the classes reachable from roots by an exact ILP over DAG cost (GLPK):
  * false (choices left as they were) when GLPK is not built in, the graph is larger than
  * max_nodes e-nodes, or no solution was found in time_limit seconds. */

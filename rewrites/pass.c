@@ -82,6 +82,7 @@ static void extract_all(sb_egraph *eg, const sb_rw_opt_cfg *cfg, const sb_id *id
 {
     sb_extractor *x = sb_rw_extract_greedy(eg);
     x->trace = cfg->run.trace;
+    sb_rw_extract_dag_greedy(x, ids, n, 20000);
     bool ilp = cfg->extract == SB_EXTRACT_ILP ||
                (cfg->extract == SB_EXTRACT_AUTO && sb_eg_enode_count(eg) <= SB_ILP_AUTO_MAX_NODES);
     if (ilp) {

@@ -184,3 +184,33 @@ Test(extract, never_worse_than_the_input)
     cr_assert_leq(res.cost_after, res.cost_before);
     sb_rw_ruleset_free(rs);
 }
+
+Test(extract, dag_greedy_exploits_sharing)
+{
+    var("x", "float32[1000]");
+    sb_egraph *eg = sb_eg_new(ctx);
+    /* exp(x) appears twice in the first form: as a tree it costs more than the abs chain, as a
+     * DAG less. */
+    const char *shared = "exp(x) + tanh(exp(x))", *chain = "abs(abs(abs(abs(abs(abs(abs(abs(abs(x)))))))))";
+    sb_id r = sb_eg_add_term(eg, P(shared));
+    same(eg, shared, chain);
+    sb_eg_rebuild(eg);
+    sb_extractor *g = sb_rw_extract_greedy(eg);
+    cr_assert_eq(sb_rw_extract_term(g, r), P(chain), "tree-cost greedy takes the chain");
+    double tree_choice = sb_rw_extract_dag_cost(g, &r, 1);
+    cr_assert(sb_rw_extract_dag_greedy(g, &r, 1, 100000));
+    cr_assert_lt(sb_rw_extract_dag_cost(g, &r, 1), tree_choice);
+    cr_assert_eq(sb_rw_extract_term(g, r), P(shared));
+    sb_rw_extractor_free(g);
+    /* The ILP agrees. */
+    g = sb_rw_extract_greedy(eg);
+    cr_assert(sb_rw_extract_ilp(g, &r, 1, 1000, 5.0));
+    cr_assert_eq(sb_rw_extract_term(g, r), P(shared));
+    sb_rw_extractor_free(g);
+    /* Nothing to share: the choice stays. */
+    sb_id r2 = sb_eg_add_term(eg, P("exp(x) * 2"));
+    g = sb_rw_extract_greedy(eg);
+    cr_assert_not(sb_rw_extract_dag_greedy(g, &r2, 1, 100000));
+    sb_rw_extractor_free(g);
+    sb_eg_free(eg);
+}
