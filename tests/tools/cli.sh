@@ -92,6 +92,9 @@ expect 1 "unknown_id.graph.json:4:42: unknown node id 5" -- run unknown_id.pipel
 expect 1 "update.graph.json:4:15: update of 'x', which is not a shared variable" \
     -- run update.pipeline.json
 
+expect 1 "inline_error.pipeline.json:4:35: axis 2 is out of range for 2 dimensions" \
+    -- run inline_error.pipeline.json
+
 # shared variables with an initial value in the graph (paths relative to the graph file; the
 # pipeline's data wins; errors point into the graph file)
 expect_out "y: float64[] = 53" -- run --quiet graph_init.pipeline.json
