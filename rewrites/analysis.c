@@ -158,6 +158,17 @@ static bool scalar_fold(sb_op op, const double *x, int nin, bool is_int, double 
     return true;
 }
 
+/* Can r be stored in dtype dt without overflow (NumPy would wrap; we just do not fold)? */
+static bool int_fits(sb_dtype dt, double r)
+{
+    switch (dt) {
+    case SB_DTYPE_U8: return r >= 0 && r <= 255;
+    case SB_DTYPE_I32: return r >= -2147483648.0 && r <= 2147483647.0;
+    case SB_DTYPE_I64: return fabs(r) <= 9007199254740992.0; /* exact in a double */
+    default: return true;
+    }
+}
+
 /* The value of op on constant children (vals), of type t; NULL when not folded. */
 static sb_array *fold(sb_egraph *eg, const sb_enode *n, const sb_array *const *vals,
                       const sb_type *t)
@@ -182,7 +193,7 @@ static sb_array *fold(sb_egraph *eg, const sb_enode *n, const sb_array *const *v
         double x[3] = {0}, r;
         bool is_int = !sb_dtype_is_float(t->dtype);
         for (int i = 0; i < n->nin && i < 3; i++) x[i] = sb_array_get_f64(vals[i], 0);
-        if (n->nin <= 3 && scalar_fold(op, x, n->nin, is_int, &r)) {
+        if (n->nin <= 3 && scalar_fold(op, x, n->nin, is_int, &r) && int_fits(t->dtype, r)) {
             sb_array *a = sb_array_new(t->dtype, t->ndim, t->dims);
             sb_array_set_f64(a, 0, r);
             return a;
