@@ -337,28 +337,6 @@ Test(eval, backend_registry_and_program)
     sb_array_free(xv);
 }
 
-/* A 128x500 float32 tanh is a sub-millisecond kernel (generous bound: shared machines). */
-Test(eval, elementwise_speed)
-{
-    sb_node *x = input("x", "float32[128, 500]");
-    sb_node *n = sb_apply1(C, SB_OP_TANH, x, &D);
-    sb_array *xv = filled(SB_DTYPE_F32, 2, (int64_t[]){128, 500}, -3, 1e-4), *r = NULL;
-    sb_binding b = {"x", xv};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < 20; i++) {
-        cr_assert_eq(sb_eval(C, 1, &n, 1, &b, false, &r, &D), SB_OK);
-        sb_array_free(r);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / 20;
-    cr_log_info("tanh 128x500 float32: %.3f ms", ms);
-    const char *pre = getenv("LD_PRELOAD");
-    if (!pre || !strstr(pre, "vgpreload")) /* under valgrind, time means nothing */
-        cr_expect(ms < 10, "tanh took %.3f ms per call", ms);
-    sb_array_free(xv);
-}
-
 /* Run-time value errors: each expression parses and type-checks statically, then fails on the
  * values bound (status and message checked). */
 Test(eval, runtime_value_errors)
