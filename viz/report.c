@@ -201,8 +201,9 @@ static void write_tables(FILE *f, const sb_report *r)
         for (int i = 0; i < r->nrule; i++) {
             fputs("<tr><td>", f);
             put_esc(f, r->rule[i].name);
-            fprintf(f, "</td><td>%ld</td><td>%ld</td><td>%.4f</td></tr>\n", r->rule[i].matches,
-                    r->rule[i].applied, r->rule[i].seconds);
+            fprintf(f, "</td><td>%ld</td><td>%ld</td>", r->rule[i].matches, r->rule[i].applied);
+            if (isnan(r->rule[i].seconds)) fputs("<td>&ndash;</td></tr>\n", f);
+            else fprintf(f, "<td>%.4f</td></tr>\n", r->rule[i].seconds);
         }
         fputs("</table>\n", f);
     }

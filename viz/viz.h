@@ -123,9 +123,14 @@ void sb_report_add_stage(sb_report *r, const char *pass, double seconds, int nod
 /* Same, rendering g (sb_viz_graph with default options) to SVG for the picture. */
 void sb_report_add_stage_graph(sb_report *r, const char *pass, double seconds, int nodes_before,
                                const sb_graph *g);
-/* One row of the rule table (per rule: matches found, rewrites applied, seconds spent). */
+/* One row of the rule table (per rule: matches found, rewrites applied, seconds spent; NAN =
+ * not known). */
 void sb_report_add_rule(sb_report *r, const char *rule, long matches, long applied,
                         double seconds);
+/* Rows of the rule table from a trace file (docs/trace.md): each rule's matches and applied
+ * counts summed over the `iteration` records (seconds are not in the trace: shown as "-").
+ * A line that is not a JSON object is SB_ERR_SYNTAX at path:line. */
+sb_status sb_report_add_trace(sb_report *r, const char *path, sb_diag *d);
 /* Extraction cost before and after optimization. */
 void sb_report_set_cost(sb_report *r, double before, double after);
 /* One output in the summary: name and value (shape, dtype, min/mean/max, first values). */

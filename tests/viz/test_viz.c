@@ -490,3 +490,36 @@ Test(viz, kernels_and_marks)
     sb_drawing_free(dr);
     unbuild(&f);
 }
+
+/* The rule table read back from a trace: per-rule counts summed over iterations. */
+Test(viz, report_rules_from_trace)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/sb-test-trace-%d.jsonl", (int)getpid());
+    FILE *f = fopen(path, "w");
+    fputs("{\"type\":\"union\",\"iter\":0,\"a\":4,\"b\":3,\"reason\":\"mul-one\"}\n"
+          "{\"type\":\"iteration\",\"iter\":0,\"matches\":5,\"applied\":3,\"rules\":{\"comm-add\":[4,2],\"log1p\":[1,1]}}\n"
+          "\n"
+          "{\"type\":\"iteration\",\"iter\":1,\"matches\":6,\"applied\":1,\"rules\":{\"comm-add\":[6,1]}}\n"
+          "{\"type\":\"pass\",\"name\":\"saturate\",\"seconds\":0.01,\"nodes_before\":10,\"nodes_after\":9,\"changed\":true}\n",
+          f);
+    fclose(f);
+    sb_report *r = sb_report_new("trace");
+    sb_diag d = {0};
+    cr_assert_eq(sb_report_add_trace(r, path, &d), SB_OK, "%s", d.msg);
+    char *html = sb_report_html(r);
+    cr_assert(strstr(html, "<tr><td>comm-add</td><td>10</td><td>3</td><td>&ndash;</td></tr>") != NULL, "%s", html);
+    cr_assert(strstr(html, "<tr><td>log1p</td><td>1</td><td>1</td>") != NULL, "%s", html);
+    cr_assert(strstr(html, "comm-add") < strstr(html, "log1p"), "order of first appearance");
+    free(html);
+    f = fopen(path, "a");
+    fputs("not json\n", f);
+    fclose(f);
+    cr_assert_eq(sb_report_add_trace(r, path, &d), SB_ERR_SYNTAX);
+    cr_assert_eq(d.line, 6);
+    sb_diag_clear(&d);
+    cr_assert_eq(sb_report_add_trace(r, "/no/such/trace.jsonl", &d), SB_ERR_IO);
+    cr_assert(strstr(d.msg, "cannot open") != NULL);
+    unlink(path);
+    sb_report_free(r);
+}
