@@ -44,7 +44,8 @@ static void index_lines(sb_json *j)
     }
 }
 
-/* 1-based line and column (in bytes) of byte offset off. */
+/* 1-based line and column of byte offset off. Columns count characters (UTF-8 continuation
+ * bytes and a leading byte order mark do not count), as editors show them. */
 static void offset_where(const sb_json *j, size_t off, int *line, int *col)
 {
     size_t lo = 0, hi = j->nlines; /* last line start <= off */
@@ -53,8 +54,12 @@ static void offset_where(const sb_json *j, size_t off, int *line, int *col)
         if (j->lines[mid] <= off) lo = mid;
         else hi = mid;
     }
+    size_t p = j->lines[lo];
+    if (lo == 0 && !strncmp(j->text, "\xEF\xBB\xBF", 3) && off >= 3) p = 3;
+    int c = 1;
+    for (; p < off; p++) c += ((unsigned char)j->text[p] & 0xC0) != 0x80;
     *line = (int)lo + 1;
-    *col = (int)(off - j->lines[lo]) + 1;
+    *col = c;
 }
 
 /* ---- the value scanner -------------------------------------------------------------------- */
@@ -272,7 +277,8 @@ static size_t check_value(checker *k, size_t p, int depth)
 static sb_status syntax_error(sb_json *j, size_t cjson_off, sb_diag *d)
 {
     checker k = {j->text, NO_KEY, ""};
-    size_t end = skip_ws(j->text, check_value(&k, 0, 0));
+    size_t start = strncmp(j->text, "\xEF\xBB\xBF", 3) ? 0 : 3; /* a UTF-8 byte order mark */
+    size_t end = skip_ws(j->text, check_value(&k, start, 0));
     if (k.err == NO_KEY && j->text[end]) fail(&k, end, "end of input after the JSON value");
     if (k.err == NO_KEY) {
         k.err = cjson_off;
@@ -298,7 +304,7 @@ sb_json *sb_json_parse(const char *text, const char *file, sb_diag *d)
         sb_json_free(j);
         return NULL;
     }
-    scan_value(j, 0, NO_KEY);
+    scan_value(j, strncmp(j->text, "\xEF\xBB\xBF", 3) ? 0 : 3, NO_KEY); /* cJSON skips a BOM */
     size_t k = 0;
     const cJSON *dup = NULL;
     walk(j, j->root, &k, &dup);

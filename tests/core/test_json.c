@@ -47,6 +47,10 @@ Test(json, positions_of_every_value)
     cr_expect_eq(d.line, 2);
     cr_expect_eq(d.col, 18);
     cr_expect_str_eq(d.msg, "bad thing");
+    sb_json *bom = sb_json_parse("\xEF\xBB\xBF{\"k\": [true]}", "bom.json", &d);
+    cr_assert_not_null(bom, "%s", d.msg);
+    expect_pos(bom, cJSON_GetObjectItem(sb_json_root(bom), "k"), 1, 7);
+    sb_json_free(bom);
     int l, c;
     cJSON *other = cJSON_CreateNull(); /* not of this document */
     sb_json_pos(j, other, &l, &c);
@@ -83,6 +87,9 @@ Test(json, malformed_json_at_its_position)
     expect_parse_error("[\"abc]", 1, 2, "malformed JSON: unterminated string");
     expect_parse_error("[\"a\\q\"]", 1, 5, "malformed JSON: expected a valid escape, found 'q'");
     expect_parse_error("[tru]", 1, 2, "malformed JSON: expected a value, found 't'");
+    expect_parse_error("[\"\xC3\xA9t\xC3\xA9\" x]", 1, 8,   /* columns count characters */
+                       "malformed JSON: expected ',' or ']', found 'x'");
+    expect_parse_error("\xEF\xBB\xBF[1,]", 1, 4, "malformed JSON: expected a value after ',', found ']'");
     expect_parse_error("{\"a\": 1,\n \"a\": 2}", 2, 2, "duplicate key 'a'");
 }
 
