@@ -1,0 +1,464 @@
+/* fuse.c: fused elementwise kernels, interpreted over cache-sized blocks.
+ *
+ * A group (built by the plan from a maximal set of elementwise nodes whose values nobody else
+ * reads) becomes a tiny register program: its leaves (values computed elsewhere, or scalar
+ * constants) are registers 0..nleaf-1, each member node one instruction writing one more
+ * register. Running it walks the flattened output in blocks of SB_FZ_BLOCK elements; a register
+ * is one block (leaves that are contiguous and of the output's shape are read in place, scalars
+ * are splatted once, row-broadcast values (a bias) are copied in segments, anything else is
+ * gathered by strides), every instruction is one tight loop over the block, and the last one
+ * writes straight into the output. So memory is read and written once, intermediates stay in
+ * L1/L2, and each loop is vectorized: the instruction loops are compiled twice, for x86-64-v4
+ * (AVX-512) and the baseline, and picked once by a CPU check. float32 exp/log/tanh/sigmoid use
+ * vmath.h (vectorizable, ~1-2 ulp); float64 uses libm. Blocks are shared among OpenMP threads
+ * above a size threshold. */
+#include "plan.h"
+#include "vmath.h"
+
+#include <omp.h>
+
+#define PAR_MIN (1 << 16) /* elements below which a group runs on one thread */
+
+/* ---- membership ---------------------------------------------------------------------------- */
+static bool op_supported(sb_op op)
+{
+    switch (op) {
+    case SB_OP_NEG: case SB_OP_ABS: case SB_OP_SIGN: case SB_OP_EXP: case SB_OP_EXPM1:
+    case SB_OP_LOG: case SB_OP_LOG1P: case SB_OP_LOG2: case SB_OP_SQRT: case SB_OP_SQR:
+    case SB_OP_RECIPROCAL: case SB_OP_SIN: case SB_OP_COS: case SB_OP_TANH: case SB_OP_SIGMOID:
+    case SB_OP_SOFTPLUS: case SB_OP_RELU: case SB_OP_ERF: case SB_OP_FLOOR: case SB_OP_CEIL:
+    case SB_OP_ROUND: case SB_OP_ADD: case SB_OP_SUB: case SB_OP_MUL: case SB_OP_DIV:
+    case SB_OP_POW: case SB_OP_MAXIMUM: case SB_OP_MINIMUM: case SB_OP_CLIP:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool scalar_const(const sb_node *n)
+{
+    return n->op == SB_OP_CONST && sb_array_numel(n->value) == 1;
+}
+
+bool sb_be_fz_fusable(const sb_node *n)
+{
+    sb_dtype dt = n->type.dtype;
+    if (!op_supported((sb_op)n->op) || (dt != SB_DTYPE_F32 && dt != SB_DTYPE_F64)) return false;
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i]->type.dtype != dt && !scalar_const(n->in[i])) return false;
+    return true;
+}
+
+/* ---- building the register program ------------------------------------------------------- */
+typedef struct builder {
+    sb_fz_group *g;
+    const int32_t *group;
+    int32_t gid;
+    sb_ptrvec leaves;
+    int ninstr, cap;
+    sb_node **done;   /* member nodes already emitted, with their register in reg[] */
+    int16_t *reg;
+    int ndone;
+} builder;
+
+static int16_t leaf_reg(builder *b, sb_node *n)
+{
+    for (int i = 0; i < b->leaves.n; i++)
+        if (b->leaves.v[i] == n) return (int16_t)i;
+    sb_ptrvec_push(&b->leaves, n);
+    return (int16_t)(b->leaves.n - 1);
+}
+
+/* Emit n's instruction after its member inputs' (post-order); registers >= SB_FZ_MAXREG are
+ * renumbered once the leaf count is known (instruction k gets nleaf + k). */
+static int16_t emit(builder *b, sb_node *n)
+{
+    if (b->group[n->id] != b->gid) return leaf_reg(b, n);
+    for (int i = 0; i < b->ndone; i++)
+        if (b->done[i] == n) return b->reg[i];
+    int16_t r[3] = {0, 0, 0};
+    for (int i = 0; i < n->nin && i < 3; i++) r[i] = emit(b, n->in[i]);
+    if (b->ninstr == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 8;
+        b->g->instr = sb_xrealloc(b->g->instr, sizeof *b->g->instr * (size_t)b->cap);
+        b->done = sb_xrealloc(b->done, sizeof *b->done * (size_t)b->cap);
+        b->reg = sb_xrealloc(b->reg, sizeof *b->reg * (size_t)b->cap);
+    }
+    int16_t me = (int16_t)(SB_FZ_MAXREG + b->ninstr);
+    b->g->instr[b->ninstr++] = (sb_fz_instr){n->op, me, r[0], r[1], r[2]};
+    b->done[b->ndone] = n;
+    b->reg[b->ndone++] = me;
+    return me;
+}
+
+void sb_be_fz_build(sb_fz_group *g, sb_node *root, const int32_t *group)
+{
+    memset(g, 0, sizeof *g);
+    g->root = root;
+    g->dtype = root->type.dtype;
+    builder b = {.g = g, .group = group, .gid = group[root->id]};
+    emit(&b, root);
+    g->ninstr = b.ninstr;
+    g->nleaf = b.leaves.n;
+    SB_ASSERT(g->nleaf + g->ninstr <= SB_FZ_MAXREG);
+    g->leaf = sb_xmalloc(sizeof *g->leaf * (size_t)(g->nleaf > 0 ? g->nleaf : 1));
+    memcpy(g->leaf, b.leaves.v, sizeof *g->leaf * (size_t)g->nleaf);
+    int16_t shift = (int16_t)(g->nleaf - SB_FZ_MAXREG);
+    for (int k = 0; k < g->ninstr; k++) {
+        sb_fz_instr *in = &g->instr[k];
+        in->dst = (int16_t)(in->dst + shift);
+        if (in->a >= SB_FZ_MAXREG) in->a = (int16_t)(in->a + shift);
+        if (in->b >= SB_FZ_MAXREG) in->b = (int16_t)(in->b + shift);
+        if (in->c >= SB_FZ_MAXREG) in->c = (int16_t)(in->c + shift);
+    }
+    sb_ptrvec_free(&b.leaves);
+    free(b.done);
+    free(b.reg);
+}
+
+void sb_be_fz_free(sb_fz_group *g)
+{
+    free(g->leaf);
+    free(g->instr);
+    memset(g, 0, sizeof *g);
+}
+
+size_t sb_be_fz_scratch(const sb_fz_group *g)
+{
+    return (size_t)(g->nleaf + g->ninstr) * SB_FZ_BLOCK * sizeof(double);
+}
+
+sb_status sb_be_fz_shape(const sb_fz_group *g, const sb_tensor *leaves, int *ndim,
+                         int64_t *shape, sb_diag *d)
+{
+    int nd = 0;
+    for (int i = 0; i < g->nleaf; i++) nd = leaves[i].ndim > nd ? leaves[i].ndim : nd;
+    for (int k = 0; k < nd; k++) shape[k] = 1;
+    for (int i = 0; i < g->nleaf; i++) {
+        const sb_tensor *t = &leaves[i];
+        for (int k = 0; k < t->ndim; k++) {
+            int64_t *s = &shape[nd - t->ndim + k], n = t->shape[k];
+            if (n == *s || n == 1) continue;
+            if (*s != 1)
+                return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                                   "%s: operands could not be broadcast together (%lld vs %lld)",
+                                   sb_op_get((sb_op)g->root->op)->name, (long long)*s,
+                                   (long long)n);
+            *s = n;
+        }
+    }
+    *ndim = nd;
+    return SB_OK;
+}
+
+/* ---- leaves at run time ----------------------------------------------------------------- */
+enum { LEAF_FULL, LEAF_SCALAR, LEAF_PERIODIC, LEAF_GATHER };
+
+typedef struct leaf_rt {
+    int kind;
+    double scalar;
+    const char *base;   /* FULL / PERIODIC: first element; GATHER: element 0 of the view */
+    int64_t period;     /* PERIODIC: elements in one repetition */
+    int64_t strides[SB_MAX_DIMS]; /* GATHER: strides over the output's shape */
+} leaf_rt;
+
+typedef struct run_ctx {
+    const sb_fz_group *g;
+    leaf_rt lf[SB_FZ_MAXREG];
+    int ndim;
+    int64_t shape[SB_MAX_DIMS];
+    int64_t n;
+    char *out;
+    char *scratch;
+    size_t scratch_per;
+} run_ctx;
+
+/* Classify leaf t against the output shape. */
+static void leaf_setup(run_ctx *rc, int i, const sb_tensor *t)
+{
+    leaf_rt *l = &rc->lf[i];
+    if (sb_be_tensor_numel(t) == 1) {
+        l->kind = LEAF_SCALAR;
+        l->scalar = sb_be_tensor_get_f64(t, 0);
+        return;
+    }
+    sb_tensor v = sb_be_tensor_bcast(t, rc->ndim, rc->shape);
+    l->base = sb_be_tensor_ptr(&v);
+    memcpy(l->strides, v.strides, sizeof l->strides);
+    if (sb_be_tensor_is_contig(&v)) {
+        l->kind = LEAF_FULL;
+        return;
+    }
+    /* contiguous t whose dims equal the output's trailing dims: repeats with period numel(t) */
+    bool periodic = sb_be_tensor_is_contig(t);
+    int lead = rc->ndim - t->ndim, k = 0;
+    while (k < t->ndim && t->shape[k] == 1) k++;
+    for (int j = k; periodic && j < t->ndim; j++) periodic = t->shape[j] == rc->shape[lead + j];
+    l->kind = periodic ? LEAF_PERIODIC : LEAF_GATHER;
+    l->period = sb_be_tensor_numel(t);
+    if (periodic) l->base = sb_be_tensor_ptr(t);
+}
+
+/* ---- instruction loops ---------------------------------------------------------------------
+ * One body, expanded for float and double; `ISA` wrappers below compile it per target. */
+static inline double sig_f64(double x)
+{
+    return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+}
+
+#define FZ_OPS(T, EXP, LOG, TANH, SIG, M)                                                       \
+    switch (op) {                                                                                \
+    case SB_OP_NEG: M(-x); break;                                                                \
+    case SB_OP_ABS: M(x < 0 ? -x : x); break;                                                    \
+    case SB_OP_SIGN: M(x > 0 ? (T)1 : x < 0 ? (T)-1 : x); break;                                 \
+    case SB_OP_EXP: M(EXP(x)); break;                                                            \
+    case SB_OP_EXPM1: M(expm1(x)); break;                                                        \
+    case SB_OP_LOG: M(LOG(x)); break;                                                            \
+    case SB_OP_LOG1P: M(log1p(x)); break;                                                        \
+    case SB_OP_LOG2: M(log2(x)); break;                                                          \
+    case SB_OP_SQRT: M(sqrt(x)); break;                                                          \
+    case SB_OP_SQR: M(x * x); break;                                                             \
+    case SB_OP_RECIPROCAL: M((T)1 / x); break;                                                   \
+    case SB_OP_SIN: M(sin(x)); break;                                                            \
+    case SB_OP_COS: M(cos(x)); break;                                                            \
+    case SB_OP_TANH: M(TANH(x)); break;                                                          \
+    case SB_OP_SIGMOID: M(SIG(x)); break;                                                        \
+    case SB_OP_SOFTPLUS: M(x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))); break;                   \
+    case SB_OP_RELU: M(x < 0 ? (T)0 : x); break;                                                 \
+    case SB_OP_ERF: M(erf(x)); break;                                                            \
+    case SB_OP_FLOOR: M(floor(x)); break;                                                        \
+    case SB_OP_CEIL: M(ceil(x)); break;                                                          \
+    case SB_OP_ROUND: M(rint(x)); break;                                                         \
+    case SB_OP_ADD: M(x + y); break;                                                             \
+    case SB_OP_SUB: M(x - y); break;                                                             \
+    case SB_OP_MUL: M(x * y); break;                                                             \
+    case SB_OP_DIV: M(x / y); break;                                                             \
+    case SB_OP_POW: M(pow(x, y)); break;                                                         \
+    case SB_OP_MAXIMUM: M((x != x || x >= y) ? x : y); break;                                    \
+    case SB_OP_MINIMUM: M((x != x || x <= y) ? x : y); break;                                    \
+    case SB_OP_CLIP: M(x < y ? y : x > z ? z : x); break;                                        \
+    default: SB_ASSERT(!"fused op");                                                             \
+    }
+
+#define FZ_LOOP(EXPR)                                                                            \
+    for (int64_t i = 0; i < n; i++) {                                                            \
+        T x = a[i], y = b[i], z = c[i];                                                          \
+        (void)y;                                                                                 \
+        (void)z;                                                                                 \
+        o[i] = (EXPR);                                                                           \
+    }
+
+#define T float
+static inline __attribute__((always_inline)) void
+ops_f32_body(int op, int arity, int64_t n, float *restrict o, const float *restrict a,
+             const float *restrict b, const float *restrict c)
+{
+    (void)b;
+    (void)c;
+    (void)arity; /* unused operands' loads are dead code in each loop */
+    FZ_OPS(float, sb_vm_expf, sb_vm_logf, sb_vm_tanhf, sb_vm_sigmoidf, FZ_LOOP)
+}
+#undef T
+#define T double
+static inline __attribute__((always_inline)) void
+ops_f64_body(int op, int arity, int64_t n, double *restrict o, const double *restrict a,
+             const double *restrict b, const double *restrict c)
+{
+    (void)b;
+    (void)c;
+    (void)arity;
+    FZ_OPS(double, exp, log, tanh, sig_f64, FZ_LOOP)
+}
+#undef T
+
+typedef void (*ops_f32_fn)(int, int, int64_t, float *, const float *, const float *,
+                           const float *);
+typedef void (*ops_f64_fn)(int, int, int64_t, double *, const double *, const double *,
+                           const double *);
+
+__attribute__((target("arch=x86-64-v4"))) static void
+ops_f32_v4(int op, int arity, int64_t n, float *o, const float *a, const float *b, const float *c)
+{
+    ops_f32_body(op, arity, n, o, a, b, c);
+}
+static void ops_f32_base(int op, int arity, int64_t n, float *o, const float *a, const float *b,
+                         const float *c)
+{
+    ops_f32_body(op, arity, n, o, a, b, c);
+}
+__attribute__((target("arch=x86-64-v4"))) static void
+ops_f64_v4(int op, int arity, int64_t n, double *o, const double *a, const double *b,
+           const double *c)
+{
+    ops_f64_body(op, arity, n, o, a, b, c);
+}
+static void ops_f64_base(int op, int arity, int64_t n, double *o, const double *a,
+                         const double *b, const double *c)
+{
+    ops_f64_body(op, arity, n, o, a, b, c);
+}
+
+static bool have_avx512(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+    }
+    return cached;
+}
+
+/* ---- one block ------------------------------------------------------------------------------ */
+/* Fill register r (es-byte elements) with leaf l's values at flat positions [start, start+n). */
+static const void *leaf_block(const run_ctx *rc, const leaf_rt *l, int64_t start, int64_t n,
+                              char *r, size_t es)
+{
+    if (l->kind == LEAF_FULL) return l->base + (size_t)start * es;
+    if (l->kind == LEAF_SCALAR) return r; /* splatted once per thread */
+    if (l->kind == LEAF_PERIODIC) {
+        int64_t off = start % l->period, done = 0;
+        while (done < n) {
+            int64_t k = l->period - off < n - done ? l->period - off : n - done;
+            memcpy(r + (size_t)done * es, l->base + (size_t)off * es, (size_t)k * es);
+            done += k;
+            off = 0;
+        }
+        return r;
+    }
+    int64_t idx[SB_MAX_DIMS], rem = start;
+    for (int k = rc->ndim - 1; k >= 0; k--) {
+        idx[k] = rem % rc->shape[k];
+        rem /= rc->shape[k];
+    }
+    for (int64_t j = 0; j < n; j++) {
+        int64_t off = 0;
+        for (int k = 0; k < rc->ndim; k++) off += idx[k] * l->strides[k];
+        memcpy(r + (size_t)j * es, l->base + off * (int64_t)es, es);
+        for (int k = rc->ndim - 1; k >= 0 && ++idx[k] == rc->shape[k]; k--) idx[k] = 0;
+    }
+    return r;
+}
+
+/* Run the group's instructions over [start, start + n) with this thread's registers. */
+static void run_block(const run_ctx *rc, char *regs, int64_t start, int64_t n, bool v4)
+{
+    const sb_fz_group *g = rc->g;
+    size_t es = sb_dtype_size(g->dtype), rb = SB_FZ_BLOCK * es;
+    const void *R[SB_FZ_MAXREG];
+    for (int i = 0; i < g->nleaf; i++) R[i] = leaf_block(rc, &rc->lf[i], start, n, regs + i * rb, es);
+    for (int k = 0; k < g->ninstr; k++) {
+        const sb_fz_instr *in = &g->instr[k];
+        void *o = k == g->ninstr - 1 ? rc->out + (size_t)start * es : regs + (size_t)in->dst * rb;
+        int ar = sb_op_get((sb_op)in->op)->arity;
+        const void *a = R[in->a], *b = ar > 1 ? R[in->b] : a, *c = ar > 2 ? R[in->c] : a;
+        if (g->dtype == SB_DTYPE_F32)
+            (v4 ? ops_f32_v4 : ops_f32_base)(in->op, ar, n, o, a, b, c);
+        else
+            (v4 ? ops_f64_v4 : ops_f64_base)(in->op, ar, n, o, a, b, c);
+        R[in->dst] = o;
+    }
+}
+
+/* Splat the scalar leaves into their registers (once per thread and run). */
+static void splat(const run_ctx *rc, char *regs)
+{
+    const sb_fz_group *g = rc->g;
+    for (int i = 0; i < g->nleaf; i++) {
+        if (rc->lf[i].kind != LEAF_SCALAR) continue;
+        if (g->dtype == SB_DTYPE_F32) {
+            float *r = (float *)(regs + (size_t)i * SB_FZ_BLOCK * 4);
+            for (int j = 0; j < SB_FZ_BLOCK; j++) r[j] = (float)rc->lf[i].scalar;
+        } else {
+            double *r = (double *)(regs + (size_t)i * SB_FZ_BLOCK * 8);
+            for (int j = 0; j < SB_FZ_BLOCK; j++) r[j] = rc->lf[i].scalar;
+        }
+    }
+}
+
+/* Blocks [b0, b1) on one thread. */
+static void run_range(const run_ctx *rc, char *regs, int64_t b0, int64_t b1)
+{
+    bool v4 = have_avx512();
+    splat(rc, regs);
+    for (int64_t bl = b0; bl < b1; bl++) {
+        int64_t start = bl * SB_FZ_BLOCK, n = rc->n - start;
+        run_block(rc, regs, start, n < SB_FZ_BLOCK ? n : SB_FZ_BLOCK, v4);
+    }
+}
+
+void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out, void *scratch,
+                  int nthreads)
+{
+    run_ctx rc = {.g = g, .ndim = out->ndim, .n = sb_be_tensor_numel(out)};
+    memcpy(rc.shape, out->shape, sizeof rc.shape);
+    rc.out = sb_be_tensor_ptr(out);
+    rc.scratch = scratch;
+    rc.scratch_per = sb_be_fz_scratch(g);
+    for (int i = 0; i < g->nleaf; i++) leaf_setup(&rc, i, &leaves[i]);
+    int64_t nblk = (rc.n + SB_FZ_BLOCK - 1) / SB_FZ_BLOCK;
+    if (rc.n < PAR_MIN || nthreads <= 1) {
+        run_range(&rc, rc.scratch, 0, nblk);
+        return;
+    }
+#pragma omp parallel num_threads(nthreads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t b0 = nblk * t / nt, b1 = nblk * (t + 1) / nt;
+        run_range(&rc, rc.scratch + (size_t)t * rc.scratch_per, b0, b1);
+    }
+}
+
+/* ---- row softmax ---------------------------------------------------------------------------- */
+static inline __attribute__((always_inline)) void softmax_row_f32(int64_t n, const float *x,
+                                                                  float *y)
+{
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    float s = 0;
+    for (int64_t j = 0; j < n; j++) {
+        float e = sb_vm_expf(x[j] - m);
+        y[j] = e;
+        s += e;
+    }
+    float inv = 1.0f / s;
+    for (int64_t j = 0; j < n; j++) y[j] *= inv;
+}
+
+__attribute__((target("arch=x86-64-v4"), optimize("associative-math", "no-signed-zeros",
+                                                    "no-trapping-math")))
+static void softmax_rows_f32_v4(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
+{
+    for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
+}
+__attribute__((optimize("associative-math", "no-signed-zeros", "no-trapping-math")))
+static void softmax_rows_f32_base(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
+{
+    for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
+}
+
+static void softmax_rows_f64(int64_t r0, int64_t r1, int64_t n, const double *x, double *y)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        const double *xr = x + r * n;
+        double *yr = y + r * n, m = -INFINITY, s = 0;
+        for (int64_t j = 0; j < n; j++) m = xr[j] > m ? xr[j] : m;
+        for (int64_t j = 0; j < n; j++) s += (yr[j] = exp(xr[j] - m));
+        for (int64_t j = 0; j < n; j++) yr[j] /= s;
+    }
+}
+
+void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y)
+{
+    bool v4 = have_avx512();
+    bool par = rows * n >= PAR_MIN && rows > 1;
+#pragma omp parallel if (par)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+        if (dt == SB_DTYPE_F32)
+            (v4 ? softmax_rows_f32_v4 : softmax_rows_f32_base)(r0, r1, n, x, y);
+        else
+            softmax_rows_f64(r0, r1, n, x, y);
+    }
+}

@@ -1,0 +1,769 @@
+/* plan.c: the CPU execution plan (see plan.h): compile a list of outputs into a linear
+ * schedule of steps, then run it many times.
+ *
+ * Compiling: (1) topological order of the nodes reachable from the outputs (ifelse is a
+ * boundary: it runs lazily through sb_eval); (2) GEMM formation: a 2-D float matmul is a GEMM
+ * step, and `matmul + bias` (bias a row vector, the matmul read by nobody else) one GEMM with
+ * beta = 1 over C pre-filled with the bias rows; (3) fusion: walking consumers before
+ * producers, an elementwise node joins its consumers' group when every consumer is in that one
+ * group and it has the group's static shape (so nothing is recomputed per element), else it
+ * roots a group of its own; (4) steps in order, each with the values it reads; (5) liveness:
+ * each value's last reading step, after which it is released.
+ *
+ * Running: leaves are read in place (plan-owned buffer headers over the bindings and
+ * constants); fused groups, GEMMs and softmaxes write into pool buffers; other ops run the
+ * reference kernels. A pool buffer is reused by a later step only when its refcount says no
+ * live value or view refers to it. */
+#include "plan.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+enum step_kind { ST_LEAF, ST_FUSED, ST_GEMM, ST_SOFTMAX, ST_KERNEL, ST_EVAL };
+static const char *const kind_name[] = {"leaf", "fused", "gemm", "softmax", "kernel", "eval"};
+
+typedef struct step {
+    int kind;
+    sb_node *node;       /* the node whose value the step produces */
+    int nread;
+    sb_node **read;      /* values the step reads (liveness) */
+    sb_fz_group fz;      /* ST_FUSED */
+    sb_node *mm;         /* ST_GEMM: the matmul (node itself, or the input of the bias add) */
+    sb_node *bias;       /* ST_GEMM: folded bias, or NULL */
+    int nfree;
+    uint32_t *free_ids;  /* values released after this step */
+} step;
+
+typedef struct pool_buf {
+    sb_be_buf buf;       /* refs: 1 (the pool's) + live tensors over it */
+    size_t cap;
+} pool_buf;
+
+struct sb_plan {
+    sb_ctx *ctx;
+    int nout;
+    sb_node **outs;
+    int nstep;
+    step *steps;
+    int nnodes;
+    sb_tensor *val;      /* by node id, during a run */
+    sb_be_buf *leafbuf;  /* by step index (ST_LEAF steps) */
+    sb_ptrvec pool;      /* pool_buf * */
+    int64_t nalloc;
+    void *scratch;       /* fused groups' registers, all threads */
+    int nthreads;
+    sb_tensor *keep;     /* outputs of the last run */
+    sb_array *outarr;    /* their borrowed headers */
+    bool have_out;
+};
+
+/* ---- compiling: order --------------------------------------------------------------------- */
+/* Nodes reachable from outs, inputs first; ifelse inputs are not followed (sb_eval runs it). */
+static int topo_order(sb_plan *p, sb_node ***order)
+{
+    uint8_t *mark = sb_xcalloc((size_t)p->nnodes, 1); /* 1 inputs pushed, 2 emitted */
+    sb_ptrvec st = {0}, out = {0};
+    for (int i = p->nout - 1; i >= 0; i--) sb_ptrvec_push(&st, p->outs[i]);
+    while (st.n) {
+        sb_node *n = st.v[st.n - 1];
+        if (mark[n->id] == 0) { /* first visit: its inputs go above it */
+            mark[n->id] = 1;
+            int nin = n->op == SB_OP_IFELSE ? 0 : n->nin;
+            for (int i = nin - 1; i >= 0; i--)
+                if (mark[n->in[i]->id] != 2) sb_ptrvec_push(&st, n->in[i]);
+            continue;
+        }
+        st.n--;
+        if (mark[n->id] == 1) { /* second visit: every input is emitted (a DAG) */
+            mark[n->id] = 2;
+            sb_ptrvec_push(&out, n);
+        }
+    }
+    sb_ptrvec_free(&st);
+    free(mark);
+    *order = (sb_node **)out.v;
+    return out.n;
+}
+
+/* Whether n can run here at all (symbolic ops and pattern variables cannot). */
+static sb_status check_node(const sb_node *n, sb_diag *d)
+{
+    const sb_op_info *info = sb_op_get((sb_op)n->op);
+    if (info->flags & SB_F_SYMBOLIC)
+        return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                           "%s must be expanded before evaluation", info->name);
+    if (n->op == SB_OP_PVAR)
+        return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                           "pattern variable '?%s' cannot be evaluated", n->name ? n->name : "");
+    if (!(info->flags & SB_F_LEAF) && n->op != SB_OP_IFELSE && !sb_be_cpu_kernel((sb_op)n->op))
+        return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                           "the cpu backend has no kernel for %s", info->name);
+    return SB_OK;
+}
+
+/* ---- compiling: GEMM formation ------------------------------------------------------------ */
+static bool gemm_ok(const sb_node *n)
+{
+    if (n->op != SB_OP_MATMUL) return false;
+    sb_dtype dt = n->type.dtype;
+    const sb_type *a = &n->in[0]->type, *b = &n->in[1]->type;
+    return (dt == SB_DTYPE_F32 || dt == SB_DTYPE_F64) && a->dtype == dt && b->dtype == dt &&
+           a->ndim == 2 && b->ndim == 2;
+}
+
+/* If n = matmul + bias (either order) with the matmul foldable, return the matmul and set
+ * *bias. users[id] counts readers (outputs count as readers too). */
+static sb_node *bias_fold(const sb_node *n, const int32_t *users, sb_node **bias)
+{
+    if (n->op != SB_OP_ADD || n->type.ndim != 2) return NULL;
+    for (int k = 0; k < 2; k++) {
+        sb_node *m = n->in[k], *b = n->in[1 - k];
+        if (!gemm_ok(m) || users[m->id] != 1 || b->type.dtype != n->type.dtype) continue;
+        int64_t cols = m->type.dims[1];
+        bool row = (b->type.ndim == 1 && b->type.dims[0] == cols) ||
+                   (b->type.ndim == 2 && b->type.dims[0] == 1 && b->type.dims[1] == cols);
+        if (cols < 0 || !row) continue;
+        *bias = b;
+        return m;
+    }
+    return NULL;
+}
+
+/* ---- compiling: fusion -------------------------------------------------------------------- */
+static bool same_static_shape(const sb_node *a, const sb_node *b)
+{
+    if (a->type.ndim != b->type.ndim) return false;
+    for (int i = 0; i < a->type.ndim; i++)
+        if (a->type.dims[i] != b->type.dims[i]) return false;
+    return true;
+}
+
+typedef struct readers {
+    int32_t *start;   /* CSR over node ids: readers of node id are rd[start[id]..start[id+1]) */
+    sb_node **rd;
+} readers;
+
+/* Readers of each value among the step-reading relation given by read lists. */
+static void build_readers(int nnodes, int n, sb_node **order, sb_node ***reads, int *nreads,
+                          readers *r)
+{
+    r->start = sb_xcalloc((size_t)nnodes + 1, sizeof *r->start);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < nreads[i]; k++) r->start[reads[i][k]->id + 1]++;
+    for (int i = 0; i < nnodes; i++) r->start[i + 1] += r->start[i];
+    int32_t *fill = sb_xcalloc((size_t)nnodes, sizeof *fill);
+    r->rd = sb_xmalloc(sizeof *r->rd * (size_t)(r->start[nnodes] + 1));
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < nreads[i]; k++) {
+            uint32_t id = reads[i][k]->id;
+            r->rd[r->start[id] + fill[id]++] = order[i];
+        }
+    free(fill);
+}
+
+/* Assign group[id] (the root's id, -1 = not fused) walking consumers before producers. */
+static void plan_fusion(int n, sb_node **order, sb_node *const *byid, const readers *r,
+                        const uint8_t *is_out, const uint8_t *candidate, int32_t *group,
+                        int32_t *regs)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        sb_node *v = order[i];
+        if (!candidate[v->id]) continue;
+        int32_t g = -1;
+        bool join = !is_out[v->id] && r->start[v->id + 1] > r->start[v->id];
+        for (int k = r->start[v->id]; join && k < r->start[v->id + 1]; k++) {
+            int32_t gc = group[r->rd[k]->id];
+            if (gc < 0 || (g >= 0 && gc != g)) join = false;
+            g = gc;
+        }
+        if (join) join = same_static_shape(v, byid[g]) && regs[g] + v->nin + 1 <= SB_FZ_MAXREG;
+        if (join) {
+            group[v->id] = g;
+            regs[g] += v->nin + 1; /* one more instruction, its inputs as possible leaves */
+        } else {
+            group[v->id] = (int32_t)v->id;
+            regs[v->id] = v->nin + 1;
+        }
+    }
+}
+
+/* ---- compiling: steps and liveness -------------------------------------------------------- */
+typedef struct compiler {
+    sb_plan *p;
+    int n;
+    sb_node **order;
+    sb_node **byid;
+    int32_t *users;     /* readers of each node (+1 for outputs) */
+    uint8_t *is_out;
+    sb_node **mm_of;    /* by id: the matmul folded into this add */
+    sb_node **bias_of;
+    uint8_t *folded;    /* matmuls folded into their bias add */
+    sb_node ***reads;   /* by order index */
+    int *nreads;
+} compiler;
+
+/* What node i of the order reads when it is a step of its own (or nothing when folded). */
+static void node_reads(compiler *c, int i)
+{
+    sb_node *v = c->order[i];
+    sb_node *tmp[3];
+    int k = 0;
+    if (c->folded[v->id] || v->op == SB_OP_IFELSE) {
+        k = 0;
+    } else if (c->mm_of[v->id]) {
+        tmp[k++] = c->mm_of[v->id]->in[0];
+        tmp[k++] = c->mm_of[v->id]->in[1];
+        tmp[k++] = c->bias_of[v->id];
+    } else {
+        c->nreads[i] = v->nin;
+        c->reads[i] = sb_xmalloc(sizeof(sb_node *) * (size_t)(v->nin > 0 ? v->nin : 1));
+        memcpy(c->reads[i], v->in, sizeof(sb_node *) * (size_t)v->nin);
+        return;
+    }
+    c->nreads[i] = k;
+    c->reads[i] = sb_xmalloc(sizeof(sb_node *) * 3);
+    memcpy(c->reads[i], tmp, sizeof(sb_node *) * (size_t)k);
+}
+
+static void form_gemms(compiler *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        sb_node *v = c->order[i], *b = NULL;
+        sb_node *m = bias_fold(v, c->users, &b);
+        if (!m || c->is_out[m->id]) continue;
+        c->mm_of[v->id] = m;
+        c->bias_of[v->id] = b;
+        c->folded[m->id] = 1;
+    }
+}
+
+static bool softmax_fast(const sb_node *v)
+{
+    if (v->op != SB_OP_SOFTMAX) return false;
+    sb_dtype dt = v->type.dtype;
+    const sb_attrs *a = v->attrs;
+    int nd = v->type.ndim;
+    bool last = a->naxis <= 0 || sb_axis_norm(a->axis[0], nd) == nd - 1;
+    return nd >= 1 && last && (dt == SB_DTYPE_F32 || dt == SB_DTYPE_F64) &&
+           v->in[0]->type.dtype == dt;
+}
+
+/* The step for node i (the caller skips folded matmuls and fused non-roots). */
+static void make_step(compiler *c, int i, const int32_t *group, step *s)
+{
+    sb_node *v = c->order[i];
+    memset(s, 0, sizeof *s);
+    s->node = v;
+    if (sb_op_get((sb_op)v->op)->flags & SB_F_LEAF) {
+        s->kind = ST_LEAF;
+    } else if (group[v->id] == (int32_t)v->id) {
+        s->kind = ST_FUSED;
+        sb_be_fz_build(&s->fz, v, group);
+        s->nread = s->fz.nleaf;
+        s->read = sb_xmalloc(sizeof *s->read * (size_t)(s->nread > 0 ? s->nread : 1));
+        memcpy(s->read, s->fz.leaf, sizeof *s->read * (size_t)s->nread);
+        return;
+    } else if (c->mm_of[v->id] || gemm_ok(v)) {
+        s->kind = ST_GEMM;
+        s->mm = c->mm_of[v->id] ? c->mm_of[v->id] : v;
+        s->bias = c->bias_of[v->id];
+    } else if (softmax_fast(v)) {
+        s->kind = ST_SOFTMAX;
+    } else {
+        s->kind = v->op == SB_OP_IFELSE ? ST_EVAL : ST_KERNEL;
+    }
+    s->nread = c->nreads[i];
+    s->read = c->reads[i];
+    c->reads[i] = NULL;
+}
+
+/* Release lists: each value after the last step that reads it (outputs are kept). */
+static void plan_liveness(sb_plan *p, const uint8_t *is_out)
+{
+    int32_t *last = sb_xmalloc(sizeof *last * (size_t)p->nnodes);
+    for (int i = 0; i < p->nnodes; i++) last[i] = -1;
+    for (int i = 0; i < p->nstep; i++) {
+        last[p->steps[i].node->id] = i; /* a value nobody reads dies at once */
+        for (int k = 0; k < p->steps[i].nread; k++) last[p->steps[i].read[k]->id] = i;
+    }
+    for (int i = 0; i < p->nstep; i++) {
+        step *s = &p->steps[i];
+        s->free_ids = sb_xmalloc(sizeof *s->free_ids * (size_t)(s->nread + 1));
+        if (!is_out[s->node->id] && last[s->node->id] == i) s->free_ids[s->nfree++] = s->node->id;
+        for (int k = 0; k < s->nread; k++) {
+            uint32_t id = s->read[k]->id;
+            bool dup = false;
+            for (int j = 0; j < s->nfree; j++) dup |= s->free_ids[j] == id;
+            if (!dup && !is_out[id] && last[id] == i) s->free_ids[s->nfree++] = id;
+        }
+    }
+    free(last);
+}
+
+static void compiler_init(compiler *c, sb_plan *p)
+{
+    c->p = p;
+    c->n = topo_order(p, &c->order);
+    size_t nn = (size_t)p->nnodes;
+    c->byid = sb_xcalloc(nn, sizeof *c->byid);
+    c->users = sb_xcalloc(nn, sizeof *c->users);
+    c->is_out = sb_xcalloc(nn, 1);
+    c->mm_of = sb_xcalloc(nn, sizeof *c->mm_of);
+    c->bias_of = sb_xcalloc(nn, sizeof *c->bias_of);
+    c->folded = sb_xcalloc(nn, 1);
+    c->reads = sb_xcalloc((size_t)c->n + 1, sizeof *c->reads);
+    c->nreads = sb_xcalloc((size_t)c->n + 1, sizeof *c->nreads);
+    for (int i = 0; i < c->n; i++) {
+        sb_node *v = c->order[i];
+        c->byid[v->id] = v;
+        if (v->op != SB_OP_IFELSE)
+            for (int k = 0; k < v->nin; k++) c->users[v->in[k]->id]++;
+    }
+    for (int i = 0; i < p->nout; i++) {
+        c->is_out[p->outs[i]->id] = 1;
+        c->users[p->outs[i]->id]++;
+    }
+}
+
+static void compiler_free(compiler *c)
+{
+    for (int i = 0; i < c->n; i++) free(c->reads[i]);
+    free(c->reads);
+    free(c->nreads);
+    free(c->order);
+    free(c->byid);
+    free(c->users);
+    free(c->is_out);
+    free(c->mm_of);
+    free(c->bias_of);
+    free(c->folded);
+}
+
+/* Fusion over the nodes left after GEMM formation, then one step per schedulable node. */
+static void build_steps(compiler *c)
+{
+    sb_plan *p = c->p;
+    size_t nn = (size_t)p->nnodes;
+    for (int i = 0; i < c->n; i++) node_reads(c, i);
+    readers r;
+    build_readers(p->nnodes, c->n, c->order, c->reads, c->nreads, &r);
+    uint8_t *cand = sb_xcalloc(nn, 1);
+    int32_t *group = sb_xmalloc(sizeof *group * nn), *regs = sb_xcalloc(nn, sizeof *regs);
+    for (size_t i = 0; i < nn; i++) group[i] = -1;
+    for (int i = 0; i < c->n; i++) {
+        sb_node *v = c->order[i];
+        cand[v->id] = !c->mm_of[v->id] && sb_be_fz_fusable(v);
+    }
+    plan_fusion(c->n, c->order, c->byid, &r, c->is_out, cand, group, regs);
+    p->steps = sb_xcalloc((size_t)c->n + 1, sizeof *p->steps);
+    size_t scratch = 0;
+    for (int i = 0; i < c->n; i++) {
+        sb_node *v = c->order[i];
+        if (c->folded[v->id] || (group[v->id] >= 0 && group[v->id] != (int32_t)v->id)) continue;
+        step *s = &p->steps[p->nstep++];
+        make_step(c, i, group, s);
+        if (s->kind == ST_FUSED && sb_be_fz_scratch(&s->fz) > scratch)
+            scratch = sb_be_fz_scratch(&s->fz);
+    }
+    p->nthreads = omp_get_max_threads();
+    size_t bytes = scratch * (size_t)p->nthreads;
+    p->scratch = bytes ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL;
+    plan_liveness(p, c->is_out);
+    free(cand);
+    free(group);
+    free(regs);
+    free(r.start);
+    free(r.rd);
+}
+
+sb_plan *sb_be_plan_compile(sb_ctx *ctx, int nout, sb_node *const *outs, sb_diag *d)
+{
+    sb_plan *p = sb_xcalloc(1, sizeof *p);
+    p->ctx = ctx;
+    p->nout = nout;
+    p->nnodes = (int)sb_ctx_node_count(ctx);
+    p->outs = sb_xmalloc(sizeof *p->outs * (size_t)(nout > 0 ? nout : 1));
+    memcpy(p->outs, outs, sizeof *p->outs * (size_t)nout);
+    compiler c = {0};
+    compiler_init(&c, p);
+    for (int i = 0; i < c.n; i++)
+        if (check_node(c.order[i], d)) {
+            compiler_free(&c);
+            sb_be_plan_free(p);
+            return NULL;
+        }
+    form_gemms(&c);
+    build_steps(&c);
+    compiler_free(&c);
+    p->val = sb_xcalloc((size_t)p->nnodes, sizeof *p->val);
+    p->leafbuf = sb_xcalloc((size_t)p->nstep + 1, sizeof *p->leafbuf);
+    p->keep = sb_xcalloc((size_t)nout + 1, sizeof *p->keep);
+    p->outarr = sb_xcalloc((size_t)nout + 1, sizeof *p->outarr);
+    return p;
+}
+
+void sb_be_plan_free(sb_plan *p)
+{
+    if (!p) return;
+    for (int i = 0; p->keep && i < p->nout; i++) sb_be_tensor_release(&p->keep[i]);
+    for (int i = 0; i < p->nstep; i++) {
+        sb_be_fz_free(&p->steps[i].fz);
+        free(p->steps[i].read);
+        free(p->steps[i].free_ids);
+    }
+    for (int i = 0; i < p->pool.n; i++) {
+        pool_buf *b = p->pool.v[i];
+        free(b->buf.data);
+        free(b);
+    }
+    sb_ptrvec_free(&p->pool);
+    free(p->steps);
+    free(p->outs);
+    free(p->val);
+    free(p->leafbuf);
+    free(p->keep);
+    free(p->outarr);
+    free(p->scratch);
+    free(p);
+}
+
+/* ---- running: buffers ------------------------------------------------------------------- */
+/* A pool buffer of at least `bytes` that no live value refers to: the smallest free one that
+ * is large enough, else the largest free one grown, else a new one. */
+static sb_be_buf *pool_get(sb_plan *p, size_t bytes)
+{
+    pool_buf *best = NULL, *big = NULL;
+    for (int i = 0; i < p->pool.n; i++) {
+        pool_buf *b = p->pool.v[i];
+        if (b->buf.refs != 1) continue;
+        if (b->cap >= bytes && (!best || b->cap < best->cap)) best = b;
+        if (!big || b->cap > big->cap) big = b;
+    }
+    if (!best) {
+        best = big;
+        if (!best) {
+            best = sb_xcalloc(1, sizeof *best);
+            best->buf.refs = 1;
+            sb_ptrvec_push(&p->pool, best);
+        }
+        free(best->buf.data);
+        best->cap = (bytes + 63) / 64 * 64;
+        best->buf.data = aligned_alloc(64, best->cap ? best->cap : 64);
+        SB_ASSERT(best->buf.data);
+        p->nalloc++;
+    }
+    return &best->buf;
+}
+
+/* A new contiguous tensor of dt and shape over a pool buffer. */
+static sb_tensor pool_tensor(sb_plan *p, sb_dtype dt, int ndim, const int64_t *shape)
+{
+    sb_tensor t = {.dtype = dt, .ndim = ndim};
+    memcpy(t.shape, shape, sizeof(int64_t) * (size_t)ndim);
+    sb_be_contig_strides(ndim, shape, t.strides);
+    size_t bytes = (size_t)sb_be_tensor_numel(&t) * sb_dtype_size(dt);
+    t.buf = pool_get(p, bytes);
+    t.buf->refs++;
+    return t;
+}
+
+/* A tensor over data owned elsewhere (a binding, a constant) through plan-owned header hb. */
+static sb_tensor borrowed(sb_be_buf *hb, const sb_array *a)
+{
+    hb->refs = 1; /* the plan's reference: the header is never freed by a release */
+    hb->owned = false;
+    hb->data = a->data;
+    sb_tensor t = {.dtype = a->dtype, .ndim = a->ndim, .buf = hb};
+    memcpy(t.shape, a->shape, sizeof t.shape);
+    sb_be_contig_strides(a->ndim, a->shape, t.strides);
+    hb->refs++;
+    return t;
+}
+
+/* ---- running: steps ------------------------------------------------------------------------ */
+static sb_status run_leaf(sb_plan *p, int si, int nbind, const sb_binding *binds, sb_diag *d)
+{
+    const sb_node *n = p->steps[si].node;
+    sb_tensor *out = &p->val[n->id];
+    if (n->op == SB_OP_CONST) {
+        *out = borrowed(&p->leafbuf[si], n->value);
+        return SB_OK;
+    }
+    const char *kind = n->op == SB_OP_INPUT ? "input" : "shared variable";
+    const sb_array *v = NULL;
+    for (int i = 0; i < nbind && !v; i++)
+        if (binds[i].name && !strcmp(binds[i].name, n->name)) v = binds[i].value;
+    if (!v) return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "%s '%s' has no value", kind, n->name);
+    bool ok = v->dtype == n->type.dtype && v->ndim == n->type.ndim;
+    for (int i = 0; ok && i < v->ndim; i++) ok = n->type.dims[i] < 0 || n->type.dims[i] == v->shape[i];
+    if (!ok) {
+        char want[160], got[160];
+        sb_type g = sb_type_make(v->dtype, v->ndim, v->shape);
+        return sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0, "%s '%s': expected %s, got %s", kind,
+                           n->name, sb_type_str(&n->type, want, sizeof want),
+                           sb_type_str(&g, got, sizeof got));
+    }
+    *out = borrowed(&p->leafbuf[si], v);
+    return SB_OK;
+}
+
+static sb_status run_fused(sb_plan *p, const step *s, sb_diag *d)
+{
+    const sb_fz_group *g = &s->fz;
+    sb_tensor lv[SB_FZ_MAXREG];
+    for (int i = 0; i < g->nleaf; i++) lv[i] = p->val[g->leaf[i]->id];
+    int nd;
+    int64_t shape[SB_MAX_DIMS];
+    sb_status st = sb_be_fz_shape(g, lv, &nd, shape, d);
+    if (st) return st;
+    sb_tensor out = pool_tensor(p, g->dtype, nd, shape);
+    sb_be_fz_run(g, lv, &out, p->scratch, p->nthreads);
+    p->val[s->node->id] = out;
+    return SB_OK;
+}
+
+/* How t is laid out as a matrix for BLAS: row-major (NoTrans, ld = row stride) or column-major
+ * (Trans, ld = column stride); false when it is neither. */
+static bool blas_layout(const sb_tensor *t, bool *trans, int *ld)
+{
+    int64_t r = t->shape[0], c = t->shape[1];
+    if ((t->strides[1] == 1 || c <= 1) && (t->strides[0] >= (c > 1 ? c : 1) || r <= 1)) {
+        *trans = false;
+        *ld = (int)(r <= 1 ? (c > 1 ? c : 1) : t->strides[0]);
+        return true;
+    }
+    if ((t->strides[0] == 1 || r <= 1) && (t->strides[1] >= (r > 1 ? r : 1) || c <= 1)) {
+        *trans = true;
+        *ld = (int)(c <= 1 ? (r > 1 ? r : 1) : t->strides[1]);
+        return true;
+    }
+    return false;
+}
+
+/* C = A @ B (+ bias rows) with one sgemm/dgemm call. */
+static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
+{
+    sb_tensor A = sb_be_tensor_ref(&p->val[s->mm->in[0]->id]);
+    sb_tensor B = sb_be_tensor_ref(&p->val[s->mm->in[1]->id]);
+    sb_dtype dt = s->node->type.dtype;
+    bool ta, tb;
+    int lda, ldb;
+    for (int k = 0; k < 2; k++) {
+        sb_tensor *t = k ? &B : &A;
+        if (!blas_layout(t, k ? &tb : &ta, k ? &ldb : &lda)) {
+            sb_tensor c = sb_be_tensor_as(t, dt);
+            sb_be_tensor_release(t);
+            *t = c;
+            blas_layout(t, k ? &tb : &ta, k ? &ldb : &lda);
+        }
+    }
+    int64_t M = A.shape[0], K = A.shape[1], N = B.shape[1];
+    sb_status st = SB_OK;
+    if (B.shape[0] != K)
+        st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                         "matmul: mismatch in core dimension: %lld (left) vs %lld (right)",
+                         (long long)K, (long long)B.shape[0]);
+    const sb_tensor *bias = s->bias ? &p->val[s->bias->id] : NULL;
+    if (!st && bias && (sb_be_tensor_numel(bias) != N || !sb_be_tensor_is_contig(bias)))
+        st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "add: bias of %lld elements for %lld columns",
+                         (long long)sb_be_tensor_numel(bias), (long long)N);
+    if (!st) {
+        int64_t shape[2] = {M, N};
+        sb_tensor C = pool_tensor(p, dt, 2, shape);
+        size_t es = sb_dtype_size(dt), row = (size_t)N * es;
+        char *c = sb_be_tensor_ptr(&C);
+        if (bias)
+            for (int64_t i = 0; i < M; i++) memcpy(c + (size_t)i * row, sb_be_tensor_ptr(bias), row);
+        else if (K == 0 && M * N > 0)
+            memset(c, 0, (size_t)M * row);
+        if (M > 0 && N > 0 && K > 0) {
+            enum CBLAS_TRANSPOSE a = ta ? CblasTrans : CblasNoTrans, b = tb ? CblasTrans : CblasNoTrans;
+            if (dt == SB_DTYPE_F32)
+                cblas_sgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, 1.0f, sb_be_tensor_ptr(&A),
+                            lda, sb_be_tensor_ptr(&B), ldb, bias ? 1.0f : 0.0f, (float *)c, (int)N);
+            else
+                cblas_dgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, 1.0, sb_be_tensor_ptr(&A),
+                            lda, sb_be_tensor_ptr(&B), ldb, bias ? 1.0 : 0.0, (double *)c, (int)N);
+        }
+        p->val[s->node->id] = C;
+    }
+    sb_be_tensor_release(&A);
+    sb_be_tensor_release(&B);
+    return st;
+}
+
+static sb_status run_softmax(sb_plan *p, const step *s)
+{
+    sb_dtype dt = s->node->type.dtype;
+    sb_tensor x = sb_be_tensor_as(&p->val[s->node->in[0]->id], dt);
+    sb_tensor y = pool_tensor(p, dt, x.ndim, x.shape);
+    int64_t n = x.ndim ? x.shape[x.ndim - 1] : 1, tot = sb_be_tensor_numel(&x);
+    if (tot > 0) sb_be_fz_softmax_rows(dt, tot / n, n, sb_be_tensor_ptr(&x), sb_be_tensor_ptr(&y));
+    sb_be_tensor_release(&x);
+    p->val[s->node->id] = y;
+    return SB_OK;
+}
+
+/* squeeze without axes drops the dims statically 1 (as eval.c does). */
+static void kernel_attrs(const sb_node *n, sb_attrs *a)
+{
+    *a = *n->attrs;
+    if (n->op != SB_OP_SQUEEZE || a->naxis >= 0) return;
+    a->naxis = 0;
+    for (int i = 0; i < n->in[0]->type.ndim; i++)
+        if (n->in[0]->type.dims[i] == 1) a->axis[a->naxis++] = i;
+}
+
+/* n's result type on its concrete inputs (contiguous ones also give their values). */
+static sb_status concrete_type(const sb_node *n, const sb_tensor *in, const sb_attrs *a,
+                               sb_type *out, sb_diag *d)
+{
+    int nin = n->nin > 0 ? n->nin : 1;
+    sb_type ct[nin];
+    const sb_type *tp[nin];
+    sb_array av[nin];
+    const sb_array *vp[nin];
+    for (int i = 0; i < n->nin; i++) {
+        ct[i] = n->in[i]->type;
+        ct[i].ndim = (int8_t)in[i].ndim;
+        memcpy(ct[i].dims, in[i].shape, sizeof in[i].shape);
+        tp[i] = &ct[i];
+        vp[i] = NULL;
+        if (sb_be_tensor_is_contig(&in[i])) {
+            memset(&av[i], 0, sizeof av[i]);
+            av[i].dtype = in[i].dtype;
+            av[i].ndim = in[i].ndim;
+            memcpy(av[i].shape, in[i].shape, sizeof in[i].shape);
+            av[i].data = sb_be_tensor_ptr(&in[i]);
+            vp[i] = &av[i];
+        }
+    }
+    return sb_infer_type((sb_op)n->op, n->nin, tp, a, vp, out, d);
+}
+
+/* Any other op: the reference evaluator's kernel. */
+static sb_status run_kernel(sb_plan *p, const step *s, sb_diag *d)
+{
+    const sb_node *n = s->node;
+    sb_attrs a;
+    kernel_attrs(n, &a);
+    sb_tensor in[n->nin > 0 ? n->nin : 1];
+    for (int i = 0; i < n->nin; i++) in[i] = p->val[n->in[i]->id];
+    sb_be_call c = {.node = n, .a = &a, .nin = n->nin, .in = in, .d = d};
+    sb_status st = concrete_type(n, in, &a, &c.out, d);
+    if (st) return st;
+    sb_tensor out = {0};
+    if ((st = sb_be_cpu_kernel((sb_op)n->op)(&c, &out))) return st;
+    p->val[n->id] = out;
+    return SB_OK;
+}
+
+/* ifelse: lazily, through the reference evaluator (only the branch taken is computed). */
+static sb_status run_eval(sb_plan *p, const step *s, int nbind, const sb_binding *binds,
+                          sb_diag *d)
+{
+    sb_array *r = NULL;
+    sb_status st = sb_eval(p->ctx, 1, &s->node, nbind, binds, false, &r, d);
+    if (st) return st;
+    sb_tensor t = sb_be_tensor_new(r->dtype, r->ndim, r->shape);
+    memcpy(sb_be_tensor_ptr(&t), r->data, (size_t)sb_array_numel(r) * sb_dtype_size(r->dtype));
+    sb_array_free(r);
+    p->val[s->node->id] = t;
+    return SB_OK;
+}
+
+static sb_status run_step(sb_plan *p, int i, int nbind, const sb_binding *binds, sb_diag *d)
+{
+    const step *s = &p->steps[i];
+    switch (s->kind) {
+    case ST_LEAF: return run_leaf(p, i, nbind, binds, d);
+    case ST_FUSED: return run_fused(p, s, d);
+    case ST_GEMM: return run_gemm(p, s, d);
+    case ST_SOFTMAX: return run_softmax(p, s);
+    case ST_EVAL: return run_eval(p, s, nbind, binds, d);
+    default: return run_kernel(p, s, d);
+    }
+}
+
+/* Keep the outputs (contiguous references) and their borrowed headers. */
+static void keep_outputs(sb_plan *p)
+{
+    for (int i = 0; i < p->nout; i++) {
+        const sb_tensor *v = &p->val[p->outs[i]->id];
+        p->keep[i] = sb_be_tensor_as(v, v->dtype);
+        sb_array *a = &p->outarr[i];
+        memset(a, 0, sizeof *a);
+        a->dtype = v->dtype;
+        a->ndim = v->ndim;
+        memcpy(a->shape, v->shape, sizeof a->shape);
+        a->data = sb_be_tensor_ptr(&p->keep[i]);
+    }
+}
+
+sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_array **res,
+                         sb_diag *d)
+{
+    for (int i = 0; i < p->nout; i++) {
+        sb_be_tensor_release(&p->keep[i]);
+        if (res) res[i] = NULL;
+    }
+    p->have_out = false;
+    sb_status st = SB_OK;
+    for (int i = 0; i < p->nstep && !st; i++) {
+        if ((st = run_step(p, i, nbind, binds, d))) break;
+        const step *s = &p->steps[i];
+        for (int k = 0; k < s->nfree; k++) sb_be_tensor_release(&p->val[s->free_ids[k]]);
+    }
+    if (!st) keep_outputs(p);
+    for (int i = 0; i < p->nstep; i++) sb_be_tensor_release(&p->val[p->steps[i].node->id]);
+    if (st) return st;
+    p->have_out = true;
+    for (int i = 0; res && i < p->nout; i++) {
+        const sb_array *a = &p->outarr[i];
+        res[i] = sb_array_new(a->dtype, a->ndim, a->shape);
+        memcpy(res[i]->data, a->data, (size_t)sb_array_numel(a) * sb_dtype_size(a->dtype));
+    }
+    return SB_OK;
+}
+
+const sb_array *sb_be_plan_output(const sb_plan *p, int i)
+{
+    SB_ASSERT(i >= 0 && i < p->nout);
+    return p->have_out ? &p->outarr[i] : NULL;
+}
+
+void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < p->nstep; i++) {
+        const step *st = &p->steps[i];
+        if (st->kind == ST_LEAF) continue;
+        s->nsteps++;
+        if (st->kind == ST_FUSED) {
+            s->nfused++;
+            s->nfused_nodes += st->fz.ninstr;
+        }
+        s->ngemm += st->kind == ST_GEMM;
+        s->nbias += st->kind == ST_GEMM && st->bias;
+        s->nsoftmax += st->kind == ST_SOFTMAX;
+        s->nkernel += st->kind == ST_KERNEL || st->kind == ST_EVAL;
+    }
+    s->nbuffers = p->pool.n;
+    for (int i = 0; i < p->pool.n; i++) s->pool_bytes += ((pool_buf *)p->pool.v[i])->cap;
+    s->pool_allocs = p->nalloc;
+}
+
+void sb_be_plan_print(const sb_plan *p, FILE *f)
+{
+    for (int i = 0; i < p->nstep; i++) {
+        const step *s = &p->steps[i];
+        if (s->kind == ST_LEAF) continue;
+        fprintf(f, "%3d %-7s %%%u %s", i, kind_name[s->kind], s->node->id,
+                sb_op_get((sb_op)s->node->op)->name);
+        for (int k = 0; s->kind == ST_FUSED && k < s->fz.ninstr; k++)
+            fprintf(f, "%s%s", k ? " " : " [", sb_op_get((sb_op)s->fz.instr[k].op)->name);
+        if (s->kind == ST_FUSED) fprintf(f, "]");
+        if (s->bias) fprintf(f, " +bias");
+        fprintf(f, " (frees %d)\n", s->nfree);
+    }
+}

@@ -1,0 +1,85 @@
+/* plan.h: the CPU execution plan (internal to backends/cpu): a list of output nodes compiled
+ * into a linear schedule of kernels over pooled buffers.
+ *
+ *     sb_plan *p = sb_be_plan_compile(ctx, nout, outs, &d);
+ *     sb_be_plan_run(p, nbind, binds, res, &d);  // res: new arrays, or NULL and read
+ *     const sb_array *y = sb_be_plan_output(p, 0); //   borrowed outputs (valid until next run)
+ *     sb_be_plan_free(p);
+ *
+ * Steps: leaves (bindings and constants are read in place), fused elementwise groups (fuse.c:
+ * one pass over memory, vectorized math, OpenMP over blocks), GEMM (OpenBLAS sgemm/dgemm with a
+ * following bias add folded into beta = 1, transposed operands passed as transposes), row
+ * softmax (vectorized), and every other op through the reference evaluator's kernels
+ * (sb_be_cpu_kernel). Values die after their last consumer (computed when compiling); a buffer
+ * goes back to the pool when no live value or view refers to it (its refcount), so it is never
+ * overwritten while still needed. Pool buffers keep their capacity across runs: with the same
+ * input shapes a run allocates nothing in the planned steps. */
+#ifndef SB_CPU_PLAN_H
+#define SB_CPU_PLAN_H
+
+#include "tensor.h"
+
+typedef struct sb_plan sb_plan;
+
+/* Compile outs[0..nout) (autodiff already expanded). NULL and d filled on a symbolic node or a
+ * node without a CPU kernel. The plan refers to ctx, which must outlive it. */
+sb_plan *sb_be_plan_compile(sb_ctx *ctx, int nout, sb_node *const *outs, sb_diag *d);
+/* Run with binds (inputs and shared variables by name). When res is not NULL, res[0..nout)
+ * receive new arrays (caller frees); the borrowed outputs are available either way. */
+sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_array **res,
+                         sb_diag *d);
+/* Output i of the last successful run, borrowed (C order; valid until the next run / free). */
+const sb_array *sb_be_plan_output(const sb_plan *p, int i);
+void sb_be_plan_free(sb_plan *p);
+
+typedef struct sb_plan_stats {
+    int nsteps;         /* steps that compute (leaves excluded) */
+    int nfused;         /* fused elementwise groups */
+    int nfused_nodes;   /* elementwise nodes inside them */
+    int ngemm, nbias;   /* GEMM steps, bias adds folded into them */
+    int nsoftmax;       /* row-softmax steps */
+    int nkernel;        /* steps run by the reference kernels */
+    int nbuffers;       /* pool buffers */
+    size_t pool_bytes;  /* their total capacity */
+    int64_t pool_allocs;/* pool (re)allocations since compile */
+} sb_plan_stats;
+void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s);
+/* One line per step: kind, node, fused members. */
+void sb_be_plan_print(const sb_plan *p, FILE *f);
+
+/* ---- fused elementwise groups (fuse.c) ---- */
+#define SB_FZ_BLOCK 1024  /* elements per block (each register is one block) */
+#define SB_FZ_MAXREG 40   /* leaves + instructions of one group */
+
+typedef struct sb_fz_instr {
+    int16_t op, dst, a, b, c; /* registers: leaves first, then one per instruction */
+} sb_fz_instr;
+
+typedef struct sb_fz_group {
+    sb_node *root;
+    sb_dtype dtype;    /* float32 or float64 */
+    int nleaf, ninstr;
+    sb_node **leaf;    /* values read (of dtype, or scalar constants of any dtype) */
+    sb_fz_instr *instr;
+} sb_fz_group;
+
+/* Whether n can be a member of a fused group (a float elementwise op the interpreter has,
+ * inputs of n's dtype or scalar constants). */
+bool sb_be_fz_fusable(const sb_node *n);
+/* Build the group rooted at root: members are the nodes with group[id] == root's id. */
+void sb_be_fz_build(sb_fz_group *g, sb_node *root, const int32_t *group);
+void sb_be_fz_free(sb_fz_group *g);
+/* Bytes of scratch one thread needs for g. */
+size_t sb_be_fz_scratch(const sb_fz_group *g);
+/* Shape of g's result from its leaves' values (NumPy broadcasting); fills d when they do not
+ * broadcast. */
+sb_status sb_be_fz_shape(const sb_fz_group *g, const sb_tensor *leaves, int *ndim,
+                         int64_t *shape, sb_diag *d);
+/* Compute g into out (contiguous, of g's dtype and broadcast shape). scratch holds
+ * nthreads * sb_be_fz_scratch(g) bytes, 64-byte aligned. */
+void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out, void *scratch,
+                  int nthreads);
+/* Row softmax over the last dim of contiguous x [rows, n] into y (float32 or float64). */
+void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y);
+
+#endif

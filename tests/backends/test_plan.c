@@ -1,0 +1,299 @@
+/* test_plan.c: the CPU execution plan (backends/cpu/plan.c, fuse.c) against the reference
+ * evaluator in float64: a table of expressions (broadcasting, fusion groups whose values have
+ * several readers, reductions, matmuls with folded biases, softmax, views, kernels the plan
+ * delegates), buffer reuse that must not overwrite a value read late, steady-state runs without
+ * pool allocations, large sizes (OpenMP, block edges, gathers) and run-time errors. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/plan.h"
+#include "backends/cpu/vmath.h"
+
+static sb_ctx *C;
+static sb_diag D;
+
+static void setup(void)
+{
+    C = sb_ctx_init();
+    sb_diag_clear(&D);
+}
+
+static void teardown(void)
+{
+    sb_ctx_free(C);
+}
+
+TestSuite(plan, .init = setup, .fini = teardown);
+
+/* Inputs of the table: name, type (all static), and a value filled with a seeded pattern. */
+static const char *const VARS[][2] = {
+    {"x", "float32[4, 6]"}, {"y", "float32[4, 6]"}, {"z", "float32[6]"}, {"s", "float32[]"},
+    {"c", "float32[4, 1]"}, {"w", "float32[6, 5]"}, {"b", "float32[5]"}, {"u", "float32[1, 5]"},
+    {"d", "float64[4, 6]"}, {"i", "int64[4]"},
+};
+#define NVARS ((int)(sizeof VARS / sizeof VARS[0]))
+
+typedef struct env {
+    sb_array *val[NVARS];
+    sb_binding bind[NVARS];
+} env;
+
+static double pattern(int v, int64_t i)
+{
+    return sin(0.7 * (double)i + 1.3 * v) * (1.0 + 0.1 * v);
+}
+
+static void env_init(env *e)
+{
+    for (int v = 0; v < NVARS; v++) {
+        sb_type t;
+        cr_assert_eq(sb_type_parse(VARS[v][1], &t, NULL), SB_OK);
+        cr_assert_not_null(sb_input(C, VARS[v][0], &t));
+        e->val[v] = sb_array_new(t.dtype, t.ndim, t.dims);
+        for (int64_t i = 0; i < sb_array_numel(e->val[v]); i++)
+            sb_array_set_f64(e->val[v], i, t.dtype == SB_DTYPE_I64 ? (double)(i % 4) : pattern(v, i));
+        e->bind[v] = (sb_binding){VARS[v][0], e->val[v]};
+    }
+}
+
+static void env_free(env *e)
+{
+    for (int v = 0; v < NVARS; v++) sb_array_free(e->val[v]);
+}
+
+static sb_node *parse(const char *text)
+{
+    sb_diag_clear(&D);
+    sb_node *n = sb_parse_expr(C, text, NULL, NULL, &D);
+    cr_assert_not_null(n, "%s: %s", text, D.msg);
+    return n;
+}
+
+/* Outputs of the plan against sb_eval in float64 (relative/absolute tolerance of float32). */
+static void check_outputs(const char *what, int nout, sb_node **outs, const env *e, sb_plan *p)
+{
+    sb_array *want[8], *got[8];
+    sb_diag_clear(&D);
+    cr_assert_eq(sb_eval(C, nout, outs, NVARS, e->bind, true, want, &D), SB_OK, "%s: %s", what, D.msg);
+    sb_diag_clear(&D);
+    cr_assert_eq(sb_be_plan_run(p, NVARS, e->bind, got, &D), SB_OK, "%s: %s", what, D.msg);
+    for (int k = 0; k < nout; k++) {
+        cr_assert_eq(got[k]->ndim, want[k]->ndim, "%s: output %d rank", what, k);
+        for (int j = 0; j < got[k]->ndim; j++)
+            cr_assert_eq(got[k]->shape[j], want[k]->shape[j], "%s: output %d dim %d", what, k, j);
+        const sb_array *b = sb_be_plan_output(p, k);
+        cr_assert_eq(sb_array_numel(b), sb_array_numel(got[k]));
+        for (int64_t i = 0; i < sb_array_numel(got[k]); i++) {
+            double g = sb_array_get_f64(got[k], i), w = sb_array_get_f64(want[k], i);
+            double tol = 2e-5 + 2e-5 * fabs(w);
+            cr_assert(fabs(g - w) <= tol || (isnan(g) && isnan(w)),
+                      "%s: output %d element %lld: plan %.9g, reference %.9g", what, k,
+                      (long long)i, g, w);
+            cr_assert_eq(sb_array_get_f64(b, i), g, "%s: borrowed output differs", what);
+        }
+        sb_array_free(got[k]);
+        sb_array_free(want[k]);
+    }
+}
+
+static void check_exprs(int nout, const char *const *texts)
+{
+    env e;
+    env_init(&e);
+    sb_node *outs[8];
+    for (int k = 0; k < nout; k++) outs[k] = parse(texts[k]);
+    sb_diag_clear(&D);
+    sb_plan *p = sb_be_plan_compile(C, nout, outs, &D);
+    cr_assert_not_null(p, "%s: %s", texts[0], D.msg);
+    check_outputs(texts[0], nout, outs, &e, p);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+Test(plan, table_matches_reference)
+{
+    static const char *const exprs[] = {
+        "tanh(x * y + z) * exp(-x) + 0.5 * x",
+        "x + z", "x * c", "c - z", "x * s + s", "z + s",
+        "exp(x) + exp(x) * y", "log(abs(x) + 1) * sigmoid(y) - sqrt(abs(y))",
+        "maximum(x, y) - minimum(x, 0.5) + relu(y)", "clip(x, -0.5, 0.5) / (abs(z) + 1)",
+        "abs(x) ** 1.5 + sqr(y) + reciprocal(abs(c) + 1)", "log1p(abs(x)) + expm1(y) + softplus(x)",
+        "sign(x) * floor(y * 4) + ceil(z)", "sin(x) + cos(y) + erf(x)",
+        "sum(exp(x - max(x, axis=1, keepdims=True)), axis=1)", "mean(x * y)", "sum(tanh(x), axis=0)",
+        "softmax(x)", "softmax(x, axis=0)", "log_softmax(x * 2)", "softmax(x * 2 + z)",
+        "x @ w", "tanh(x @ w + b)", "x @ w + u", "(b + x @ w) * 2", "x.T @ y", "x @ y.T",
+        "x.T.T @ w + b", "where(x > 0, x, y) + 1", "x[1:3] * 2 + y[1:3]", "x.T * 3 + 1",
+        "exp(d) * d + 1", "d @ d.T + 1", "x[i] + 1", "cast(i, 'float32') + 1",
+        "categorical_crossentropy(softmax(x), i)",
+    };
+    for (size_t k = 0; k < sizeof exprs / sizeof exprs[0]; k++) {
+        teardown();
+        setup();
+        check_exprs(1, &exprs[k]);
+    }
+}
+
+Test(plan, fusion_groups_with_several_readers)
+{
+    /* t = exp(x) * y is read by two groups and an output: it must be materialized once */
+    const char *outs[] = {"tanh(exp(x) * y) + 1", "exp(x) * y", "sum(exp(x) * y, axis=1)"};
+    check_exprs(3, outs);
+    env e;
+    env_init(&e);
+    sb_node *n[2] = {parse("tanh(exp(x) * y + 1) * (exp(x) * y)"), parse("x * 2")};
+    sb_plan *p = sb_be_plan_compile(C, 2, n, &D);
+    cr_assert_not_null(p);
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.nfused, 2, "one group per output, got %d", st.nfused);
+    cr_assert_eq(st.nkernel, 0);
+    check_outputs("fused", 2, n, &e, p);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+Test(plan, gemm_formation)
+{
+    env e;
+    env_init(&e);
+    sb_node *n = parse("tanh(x @ w + b) * 2");
+    sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.ngemm, 1);
+    cr_assert_eq(st.nbias, 1, "the bias add is folded into the gemm");
+    cr_assert_eq(st.nfused, 1);
+    cr_assert_eq(st.nsteps, 2);
+    check_outputs("gemm", 1, &n, &e, p);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+/* A value consumed late (a = x @ w) must survive many pooled intermediates, and outputs that
+ * are intermediates of other outputs are kept. */
+Test(plan, buffer_reuse_keeps_live_values)
+{
+    const char *outs[] = {
+        "(x @ w) * sum(softmax(softmax(softmax(y * 2) + 1) * 3) * exp(x)) + (x @ w)",
+        "softmax(y * 2)",
+        "x @ w",
+    };
+    check_exprs(3, outs);
+    env e;
+    env_init(&e);
+    sb_node *n[1] = {parse("exp(x) * (tanh(y) + 1) * (sigmoid(y * 3) + tanh(y * 3 + 1)) + "
+                           "sum(tanh(y + 2) * exp(y - 1)) + exp(x)")};
+    sb_plan *p = sb_be_plan_compile(C, 1, n, &D);
+    for (int r = 0; r < 3; r++) check_outputs("late", 1, n, &e, p);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+Test(plan, steady_state_allocates_nothing)
+{
+    env e;
+    env_init(&e);
+    sb_node *n[2] = {parse("softmax(tanh(x @ w + b) * 2)"), parse("sum(exp(x) * y + z)")};
+    sb_plan *p = sb_be_plan_compile(C, 2, n, &D);
+    check_outputs("first", 2, n, &e, p);
+    sb_plan_stats a, b;
+    sb_be_plan_stats(p, &a);
+    cr_assert_gt(a.pool_allocs, 0);
+    for (int r = 0; r < 4; r++) cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK);
+    sb_be_plan_stats(p, &b);
+    cr_assert_eq(b.pool_allocs, a.pool_allocs, "runs after the first reuse the pool");
+    cr_assert_lt(b.nbuffers, 6, "buffers are shared across steps (%d)", b.nbuffers);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+/* Sizes past the OpenMP threshold and the block size, with every leaf kind. */
+Test(plan, large_broadcasts)
+{
+    sb_type tx, tb, tc, tt;
+    sb_type_parse("float32[300, 701]", &tx, NULL);
+    sb_type_parse("float32[701]", &tb, NULL);
+    sb_type_parse("float32[300, 1]", &tc, NULL);
+    sb_type_parse("float32[701, 300]", &tt, NULL);
+    sb_node *leaf[4] = {sb_input(C, "X", &tx), sb_input(C, "B", &tb), sb_input(C, "Cc", &tc),
+                        sb_input(C, "T", &tt)};
+    sb_array *v[4];
+    sb_binding bind[4];
+    for (int k = 0; k < 4; k++) {
+        const sb_type *t = sb_node_type(leaf[k]);
+        v[k] = sb_array_new(t->dtype, t->ndim, t->dims);
+        for (int64_t i = 0; i < sb_array_numel(v[k]); i++) sb_array_set_f64(v[k], i, pattern(k, i));
+        bind[k] = (sb_binding){sb_node_name(leaf[k]), v[k]};
+    }
+    sb_node *n = parse("tanh(X * B + Cc) * exp(-T.T) + 0.5 * X + softmax(X)");
+    sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
+    sb_array *want, *got;
+    cr_assert_eq(sb_eval(C, 1, &n, 4, bind, true, &want, &D), SB_OK, "%s", D.msg);
+    cr_assert_eq(sb_be_plan_run(p, 4, bind, &got, &D), SB_OK, "%s", D.msg);
+    for (int64_t i = 0; i < sb_array_numel(got); i++) {
+        double g = sb_array_get_f64(got, i), w = sb_array_get_f64(want, i);
+        cr_assert(fabs(g - w) <= 2e-5 + 2e-5 * fabs(w), "element %lld: %g vs %g", (long long)i, g, w);
+    }
+    sb_array_free(got);
+    sb_array_free(want);
+    for (int k = 0; k < 4; k++) sb_array_free(v[k]);
+    sb_be_plan_free(p);
+}
+
+Test(plan, errors)
+{
+    env e;
+    env_init(&e);
+    sb_type t;
+    sb_type_parse("float32[?]", &t, NULL);
+    sb_node *q = sb_input(C, "q", &t);
+    sb_node *r = sb_apply2(C, SB_OP_ADD, q, parse("z"), &D);
+    cr_assert_not_null(r);
+    sb_plan *p = sb_be_plan_compile(C, 1, &r, &D);
+    sb_diag_clear(&D);
+    cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_ERR_VALUE);
+    cr_assert(strstr(D.msg, "'q' has no value"), "%s", D.msg);
+    int64_t three = 3;
+    sb_array *a = sb_array_new(SB_DTYPE_F32, 1, &three);
+    sb_binding b[2] = {{"q", a}, {"z", e.val[2]}};
+    sb_diag_clear(&D);
+    cr_assert_eq(sb_be_plan_run(p, 2, b, NULL, &D), SB_ERR_VALUE);
+    cr_assert(strstr(D.msg, "broadcast"), "%s", D.msg);
+    cr_assert_null(sb_be_plan_output(p, 0));
+    sb_array_free(a);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+/* vmath.h against libm in double: a sweep of float32 values within 2 ulp (and special values). */
+static double ulps(float got, double want)
+{
+    float w = (float)want;
+    if (got == w || (isnan(got) && isnan(want))) return 0;
+    if (isinf(w) || isinf(got)) return 1e9;
+    double u = fabs((double)nextafterf(w, INFINITY) - (double)w);
+    return fabs((double)got - want) / (u > 0 ? u : 1e-45);
+}
+
+Test(plan, vmath_accuracy)
+{
+    double me = 0, ml = 0, mt = 0, ms = 0;
+    for (int i = 0; i < 200000; i++) {
+        float x = -104.0f + 193.0f * (float)i / 200000.0f;
+        me = fmax(me, ulps(sb_vm_expf(x), exp((double)x)));
+        float t = -12.0f + 24.0f * (float)i / 200000.0f;
+        mt = fmax(mt, ulps(sb_vm_tanhf(t), tanh((double)t)));
+        ms = fmax(ms, ulps(sb_vm_sigmoidf(t), 1 / (1 + exp(-(double)t))));
+        float l = ldexpf(1.0f + (float)(i % 1000) / 1000.0f, i % 250 - 140);
+        ml = fmax(ml, ulps(sb_vm_logf(l), log((double)l)));
+    }
+    cr_assert_leq(me, 2, "exp: %g ulp", me);
+    cr_assert_leq(mt, 2, "tanh: %g ulp", mt);
+    cr_assert_leq(ms, 3, "sigmoid: %g ulp", ms);
+    cr_assert_leq(ml, 2, "log: %g ulp", ml);
+    cr_assert(isinf(sb_vm_expf(89.0f)) && sb_vm_expf(-105.0f) == 0 && isnan(sb_vm_expf(NAN)));
+    cr_assert(isinf(sb_vm_logf(0.0f)) && sb_vm_logf(0.0f) < 0 && isnan(sb_vm_logf(-1.0f)));
+    cr_assert(sb_vm_tanhf(30.0f) == 1.0f && sb_vm_tanhf(-30.0f) == -1.0f);
+}
