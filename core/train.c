@@ -23,6 +23,7 @@ typedef struct trainer {
     const sb_train_spec *t;
     sb_graph *g;
     bool quiet, tty;
+    bool pending;           /* a \r progress line is on the terminal without its newline */
     sb_shared_store *store;
     int nin;
     sb_node **inputs;       /* the graph's inputs */
@@ -319,6 +320,7 @@ static sb_status checkpoint_load(trainer *tr, bool *resumed, sb_diag *d)
     if (!j) return d->status;
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(sb_json_root(j), "step");
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(sb_json_root(j), "seed");
+    const cJSON *bs = cJSON_GetObjectItemCaseSensitive(sb_json_root(j), "batch_size");
     sb_status st = SB_OK;
     if (!cJSON_IsNumber(step) || step->valuedouble < 0)
         st = sb_json_error(j, step ? step : sb_json_root(j), SB_ERR_VALUE, d,
@@ -326,6 +328,9 @@ static sb_status checkpoint_load(trainer *tr, bool *resumed, sb_diag *d)
     else if (cJSON_IsNumber(seed) && (uint64_t)seed->valuedouble != tr->t->seed)
         st = sb_json_error(j, seed, SB_ERR_VALUE, d, "checkpoint: seed %.0f differs from the "
                            "pipeline's seed %llu", seed->valuedouble, (unsigned long long)tr->t->seed);
+    else if (cJSON_IsNumber(bs) && (int64_t)bs->valuedouble != tr->bs)
+        st = sb_json_error(j, bs, SB_ERR_VALUE, d, "checkpoint: batch size %.0f differs from the "
+                           "pipeline's %lld", bs->valuedouble, (long long)tr->bs);
     if (!st) tr->step = (int64_t)step->valuedouble;
     sb_json_free(j);
     for (int i = 0; i < sb_shared_count(tr->store) && !st; i++) {
@@ -355,6 +360,13 @@ static void fmt_duration(double s, char *buf, size_t n)
     else snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
 }
 
+/* Finish a \r progress line before other output. */
+static void end_line(trainer *tr)
+{
+    if (tr->pending) fprintf(stderr, "\n");
+    tr->pending = false;
+}
+
 /* One progress line on stderr (\r-rewritten on a terminal) and one metrics record. */
 static void log_progress(trainer *tr)
 {
@@ -369,6 +381,7 @@ static void log_progress(trainer *tr)
                 tr->tty ? "\r" : "", (long long)tr->step, (long long)tr->total,
                 (long long)((tr->step - 1) / tr->spe + 1), loss, eps, eta, tr->tty ? "   " : "\n");
         fflush(stderr);
+        tr->pending = tr->tty;
     }
     if (tr->metrics)
         fprintf(tr->metrics, "{\"step\": %lld, \"epoch\": %.6g, \"loss\": %.9g, "
@@ -397,7 +410,7 @@ static sb_status evaluate(trainer *tr, bool final, sb_diag *d)
     sb_status st = sb_function_call(tr->eval_fn, tr->nin, args, tr->eval_res, d);
     free(args);
     if (st) return st;
-    if (tr->tty && !tr->quiet) fprintf(stderr, "\n");
+    end_line(tr);
     printf("eval step %lld%s:", (long long)tr->step, final ? " (final)" : "");
     for (int i = 0; i < tr->neval; i++) {
         const sb_array *a = tr->eval_res[i];
@@ -462,7 +475,7 @@ static sb_status loop(trainer *tr, sb_diag *d)
             if (tr->t->checkpoint && checkpoint_save(tr, d)) return d->status;
         }
     }
-    if (tr->tty && !tr->quiet) fprintf(stderr, "\n");
+    end_line(tr);
     return SB_OK;
 }
 

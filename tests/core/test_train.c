@@ -411,3 +411,16 @@ Test(train, newton_cg_step_matches_the_explicit_hessian)
     sb_graph_free(g);
     sb_ctx_free(ctx);
 }
+
+/* A checkpoint made with another seed or batch size would not continue the same run: an error. */
+Test(train, a_checkpoint_of_another_run_is_an_error, .init = make_tmp, .fini = rm_tmp)
+{
+    write_regression_data();
+    char msg[2048];
+    write_pipeline("a.json", regression_graph, "\"steps\": 5, \"checkpoint\": \"ck\"");
+    cr_assert_eq(train_file("a.json", msg, sizeof msg), SB_OK, "%s", msg);
+    write_pipeline("b.json", regression_graph, "\"steps\": 9, \"batch_size\": 25, \"checkpoint\": \"ck\"");
+    cr_expect_eq(train_file("b.json", msg, sizeof msg), SB_ERR_VALUE);
+    cr_expect(strstr(msg, "state.json:1:") && strstr(msg, "batch size 20 differs from the pipeline's 25"),
+              "%s", msg);
+}
