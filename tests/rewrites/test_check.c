@@ -3,7 +3,10 @@
 #include <criterion/criterion.h>
 
 #include "rewrites/check.h"
+#include "rewrites/passes.h"
 #include "rewrites/rule.h"
+
+#include <math.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,4 +195,81 @@ Test(check, command_line)
     cr_expect_eq(run_symbench("rules frobnicate", &out), 2, "%s", out);
     free(out);
     free(path);
+}
+
+/* Expect equal results up to the rounding of dt (float32 or float64). */
+static void tolerance_check(const sb_array *a, const sb_array *b, const char *what, sb_dtype dt)
+{
+    double rtol = dt == SB_DTYPE_F32 ? 1e-4 : 1e-9, scale = 0;
+    cr_assert_eq(sb_array_numel(a), sb_array_numel(b), "%s: sizes differ", what);
+    for (int64_t k = 0; k < sb_array_numel(a); k++) scale = fmax(scale, fabs(sb_array_get_f64(a, k)));
+    for (int64_t k = 0; k < sb_array_numel(a); k++) {
+        double x = sb_array_get_f64(a, k), y = sb_array_get_f64(b, k);
+        cr_expect(fabs(x - y) <= rtol * (1 + scale), "%s: [%lld] %.17g before, %.17g after", what,
+                  (long long)k, x, y);
+    }
+}
+
+/* End to end: graphs optimized by the saturate pass with every shipped set evaluate to the same
+ * values as before (the rules as the optimizer really applies them, with extraction). */
+Test(check, optimized_graphs_evaluate_the_same)
+{
+    static const char *exprs[] = {
+        "mean(-log(sigmoid(x @ w + c))) + sum(log(1 + exp(x @ w)))",
+        "log(sum(exp(x), axis=1)) - max(-x, axis=1) * 1 + sum(x.T.T * 2, axis=0)[0]",
+        "exp(x) / sum(exp(x), axis=1, keepdims=True) + log(softmax(x)) ** 2",
+        "sum(outer(w, w).T @ w) + sqrt(sqr(c)) / exp(c) ** 0.5",
+        "(x @ w) * (x @ w) - x @ w ** 2 + 1 / (1 + exp(-(x @ w)))",
+        "sum(x * 3, axis=0) / 3 - sum(x, axis=0) + log(exp(x) * exp(2 * x))[1]",
+        "(A @ B) @ C + (A @ B).T.T @ C * 0 - C[0] * zeros_like(C[0])",
+        "tanh(f) * 1 + 0 - (f - f) + where(~(f > 0), 0 * f, f) ** 2",
+        "sum(sum(f, axis=1)) + mean(f * 2.0) + max(exp(f)) - (f + -f)[0, 0]",
+    };
+    static const struct { const char *name, *type; } vars[] = {
+        {"x", "float64[4, 3]"}, {"w", "float64[3]"}, {"c", "float64"}, {"f", "float32[5, 2]"},
+        {"A", "float64[2, 6]"}, {"B", "float64[6, 3]"}, {"C", "float64[3, 3]"}};
+    const int nv = (int)(sizeof vars / sizeof *vars), ne = (int)(sizeof exprs / sizeof *exprs);
+    sb_ctx *ctx = sb_ctx_init();
+    sb_graph *g = sb_graph_new(ctx);
+    sb_binding binds[8];
+    sb_array *vals[8];
+    for (int i = 0; i < nv; i++) {
+        sb_type t;
+        sb_diag d = {0};
+        cr_assert_eq(sb_type_parse(vars[i].type, &t, &d), SB_OK);
+        sb_graph_add(g, SB_ROLE_INPUT, vars[i].name, sb_input(ctx, vars[i].name, &t));
+        vals[i] = sb_array_new(t.dtype, t.ndim, t.dims);
+        for (int64_t k = 0; k < sb_array_numel(vals[i]); k++)
+            sb_array_set_f64(vals[i], k, 0.37 * (double)((k * 7 + i * 3) % 11) - 1.6);
+        binds[i] = (sb_binding){vars[i].name, vals[i]};
+    }
+    sb_node *before[16];
+    for (int e = 0; e < ne; e++) {
+        sb_diag d = {0};
+        before[e] = sb_parse_expr(ctx, exprs[e], NULL, NULL, &d);
+        cr_assert_not_null(before[e], "%s: %s", exprs[e], d.msg);
+        char name[16];
+        snprintf(name, sizeof name, "o%d", e);
+        sb_graph_add(g, SB_ROLE_OUTPUT, name, before[e]);
+    }
+    cJSON *passes = cJSON_Parse("[{\"pass\": \"saturate\", \"rules\": [\"algebra\", \"stability\", "
+                                "\"specialize\", \"shapes\", \"linalg\", \"reductions\"]}]");
+    sb_pass_opts po = {.passes = passes};
+    sb_diag d = {0};
+    cr_assert_eq(sb_rw_run_passes(g, &po, &d), SB_OK, "%s", d.msg);
+    int changed = 0;
+    for (int e = 0; e < ne; e++) {
+        sb_node *outs[2] = {before[e], sb_graph_node(g, SB_ROLE_OUTPUT, e)};
+        changed += outs[0] != outs[1];
+        sb_array *res[2] = {NULL, NULL};
+        cr_assert_eq(sb_eval(ctx, 2, outs, nv, binds, false, res, &d), SB_OK, "%s", d.msg);
+        tolerance_check(res[0], res[1], exprs[e], sb_node_type(outs[0])->dtype);
+        sb_array_free(res[0]);
+        sb_array_free(res[1]);
+    }
+    cr_expect_geq(changed, ne - 1, "the optimizer changed only %d of %d graphs", changed, ne);
+    cJSON_Delete(passes);
+    for (int i = 0; i < nv; i++) sb_array_free(vals[i]);
+    sb_graph_free(g);
+    sb_ctx_free(ctx);
 }
