@@ -185,7 +185,7 @@ static sb_graph *load_named(sb_ctx *ctx, const sb_json *j, const cJSON *root, sb
         sec[i] = cJSON_GetObjectItemCaseSensitive(root, sections[i]);
         if (need_object(j, sec[i], sections[i], d) != SB_OK) return NULL;
     }
-    if (!sec[3] || !sec[3]->child) {
+    if ((!sec[3] || !sec[3]->child) && (!sec[4] || !sec[4]->child)) { /* nothing to compute */
         sb_json_error(j, root, SB_ERR_SYNTAX, d, "graph has no outputs");
         return NULL;
     }
