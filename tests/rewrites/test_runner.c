@@ -183,3 +183,40 @@ Test(runner, ill_typed_rhs_is_skipped)
     sb_eg_free(eg);
     sb_rw_ruleset_free(rs);
 }
+
+static bool same_class(sb_egraph *eg, void *user)
+{
+    sb_id *ab = user;
+    return sb_eg_find(eg, ab[0]) == sb_eg_find(eg, ab[1]);
+}
+
+Test(runner, goal_stops_early_and_report_names_the_reason)
+{
+    sb_ruleset *rs = RS(ac_rules);
+    sb_egraph *eg = sb_eg_new(ctx);
+    sb_node *s = sum_of(10);
+    sb_id ab[2] = {sb_eg_add_term(eg, s), 0};
+    /* x1 + x0 + x2 + ... : equal to the start after one commutation. */
+    sb_diag d = {0};
+    sb_node *g = sb_parse_expr(ctx, "x1 + x0 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9", NULL, NULL, &d);
+    cr_assert(g, "%s", d.msg);
+    ab[1] = sb_eg_add_term(eg, g);
+    sb_run_opts o = sb_run_opts_default();
+    o.goal = same_class;
+    o.goal_user = ab;
+    o.node_limit = 1000000;
+    sb_runner *r = run(eg, rs, o);
+    cr_assert_eq(r->stop, SB_STOP_GOAL, "stop: %s", sb_rw_stop_name(r->stop));
+    cr_assert_eq(r->niters, 1);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sb_rw_runner_report(r, f);
+    fclose(f);
+    cr_assert(strstr(buf, "stop: goal reached after 1 iterations"), "%s", buf);
+    cr_assert(strstr(buf, "rule comm:"), "%s", buf);
+    free(buf);
+    sb_rw_runner_free(r);
+    sb_eg_free(eg);
+    sb_rw_ruleset_free(rs);
+}
