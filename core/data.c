@@ -2,7 +2,8 @@
  *
  * The pipeline's data step: Fashion-MNIST images come as uint8[60000, 28, 28]; the graph says
  * float32[?, 784] and the pipeline asks for scale 1/255. sb_array_conform flattens the trailing
- * dims, checks every known dim, converts the dtype and scales, in that order. */
+ * dims (or, where that cannot fit, reshapes as NumPy would), checks every known dim, converts the
+ * dtype and scales, in that order. */
 #include "core-impl.h"
 
 /* The shape raw takes to reach ndim dims: the leading ndim-1 dims kept, the rest multiplied into
@@ -16,6 +17,31 @@ static bool flat_shape(const sb_array *raw, int ndim, int64_t *shape)
     for (int k = ndim - 1; k < raw->ndim; k++) last *= raw->shape[k];
     shape[ndim - 1] = last;
     return true;
+}
+
+/* NumPy's reshape to the declared dims, for data the flattening rule cannot fit: all known dims
+ * but at most one (-1), which takes what is left. False when the element counts disagree. */
+static bool reshape_shape(const sb_array *raw, const sb_type *t, int64_t *shape)
+{
+    int64_t known = 1, numel = sb_array_numel(raw);
+    int unknown = -1;
+    for (int k = 0; k < t->ndim; k++) {
+        if (t->dims[k] >= 0) known *= t->dims[k], shape[k] = t->dims[k];
+        else if (unknown >= 0) return false; /* two unknown dims: ambiguous */
+        else unknown = k;
+    }
+    if (unknown < 0) return known == numel;
+    if (known == 0 || numel % known) return false;
+    shape[unknown] = numel / known;
+    return true;
+}
+
+/* Whether shape matches every known dim of t. */
+static int first_mismatch(const sb_type *t, const int64_t *shape)
+{
+    for (int k = 0; k < t->ndim; k++)
+        if (t->dims[k] >= 0 && t->dims[k] != shape[k]) return k;
+    return -1;
 }
 
 static void shape_str(int ndim, const int64_t *shape, char *buf, size_t n)
@@ -46,22 +72,27 @@ sb_array *sb_array_conform(const sb_array *raw, const sb_type *declared, double 
     SB_ASSERT(raw && declared && declared->dtype < SB_DTYPE_COUNT);
     what = what ? what : "data";
     char tbuf[160], sbuf[200];
-    int64_t shape[SB_MAX_DIMS];
-    if (!flat_shape(raw, declared->ndim, shape)) {
+    int64_t shape[SB_MAX_DIMS], alt[SB_MAX_DIMS];
+    bool flat = flat_shape(raw, declared->ndim, shape);
+    int bad = flat ? first_mismatch(declared, shape) : -1;
+    if ((!flat || bad >= 0) && reshape_shape(raw, declared, alt)) {
+        memcpy(shape, alt, sizeof shape);
+        flat = true, bad = -1;
+    }
+    if (!flat) {
         shape_str(raw->ndim, raw->shape, sbuf, sizeof sbuf);
         sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0, "%s: data of shape %s cannot be fitted to %s", what,
                     sbuf, sb_type_str(declared, tbuf, sizeof tbuf));
         return NULL;
     }
-    for (int k = 0; k < declared->ndim; k++)
-        if (declared->dims[k] >= 0 && declared->dims[k] != shape[k]) {
-            shape_str(declared->ndim, shape, sbuf, sizeof sbuf);
-            sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0,
-                        "%s: data of shape %s does not match declared %s (dim %d is %lld, not %lld)",
-                        what, sbuf, sb_type_str(declared, tbuf, sizeof tbuf), k,
-                        (long long)shape[k], (long long)declared->dims[k]);
-            return NULL;
-        }
+    if (bad >= 0) {
+        shape_str(declared->ndim, shape, sbuf, sizeof sbuf);
+        sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0,
+                    "%s: data of shape %s does not match declared %s (dim %d is %lld, not %lld)", what,
+                    sbuf, sb_type_str(declared, tbuf, sizeof tbuf), bad, (long long)shape[bad],
+                    (long long)declared->dims[bad]);
+        return NULL;
+    }
     if (scale != 1.0 && !sb_dtype_is_float(declared->dtype)) {
         sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0, "%s: scale %g needs a float type, not %s", what,
                     scale, sb_type_str(declared, tbuf, sizeof tbuf));

@@ -358,6 +358,17 @@ Test(data, conform_flatten_cast_scale)
     check_shape(x, SB_DTYPE_I64, 3, (int64_t[]){2, 3, 4});
     cr_assert_eq(sb_array_get_i64(x, 23), 230);
     sb_array_free(x);
+    t = ty("uint8[2, 3, 4, 1]"); /* more dims than the data: NumPy's reshape */
+    x = sb_array_conform(raw, &t, 1, "x", &d);
+    cr_assert_not_null(x, "%s", d.msg);
+    check_shape(x, SB_DTYPE_U8, 4, (int64_t[]){2, 3, 4, 1});
+    sb_array_free(x);
+    t = ty("float32[?, 8]"); /* flattening gives (2, 12): reshaped to (3, 8) */
+    x = sb_array_conform(raw, &t, 1, "x", &d);
+    cr_assert_not_null(x, "%s", d.msg);
+    check_shape(x, SB_DTYPE_F32, 2, (int64_t[]){3, 8});
+    cr_assert_eq(sb_array_get_f64(x, 9), 90);
+    sb_array_free(x);
     t = ty("float64[24]");
     x = sb_array_conform(raw, &t, 1, "x", &d);
     cr_assert_not_null(x, "%s", d.msg);
@@ -381,7 +392,8 @@ Test(data, conform_errors)
     sb_array *raw = sb_array_new(SB_DTYPE_U8, 3, (int64_t[]){5, 2, 3});
     conform_bad(raw, "float32[?, 7]", 1, "dim 1 is 6, not 7");
     conform_bad(raw, "float32[4, 6]", 1, "dim 0 is 5, not 4");
-    conform_bad(raw, "float32[5, 2, 3, 1]", 1, "cannot be fitted");
+    conform_bad(raw, "float32[7, 5, 2, 3]", 1, "cannot be fitted");
+    conform_bad(raw, "float32[?, ?, 2, 3]", 1, "cannot be fitted"); /* ambiguous */
     conform_bad(raw, "float32", 1, "cannot be fitted");
     conform_bad(raw, "int32[?, 6]", 0.5, "needs a float type");
     sb_array_free(raw);
