@@ -175,7 +175,8 @@ SB_API sb_array *sb_array_init(const sb_init_spec *spec, sb_dtype dt, int ndim,
  * ------------------------------------------------------------------------------------------- */
 
 /* Fit raw data (from .npy / IDX) to a declared input type: flatten trailing dims to reach the
- * declared ndim (uint8[60000, 28, 28] -> [60000, 784]), check every known declared dim, convert
+ * declared ndim (uint8[60000, 28, 28] -> [60000, 784]; where that cannot fit, reshape as NumPy
+ * would: (784,) -> [1, 784], (6,) -> [?, 3]), check every known declared dim, convert
  * to the declared dtype and multiply by scale when scale != 1 (computed in the float dtype).
  * Returns a new array, or NULL with d filled ("WHAT: ..."; `what` names the data). */
 SB_API sb_array *sb_array_conform(const sb_array *raw, const sb_type *declared, double scale,
