@@ -62,13 +62,35 @@ void sb_report_free(sb_report *r)
     free(r);
 }
 
+/* svg from its <svg element on (the XML prolog and DOCTYPE dropped), with every id="..." made
+ * unique in the page by a "s<stage>-" prefix (Graphviz names each drawing's parts alike). */
+static char *inline_svg(const char *svg, int stage)
+{
+    const char *s = svg ? strstr(svg, "<svg") : NULL;
+    if (!s) return NULL;
+    char pre[24];
+    int np = snprintf(pre, sizeof pre, " id=\"s%d-", stage);
+    size_t n = 1;
+    for (const char *p = s; (p = strstr(p, " id=\"")); p += 5) n += (size_t)np;
+    char *out = sb_xmalloc(strlen(s) + n), *o = out;
+    for (const char *p = s, *q; ; p = q + 5) {
+        q = strstr(p, " id=\"");
+        size_t k = q ? (size_t)(q - p) : strlen(p);
+        memcpy(o, p, k), o += k;
+        if (!q) break;
+        memcpy(o, pre, (size_t)np), o += np;
+    }
+    *o = 0;
+    return out;
+}
+
 void sb_report_add_stage(sb_report *r, const char *pass, double seconds, int nodes_before,
                          int nodes_after, const char *svg)
 {
     r->stage = grow(r->stage, r->nstage, &r->capstage, sizeof *r->stage);
-    const char *s = svg ? strstr(svg, "<svg") : NULL; /* drop the XML prolog and DOCTYPE */
-    r->stage[r->nstage++] = (report_stage){sb_xstrdup(pass), s ? sb_xstrdup(s) : NULL, seconds,
-                                           nodes_before, nodes_after};
+    r->stage[r->nstage] = (report_stage){sb_xstrdup(pass), inline_svg(svg, r->nstage), seconds,
+                                         nodes_before, nodes_after};
+    r->nstage++;
 }
 
 void sb_report_add_stage_graph(sb_report *r, const char *pass, double seconds, int nodes_before,

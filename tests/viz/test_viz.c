@@ -394,6 +394,8 @@ Test(viz, html_report)
     cr_assert_eq(count(html, "<section class=\"stage\""), 2);
     cr_assert_eq(count(html, "<svg"), 2, "the stage drawing and the loss curve");
     cr_assert_null(strstr(html, "<?xml"), "prolog dropped from inline SVG");
+    cr_assert(strstr(html, " id=\"s0-graph0\"") != NULL, "ids unique per stage");
+    cr_assert_null(strstr(html, " id=\"graph0\""));
     cr_assert(strstr(html, "(unchanged)") != NULL);
     cr_assert(strstr(html, "<td>a&lt;b &amp; c</td><td>1</td><td>0</td>") != NULL);
     cr_assert(strstr(html, "before 200 &rarr; after 150 (-25.0%)") != NULL, "%s", html);
