@@ -401,8 +401,11 @@ static sb_status infer_crossentropy(sb_op op, int nin, const sb_type *const *in,
     sb_type lead = *p, tl = *t;
     lead.ndim = (int8_t)(p->ndim - 1);
     if (sb_dtype_is_float(t->dtype)) {
-        int64_t c;
-        if (t->ndim != p->ndim || !bcast_dim(p->dims[p->ndim - 1], t->dims[t->ndim - 1], &c))
+        /* float targets: exactly the predictions' shape (no broadcasting, as in PyTensor) */
+        bool same = t->ndim == p->ndim;
+        for (int i = 0; same && i < p->ndim; i++)
+            same = p->dims[i] < 0 || t->dims[i] < 0 || p->dims[i] == t->dims[i];
+        if (!same)
             return type_err(d, "%s: targets %s must have the shape of the predictions %s",
                             op_name(op), tstr(t, tt), tstr(p, tp));
         tl.ndim = (int8_t)(t->ndim - 1);
