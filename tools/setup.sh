@@ -19,6 +19,7 @@ packages=(
   libcriterion-dev                   # tests
   python3-numpy                      # tests compare against NumPy
   dataset-fashion-mnist              # examples: /usr/share/datasets/fashion-mnist
+  chromium                           # the HTML report is checked in headless Chromium
 )
 [[ " $* " == *" --bench "* ]] && packages+=(python3-torch)
 
