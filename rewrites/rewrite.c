@@ -170,6 +170,67 @@ static sb_status rule_conds(sb_ruleset *rs, sb_rule *r, const sb_json *j, const 
     return SB_OK;
 }
 
+/* ---- type check ------------------------------------------------------------------------- */
+/* The pattern p with every variable an input of type t (in scratch); NULL when ill-typed. */
+static sb_node *typed(sb_ctx *scratch, const sb_node *p, const sb_type *t)
+{
+    if (p->op == SB_OP_PVAR) return sb_input(scratch, p->name, t);
+    if (p->op == SB_OP_CONST)
+        return p->value->ndim == 0 ? sb_const_scalar(scratch, sb_array_get_f64(p->value, 0),
+                                                     p->value->dtype, p->type.weak)
+                                   : sb_const(scratch, p->value);
+    if (sb_op_get((sb_op)p->op)->flags & SB_F_LEAF) return NULL;
+    sb_node *in[p->nin > 0 ? p->nin : 1];
+    for (int i = 0; i < p->nin; i++)
+        if (!(in[i] = typed(scratch, p->in[i], t))) return NULL;
+    return sb_apply(scratch, (sb_op)p->op, p->nin, in, p->attrs, NULL);
+}
+
+/* Could a variable of type t satisfy the rule's dtype/ndim/float conditions? */
+static bool conds_allow(const sb_rule *r, const sb_type *t)
+{
+    for (int i = 0; i < r->nconds; i++) {
+        const sb_cond *c = &r->conds[i];
+        if ((c->kind == SB_COND_DTYPE && c->dtype != t->dtype) ||
+            (c->kind == SB_COND_NDIM && c->ndim != t->ndim) ||
+            (c->kind == SB_COND_FLOAT && !sb_dtype_is_float(t->dtype)))
+            return false;
+    }
+    return true;
+}
+
+/* Same rank and sizes, and the same dtype unless one side is a weak literal. */
+static bool types_agree(const sb_type *a, const sb_type *b)
+{
+    if (a->ndim != b->ndim) return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->dims[i] != b->dims[i]) return false;
+    return a->dtype == b->dtype || a->weak || b->weak;
+}
+
+/* A rule is type-incorrect when some typing of its variables (all one type, from a small list)
+ * makes the lhs well-typed but none makes both sides well-typed with agreeing types. Rules
+ * whose lhs needs variables of different types are not judged here (the soundness checker of
+ * `symbench rules check` tries many typings). */
+static bool rule_types_ok(const sb_rule *r, bool *judged)
+{
+    static const char *types[] = {"float32", "float32[4]", "float32[3, 4]", "float32[2, 3, 4]",
+                                  "float64[4]", "int64", "int64[4]", "int64[3, 4]", "bool[4]"};
+    bool lhs_ok = false;
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        sb_type t;
+        if (sb_type_parse(types[i], &t, NULL) || !conds_allow(r, &t)) continue;
+        sb_ctx *scratch = sb_ctx_init();
+        sb_node *l = typed(scratch, r->lhs, &t), *rr = l ? typed(scratch, r->rhs, &t) : NULL;
+        bool ok = l && rr && types_agree(&l->type, &rr->type);
+        lhs_ok |= l != NULL;
+        sb_ctx_free(scratch);
+        if (ok) return *judged = true, true;
+    }
+    *judged = lhs_ok;
+    return !lhs_ok;
+}
+
 static const char *opt_string(const cJSON *o, const char *key)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -206,7 +267,13 @@ static sb_status rule_load(sb_ruleset *rs, sb_rule *r, const sb_json *j, const c
     if (!st && r->bidirectional && r->rhs->op == SB_OP_PVAR)
         st = sb_json_error(j, cJSON_GetObjectItemCaseSensitive(o, "rhs"), SB_ERR_TYPE, d,
                            "a bidirectional rule cannot have a bare variable as rhs");
-    return st ? st : rule_conds(rs, r, j, o, d);
+    if (!st) st = rule_conds(rs, r, j, o, d);
+    bool judged = false;
+    if (!st && !rule_types_ok(r, &judged))
+        st = sb_json_error(j, cJSON_GetObjectItemCaseSensitive(o, "rhs"), SB_ERR_TYPE, d,
+                           "rule '%s' is type-incorrect: where the lhs is well-typed, the rhs is "
+                           "not, or has another type", r->name);
+    return st;
 }
 
 static sb_status ruleset_fill(sb_ruleset *rs, const sb_json *j, sb_diag *d)

@@ -190,7 +190,7 @@ static int matches_at(sb_egraph *eg, const char *lhs, sb_id c, hits *h)
 {
     char json[512];
     snprintf(json, sizeof json, "{\"name\": \"t\", \"rules\": [{\"name\": \"r\", \"lhs\": \"%s\", "
-                                "\"rhs\": \"?x\"}]}", lhs);
+                                "\"rhs\": \"%s\"}]}", lhs, lhs);
     sb_ruleset *rs = RS(json);
     sb_vars vars = {0};
     sb_pattern p;
@@ -365,6 +365,12 @@ Test(egraph, loader_errors_with_positions)
     load_error("{\"name\": \"t\", \"rules\": [\n"
                "  {\"name\": \"a\", \"lhs\": \"?x * ?y\", \"rhs\": \"?x\", \"bidirectional\": true}]}",
                2, 24, "?y");
+    load_error("{\"name\": \"t\", \"rules\": [\n"
+               "  {\"name\": \"a\", \"lhs\": \"sum(?x, axis=0)\", \"rhs\": \"?x\"}]}",
+               2, 50, "type-incorrect");
+    load_error("{\"name\": \"t\", \"rules\": [\n"
+               "  {\"name\": \"a\", \"lhs\": \"?x + ?y\", \"rhs\": \"?x @ ?y\"}]}",
+               2, 42, "type-incorrect");
     sb_diag d = {0};
     cr_assert_null(sb_rw_ruleset_parse("{\"name\": \"t\", \"rules\": [\n  {\"name\": }]}", "bad.json", &d));
     cr_assert_eq(d.line, 2);
