@@ -71,7 +71,10 @@ typedef struct sb_ruleset {
  * installed datadir; anything with a '/' or ending in ".json" is a path (relative to base_dir
  * when base_dir is not NULL). Rejects bad JSON, a missing key, an unknown op or function, an
  * unknown condition, a duplicate rule name, a rhs variable the lhs does not bind (or, for a
- * bidirectional rule, the reverse) -- each with file:line:col of the offending string. */
+ * bidirectional rule, the reverse), a bare variable as lhs, and a type-incorrect rule (some
+ * typing of its variables, all one type from a small list and allowed by its dtype/ndim/float
+ * conditions, makes the lhs well-typed but none makes both sides well-typed with the same
+ * type) -- each with file:line:col of the offending string. */
 sb_ruleset *sb_rw_ruleset_load(const char *name_or_path, const char *base_dir, sb_diag *d);
 /* Parse a rule set from JSON text (`file` names it in diagnostics). */
 sb_ruleset *sb_rw_ruleset_parse(const char *text, const char *file, sb_diag *d);
