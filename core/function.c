@@ -7,6 +7,7 @@
  * (so all of them see the state before the call), checks the update values, and only then
  * swaps them into the store: updates are atomic and order-free. */
 #include "function.h"
+#include "backends/backend.h"
 #include "json.h"
 #include "rewrites/passes.h"
 
@@ -18,7 +19,7 @@ struct sb_function {
     sb_node **vars;         /* nupd shared nodes updated */
     sb_shared_store *store; /* borrowed */
     bool f64;
-    const sb_exec_i *ex;
+    sb_exec_i ex;           /* the executor (a copy) */
     void *prog;
 };
 
@@ -30,7 +31,8 @@ typedef struct eval_prog {
     bool f64;
 } eval_prog;
 
-static void *eval_compile(sb_ctx *ctx, int n, sb_node *const *outs, bool f64, sb_diag *d)
+static void *eval_compile(const void *data, sb_ctx *ctx, int n, sb_node *const *outs, bool f64,
+                          sb_diag *d)
 {
     eval_prog *p = sb_xcalloc(1, sizeof *p);
     p->ctx = ctx;
@@ -63,6 +65,50 @@ const sb_exec_i sb_fn_exec_eval = {
     .run = eval_run,
     .free = eval_free,
 };
+
+/* ---- a backend's programs (backends/backend.h) --------------------------------------------- */
+typedef struct be_prog {
+    const struct sb_backend_i *be;
+    sb_be_program *p;
+} be_prog;
+
+static void *be_compile(const void *data, sb_ctx *ctx, int n, sb_node *const *outs, bool f64,
+                        sb_diag *d)
+{
+    const struct sb_backend_i *be = data;
+    sb_be_program *p = be->compile(ctx, n, outs, f64 ? SB_BE_F64 : 0, d);
+    if (!p) return NULL;
+    be_prog *bp = sb_xmalloc(sizeof *bp);
+    *bp = (be_prog){be, p};
+    return bp;
+}
+
+static sb_status be_run(void *prog, int nbind, const sb_binding *binds, sb_array **res,
+                        sb_diag *d)
+{
+    be_prog *bp = prog;
+    return bp->be->run(bp->p, nbind, binds, res, d);
+}
+
+static void be_free(void *prog)
+{
+    be_prog *bp = prog;
+    if (!bp) return;
+    bp->be->program_free(bp->p);
+    free(bp);
+}
+
+bool sb_fn_exec_backend(const char *name, sb_exec_i *out, sb_diag *d)
+{
+    const struct sb_backend_i *be = sb_backend_get(name);
+    if (!be || (be->available && !be->available())) {
+        sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0, "backend '%s' is not available", name);
+        return false;
+    }
+    *out = (sb_exec_i){.name = be->name, .data = be, .compile = be_compile, .run = be_run,
+                       .free = be_free};
+    return true;
+}
 
 /* ---- givens ------------------------------------------------------------------------------------ */
 sb_node *sb_fn_substitute(sb_ctx *ctx, sb_node *n, int ngiv, const sb_given *givens,
@@ -194,7 +240,11 @@ sb_function *sb_function_new(sb_ctx *ctx, int nin, sb_node *const *inputs, int n
         if (check_update(&updates[i], updates, i, d)) return NULL;
     sb_function *f = sb_xcalloc(1, sizeof *f);
     *f = (sb_function){.ctx = ctx, .nin = nin, .nout = nout, .nupd = nupd, .store = store,
-                       .f64 = o.f64, .ex = &sb_fn_exec_eval};
+                       .f64 = o.f64, .ex = sb_fn_exec_eval};
+    if (o.backend && !sb_fn_exec_backend(o.backend, &f->ex, d)) {
+        sb_function_free(f);
+        return NULL;
+    }
     f->inputs = sb_xcalloc((size_t)nin + 1, sizeof *f->inputs);
     memcpy(f->inputs, inputs, (size_t)nin * sizeof *inputs);
     f->nodes = sb_xcalloc((size_t)(nout + nupd) + 1, sizeof *f->nodes);
@@ -207,7 +257,7 @@ sb_function *sb_function_new(sb_ctx *ctx, int nin, sb_node *const *inputs, int n
     }
     sb_status st = build(f, g, ngiv, givens, &o, d);
     sb_graph_free(g);
-    if (st == SB_OK) f->prog = f->ex->compile(ctx, nout + nupd, f->nodes, f->f64, d);
+    if (st == SB_OK) f->prog = f->ex.compile(f->ex.data, ctx, nout + nupd, f->nodes, f->f64, d);
     if (!f->prog) {
         sb_function_free(f);
         return NULL;
@@ -217,10 +267,10 @@ sb_function *sb_function_new(sb_ctx *ctx, int nin, sb_node *const *inputs, int n
 
 sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d)
 {
-    void *prog = ex->compile(f->ctx, f->nout + f->nupd, f->nodes, f->f64, d);
+    void *prog = ex->compile(ex->data, f->ctx, f->nout + f->nupd, f->nodes, f->f64, d);
     if (!prog) return d && d->status ? d->status : SB_ERR_INTERNAL;
-    f->ex->free(f->prog);
-    f->ex = ex;
+    f->ex.free(f->prog);
+    f->ex = *ex;
     f->prog = prog;
     return SB_OK;
 }
@@ -228,7 +278,7 @@ sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d)
 void sb_function_free(sb_function *f)
 {
     if (!f) return;
-    if (f->prog) f->ex->free(f->prog);
+    if (f->prog) f->ex.free(f->prog);
     free(f->inputs);
     free(f->nodes);
     free(f->vars);
@@ -300,7 +350,7 @@ sb_status sb_function_call(sb_function *f, int nargs, const sb_array *const *arg
     int nb = 0, n = f->nout + f->nupd;
     sb_binding *b = bindings(f, args, &nb);
     sb_array **res = sb_xcalloc((size_t)n + 1, sizeof *res);
-    sb_status st = f->ex->run(f->prog, nb, b, res, d);
+    sb_status st = f->ex.run(f->prog, nb, b, res, d);
     free(b);
     for (int i = 0; i < f->nupd && st == SB_OK; i++) st = fit_update(f, i, &res[f->nout + i], d);
     if (st != SB_OK) {

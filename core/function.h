@@ -13,8 +13,10 @@
 /* An executor: compiles a list of nodes once, then runs it on bindings many times. */
 typedef struct sb_exec_i {
     const char *name;
+    const void *data; /* handed to compile (the backend of sb_fn_exec_backend) */
     /* Prepare a program computing outs[0..n) (nodes of ctx). NULL + d on error. */
-    void *(*compile)(sb_ctx *ctx, int n, sb_node *const *outs, bool f64, sb_diag *d);
+    void *(*compile)(const void *data, sb_ctx *ctx, int n, sb_node *const *outs, bool f64,
+                     sb_diag *d);
     /* Evaluate: res[0..n) receive new arrays; on error res hold NULL and d is filled. */
     sb_status (*run)(void *prog, int nbind, const sb_binding *binds, sb_array **res, sb_diag *d);
     /* Release the program. */
@@ -23,6 +25,9 @@ typedef struct sb_exec_i {
 
 /* The default executor: the reference evaluator sb_eval. */
 extern const sb_exec_i sb_fn_exec_eval;
+/* An executor running programs of the backend called name (backends/backend.h: "cpu", "cuda");
+ * false + d when there is no such backend or it is not available. */
+bool sb_fn_exec_backend(const char *name, sb_exec_i *out, sb_diag *d);
 
 /* Replace f's executor (recompiles its program). Returns SB_OK or fills d. */
 sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d);

@@ -501,6 +501,8 @@ typedef struct sb_function_opts {
     const char *passes;  /* with optimize: the passes as JSON text (a pipeline's "passes" array);
                             NULL = the default pipeline */
     bool f64;            /* evaluate every float op in float64 (reference mode) */
+    const char *backend; /* run on this backend's programs ("cpu", "cuda"); NULL = the
+                            reference evaluator sb_eval */
 } sb_function_opts;
 
 typedef struct sb_function sb_function;

@@ -1,6 +1,6 @@
 /* train.c: the training loop of a pipeline (`"train": {...}`), built on compiled functions.
  *
- * Two functions are compiled from the graph: the step (the loss output and every update of the
+ * Two functions are compiled from the graph (run by the pipeline's backend's programs): the step (the loss output and every update of the
  * graph: the optimizer is written in the graph as updates) and the evaluation (the chosen
  * outputs, no updates). Each step gathers a minibatch of the `batch_over` inputs from a
  * permutation of the rows drawn per epoch from the seed (so step s always sees the same rows,
@@ -208,8 +208,9 @@ static sb_status setup_step(trainer *tr, sb_diag *d)
         u[i].value = sb_graph_node(tr->g, SB_ROLE_UPDATE, i);
     }
     sb_node *loss = sb_graph_node(tr->g, SB_ROLE_OUTPUT, tr->loss);
+    sb_function_opts o = {.backend = tr->p->backend};
     tr->step_fn = sb_function_new(tr->g->ctx, tr->nin, tr->inputs, 1, &loss, nupd, u, 0, NULL,
-                                  tr->store, NULL, d);
+                                  tr->store, &o, d);
     free(u);
     return tr->step_fn ? SB_OK : d->status;
 }
@@ -246,8 +247,9 @@ static sb_status setup_eval(trainer *tr, sb_diag *d)
     if (!tr->neval) return SB_OK;
     sb_node **outs = sb_xcalloc((size_t)tr->neval, sizeof *outs);
     for (int i = 0; i < tr->neval; i++) outs[i] = sb_graph_node(tr->g, SB_ROLE_OUTPUT, tr->eval_idx[i]);
+    sb_function_opts o = {.backend = tr->p->backend};
     tr->eval_fn = sb_function_new(tr->g->ctx, tr->nin, tr->inputs, tr->neval, outs, 0, NULL, 0,
-                                  NULL, tr->store, NULL, d);
+                                  NULL, tr->store, &o, d);
     free(outs);
     return tr->eval_fn ? SB_OK : d->status;
 }

@@ -309,17 +309,19 @@ Test(function, bad_updates_givens_and_arguments_are_errors)
 
 /* ---- executor interface ---- */
 static int compiled, runs;
-static void *count_compile(sb_ctx *ctx, int n, sb_node *const *outs, bool f64, sb_diag *d)
+static void *count_compile(const void *data, sb_ctx *ctx, int n, sb_node *const *outs, bool f64,
+                           sb_diag *d)
 {
     compiled++;
-    return sb_fn_exec_eval.compile(ctx, n, outs, f64, d);
+    cr_expect_eq(data, &compiled);
+    return sb_fn_exec_eval.compile(NULL, ctx, n, outs, f64, d);
 }
 static sb_status count_run(void *p, int nb, const sb_binding *b, sb_array **res, sb_diag *d)
 {
     runs++;
     return sb_fn_exec_eval.run(p, nb, b, res, d);
 }
-static const sb_exec_i counting = {"counting", count_compile, count_run, NULL};
+static const sb_exec_i counting = {"counting", &compiled, count_compile, count_run, NULL};
 
 Test(function, the_executor_can_be_swapped)
 {
@@ -341,5 +343,33 @@ Test(function, the_executor_can_be_swapped)
     cr_expect_eq(stored(s, "a", 0), 8);
     sb_function_free(f);
     sb_shared_store_free(s);
+    sb_ctx_free(ctx);
+}
+
+/* The same function on the CPU backend's programs gives the same values; an unknown backend is
+ * an error. */
+Test(function, runs_on_a_backend)
+{
+    sb_ctx *ctx = sb_ctx_init();
+    sb_type t = ty("float64[3]");
+    sb_node *x = sb_input(ctx, "x", &t);
+    sb_node *out = expr(ctx, "sum(tanh(x) * x)");
+    sb_diag d = {0};
+    sb_function_opts o = {.backend = "cpu"};
+    sb_function *f = sb_function_new(ctx, 1, &x, 1, &out, 0, NULL, 0, NULL, NULL, &o, &d);
+    cr_assert_not_null(f, "%s", d.msg);
+    double v[3] = {0.5, -1, 2};
+    sb_array *xv = vec(3, v), *res;
+    const sb_array *args[1] = {xv};
+    cr_assert_eq(sb_function_call(f, 1, args, &res, &d), SB_OK, "%s", d.msg);
+    double want = 0;
+    for (int i = 0; i < 3; i++) want += tanh(v[i]) * v[i];
+    cr_expect_float_eq(sb_array_get_f64(res, 0), want, 1e-12);
+    sb_array_free(res);
+    sb_function_free(f);
+    o.backend = "tpu";
+    cr_expect_null(sb_function_new(ctx, 1, &x, 1, &out, 0, NULL, 0, NULL, NULL, &o, &d));
+    cr_expect(strstr(d.msg, "backend 'tpu' is not available"), "%s", d.msg);
+    sb_array_free(xv);
     sb_ctx_free(ctx);
 }
