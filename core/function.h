@@ -32,6 +32,12 @@ bool sb_fn_exec_backend(const char *name, sb_exec_i *out, sb_diag *d);
 /* Replace f's executor (recompiles its program). Returns SB_OK or fills d. */
 sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d);
 
+/* Initial values of g's shared variables from the pipeline's data specs (sb_pipeline_data_load
+ * with each variable's declared type) into s; a shared variable without data is an error at the
+ * pipeline's "data" (or root). p is a const struct sb_pipeline * (core/pipeline.h). */
+sb_status sb_fn_store_load(sb_shared_store *s, const struct sb_pipeline *p, const sb_graph *g,
+                           sb_diag *d);
+
 /* Store v under name, taking ownership (replaces and frees an old value). */
 void sb_fn_store_take(sb_shared_store *s, const char *name, sb_array *v);
 

@@ -4,6 +4,7 @@
  * most). Values are copied in and out through the public API; compiled functions swap whole
  * arrays in through sb_fn_store_take so an update costs no copy. */
 #include "function.h"
+#include "pipeline.h"
 
 struct sb_shared_store {
     int n, cap;
@@ -77,4 +78,23 @@ const char *sb_shared_name(const sb_shared_store *s, int i)
 {
     SB_ASSERT(s && i >= 0 && i < s->n);
     return s->names[i];
+}
+
+sb_status sb_fn_store_load(sb_shared_store *s, const sb_pipeline *p, const sb_graph *g,
+                           sb_diag *d)
+{
+    for (int i = 0; i < sb_graph_count(g, SB_ROLE_SHARED); i++) {
+        const char *name = sb_graph_name(g, SB_ROLE_SHARED, i);
+        const sb_data_spec *spec = sb_pipeline_data(p, name);
+        if (!spec) {
+            const cJSON *root = sb_json_root(p->doc);
+            const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "data");
+            return sb_json_error(p->doc, at ? at : root, SB_ERR_VALUE, d,
+                                 "no data for shared variable '%s'", name);
+        }
+        sb_array *v = sb_pipeline_data_load(p, spec, sb_node_type(sb_graph_node(g, SB_ROLE_SHARED, i)), d);
+        if (!v) return d->status;
+        sb_fn_store_take(s, name, v);
+    }
+    return SB_OK;
 }

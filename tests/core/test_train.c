@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core-impl.h"
+#include "function.h"
 #include "pipeline.h"
 
 TestSuite(train);
@@ -423,4 +423,47 @@ Test(train, a_checkpoint_of_another_run_is_an_error, .init = make_tmp, .fini = r
     cr_expect_eq(train_file("b.json", msg, sizeof msg), SB_ERR_VALUE);
     cr_expect(strstr(msg, "state.json:1:") && strstr(msg, "batch size 20 differs from the pipeline's 25"),
               "%s", msg);
+}
+
+/* A store filled from a pipeline's data specs: initializers with the declared types; a shared
+ * variable without data is an error at "data". */
+Test(train, store_from_pipeline_data, .init = make_tmp, .fini = rm_tmp)
+{
+    write_text("s.json",
+               "{\"graph\": {\"shared\": {\"w\": \"float32[2, 3]\", \"c\": \"float64\"},"
+               " \"outputs\": {\"o\": \"sum(w) + c\"}},\n"
+               " \"data\": {\"w\": {\"init\": \"full\", \"value\": 1.5}, \"c\": {\"init\": \"ones\"}}}\n");
+    write_text("m.json",
+               "{\"graph\": {\"shared\": {\"w\": \"float32[2, 3]\", \"c\": \"float64\"},"
+               " \"outputs\": {\"o\": \"sum(w) + c\"}},\n"
+               " \"data\": {\"w\": {\"init\": \"zeros\"}}}\n");
+    for (int k = 0; k < 2; k++) {
+        char *path = tpath(k ? "m.json" : "s.json");
+        sb_diag d = {0};
+        sb_pipeline *p = sb_pipeline_load(path, &d);
+        free(path);
+        cr_assert_not_null(p, "%s", d.msg);
+        sb_ctx *ctx = sb_ctx_init();
+        sb_graph *g = sb_pipeline_load_graph(p, ctx, &d);
+        cr_assert_not_null(g, "%s", d.msg);
+        sb_shared_store *s = sb_shared_store_new();
+        sb_status st = sb_fn_store_load(s, p, g, &d);
+        if (k == 0) {
+            cr_assert_eq(st, SB_OK, "%s", d.msg);
+            const sb_array *w = sb_shared_peek(s, "w");
+            cr_assert_not_null(w);
+            cr_expect_eq(w->dtype, SB_DTYPE_F32);
+            cr_expect(w->ndim == 2 && w->shape[0] == 2 && w->shape[1] == 3);
+            cr_expect_eq(sb_array_get_f64(w, 5), 1.5);
+            cr_expect_eq(sb_array_get_f64(sb_shared_peek(s, "c"), 0), 1.0);
+        } else {
+            cr_expect_eq(st, SB_ERR_VALUE);
+            cr_expect(strstr(d.msg, "no data for shared variable 'c'") && d.line == 2, "%d: %s",
+                      d.line, d.msg);
+        }
+        sb_shared_store_free(s);
+        sb_graph_free(g);
+        sb_ctx_free(ctx);
+        sb_pipeline_free(p);
+    }
 }
