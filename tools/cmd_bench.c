@@ -1,10 +1,753 @@
-/* cmd_bench.c: `symbench bench` (being written; replaced by its owner). */
+/* cmd_bench.c: `symbench bench`: the benchmark suite of issue 6, run side by side in one
+ * invocation: symbench's execution plan (backends/cpu/plan.c), a hand-written C reference
+ * compiled into this program, and NumPy / PyTorch (bench/peers.py, run by /usr/bin/python3).
+ *
+ * Workloads: W1 tanh(x*y + z) * exp(-w) + 0.5*x on 10M float32; W2 row softmax 4096x4096;
+ * W3 one SGD step of an MLP 784-500-10 (tanh, softmax cross-entropy) at batch 128 and 1024;
+ * W4 one SGD step of logistic regression 784-10 at batch 128; W3c: the time to build W3's
+ * step (parse, symbolic gradient) and compile it into a plan. Each time is the median of N
+ * repetitions after warm-up runs (clock_gettime). Ratios: symbench / C, NumPy / symbench,
+ * PyTorch / symbench (> 1 = symbench is faster).
+ *
+ * OpenBLAS picks its kernels when it loads, before main(): when the CPU has AVX-512 and
+ * OPENBLAS_CORETYPE names another core (this environment sets Haswell), the command re-executes
+ * itself with OPENBLAS_CORETYPE=SkylakeX (--coretype chooses another; --keep-coretype keeps
+ * the environment's). The peers get the same environment. */
+#include "backends/cpu/plan.h"
+#include "backends/cpu/vmath.h"
 #include "commands.h"
+
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct bench_opts {
+    bool quick;
+    char only[128];
+    const char *json;
+    const char *peers;   /* path of peers.py, NULL = search */
+    bool no_peers;
+    bool show_plan;
+} bench_opts;
+
+typedef struct result {
+    const char *name;
+    const char *what;
+    double sb, c, np, torch; /* seconds; 0 = not measured */
+    double c_libm;           /* W1: the same loop with libm's scalar tanhf / expf */
+    double err;              /* max |symbench - C| over the outputs checked */
+} result;
+
+/* ---- timing and data -------------------------------------------------------------------- */
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef void (*bench_fn)(void *user);
+
+/* Median seconds of reps calls after warm-up calls. */
+static double median_time(bench_fn fn, void *user, int reps, int warmup)
+{
+    for (int i = 0; i < warmup; i++) fn(user);
+    double t[reps];
+    for (int i = 0; i < reps; i++) {
+        double t0 = now();
+        fn(user);
+        t[i] = now() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    return t[reps / 2];
+}
+
+/* Median seconds of nf functions timed in turns (f0, f1, ..., f0, f1, ...), so that a noisy,
+ * shared machine slows them alike; med[k] receives function k's median. */
+static void median_times(int nf, const bench_fn *fn, void *user, int reps, int warmup,
+                         double *med)
+{
+    for (int i = 0; i < warmup; i++)
+        for (int k = 0; k < nf; k++) fn[k](user);
+    double t[nf][reps];
+    for (int i = 0; i < reps; i++)
+        for (int k = 0; k < nf; k++) {
+            double t0 = now();
+            fn[k](user);
+            t[k][i] = now() - t0;
+        }
+    for (int k = 0; k < nf; k++) {
+        qsort(t[k], (size_t)reps, sizeof(double), cmp_double);
+        med[k] = t[k][reps / 2];
+    }
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static double urand(void) /* xorshift64*: uniform [0, 1) */
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ull) >> 11) * 0x1.0p-53;
+}
+
+static sb_array *rand_f32(int ndim, const int64_t *shape, double lo, double hi)
+{
+    sb_array *a = sb_array_new(SB_DTYPE_F32, ndim, shape);
+    float *p = a->data;
+    for (int64_t i = 0; i < sb_array_numel(a); i++) p[i] = (float)(lo + (hi - lo) * urand());
+    return a;
+}
+
+static double max_abs_diff(const float *a, const float *b, int64_t n)
+{
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - (double)b[i]));
+    return m;
+}
+
+/* Compile outs into a plan (prints it with --plan). */
+static sb_plan *compile_plan(sb_ctx *ctx, int nout, sb_node **outs, const bench_opts *o,
+                             const char *name)
+{
+    sb_diag d = {0};
+    sb_plan *p = sb_be_plan_compile(ctx, nout, outs, &d);
+    if (!p) {
+        sb_diag_print(&d, stderr);
+        return NULL;
+    }
+    if (o->show_plan) {
+        fprintf(stderr, "plan of %s:\n", name);
+        sb_be_plan_print(p, stderr);
+    }
+    return p;
+}
+
+static sb_node *var(sb_ctx *ctx, const char *name, const char *type, bool shared)
+{
+    sb_type t;
+    sb_type_parse(type, &t, NULL);
+    return shared ? sb_shared(ctx, name, &t) : sb_input(ctx, name, &t);
+}
+
+/* ---- W1: fused elementwise ----------------------------------------------------------------- */
+#define W1_N 10000000
+
+typedef struct w1 {
+    sb_plan *p;
+    sb_binding b[4];
+    sb_array *v[4];
+    float *ref;
+} w1;
+
+static void w1_sb(void *u)
+{
+    w1 *w = u;
+    sb_be_plan_run(w->p, 4, w->b, NULL, NULL);
+}
+
+/* The hand-written loop: one pass, OpenMP; tanh and exp from vmath.h (the same vectorizable
+ * polynomials as the fused kernels), compiled for AVX-512 when the CPU has it. */
+#define W1_LOOP(EXPR)                                                                            \
+    _Pragma("omp parallel for schedule(static)") for (int64_t i = 0; i < n; i++) o[i] = (EXPR);
+#define W1_EXPR sb_vm_tanhf(x[i] * y[i] + z[i]) * sb_vm_expf(-q[i]) + 0.5f * x[i]
+__attribute__((target("arch=x86-64-v4"))) static void
+w1_loop_v4(int64_t n, const float *x, const float *y, const float *z, const float *q, float *o)
+{
+    W1_LOOP(W1_EXPR)
+}
+static void w1_loop_base(int64_t n, const float *x, const float *y, const float *z,
+                         const float *q, float *o)
+{
+    W1_LOOP(W1_EXPR)
+}
+
+static void w1_c(void *u)
+{
+    w1 *w = u;
+    bool v4 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    (v4 ? w1_loop_v4 : w1_loop_base)(W1_N, w->v[0]->data, w->v[1]->data, w->v[2]->data,
+                                     w->v[3]->data, w->ref);
+}
+
+/* The same loop written the obvious way, with libm's scalar tanhf / expf. */
+static void w1_c_libm(void *u)
+{
+    w1 *w = u;
+    const float *x = w->v[0]->data, *y = w->v[1]->data, *z = w->v[2]->data, *q = w->v[3]->data;
+    float *o = w->ref;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < W1_N; i++) o[i] = tanhf(x[i] * y[i] + z[i]) * expf(-q[i]) + 0.5f * x[i];
+}
+
+static int bench_w1(const bench_opts *o, result *r)
+{
+    sb_ctx *ctx = sb_ctx_init();
+    w1 w = {0};
+    const char *names[4] = {"x", "y", "z", "w"};
+    int64_t n = W1_N;
+    for (int i = 0; i < 4; i++) {
+        var(ctx, names[i], "float32[?]", false);
+        w.v[i] = rand_f32(1, &n, 0, 1);
+        w.b[i] = (sb_binding){names[i], w.v[i]};
+    }
+    sb_diag d = {0};
+    sb_node *e = sb_parse_expr(ctx, "tanh(x * y + z) * exp(-w) + 0.5 * x", NULL, NULL, &d);
+    w.p = e ? compile_plan(ctx, 1, &e, o, "W1") : NULL;
+    if (!w.p) return 1;
+    w.ref = malloc(sizeof(float) * W1_N);
+    int reps = o->quick ? 5 : 20;
+    double med[3];
+    median_times(3, (bench_fn[]){w1_sb, w1_c, w1_c_libm}, &w, reps, 2, med);
+    r->sb = med[0], r->c = med[1], r->c_libm = med[2];
+    w1_c(&w);
+    r->err = max_abs_diff(sb_be_plan_output(w.p, 0)->data, w.ref, W1_N);
+    free(w.ref);
+    for (int i = 0; i < 4; i++) sb_array_free(w.v[i]);
+    sb_be_plan_free(w.p);
+    sb_ctx_free(ctx);
+    return 0;
+}
+
+/* ---- W2: row softmax ----------------------------------------------------------------------- */
+#define W2_N 4096
+
+typedef struct w2 {
+    sb_plan *p;
+    sb_binding b;
+    sb_array *x;
+    float *ref;
+} w2;
+
+static void w2_sb(void *u)
+{
+    w2 *w = u;
+    sb_be_plan_run(w->p, 1, &w->b, NULL, NULL);
+}
+
+static void w2_c(void *u)
+{
+    w2 *w = u;
+    const float *x = w->x->data;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < W2_N; r++) {
+        const float *xr = x + r * W2_N;
+        float *o = w->ref + r * W2_N, m = -INFINITY, s = 0;
+        for (int64_t j = 0; j < W2_N; j++) m = xr[j] > m ? xr[j] : m;
+        for (int64_t j = 0; j < W2_N; j++) s += (o[j] = expf(xr[j] - m));
+        for (int64_t j = 0; j < W2_N; j++) o[j] /= s;
+    }
+}
+
+static int bench_w2(const bench_opts *o, result *r)
+{
+    sb_ctx *ctx = sb_ctx_init();
+    w2 w = {0};
+    int64_t shape[2] = {W2_N, W2_N};
+    var(ctx, "x", "float32[?, ?]", false);
+    w.x = rand_f32(2, shape, -3, 3);
+    w.b = (sb_binding){"x", w.x};
+    sb_diag d = {0};
+    sb_node *e = sb_parse_expr(ctx, "softmax(x, axis=1)", NULL, NULL, &d);
+    w.p = e ? compile_plan(ctx, 1, &e, o, "W2") : NULL;
+    if (!w.p) return 1;
+    w.ref = malloc(sizeof(float) * W2_N * W2_N);
+    int reps = o->quick ? 3 : 10;
+    double med[2];
+    median_times(2, (bench_fn[]){w2_sb, w2_c}, &w, reps, 2, med);
+    r->sb = med[0], r->c = med[1];
+    r->err = max_abs_diff(sb_be_plan_output(w.p, 0)->data, w.ref, (int64_t)W2_N * W2_N);
+    free(w.ref);
+    sb_array_free(w.x);
+    sb_be_plan_free(w.p);
+    sb_ctx_free(ctx);
+    return 0;
+}
+
+/* ---- W3 / W4: one SGD step -------------------------------------------------------------------
+ * cost = mean(crossentropy(softmax(tanh(x @ W1 + b1) @ W2 + b2), y)) (W3), or
+ * mean(crossentropy(softmax(x @ W + b), y)) (W4); updates p - 0.1 * grad(cost, p). */
+#define LR 0.1f
+
+typedef struct net {
+    bool hidden;
+    int64_t B, nin, nh, nout;
+    sb_array *x, *y, *p[4];    /* params: W1 b1 W2 b2 (W4: W b) */
+    int np;
+    sb_binding b[6];
+    sb_plan *plan;
+    /* the C reference's own copy of the parameters and its buffers */
+    float *cp[4], *H, *Z, *dH;
+    double loss_sb, loss_c;
+} net;
+
+static const char *const PNAME[2][4] = {{"W", "b"}, {"W1", "b1", "W2", "b2"}};
+
+/* Build the step's graph in ctx and compile it: outputs cost and the new parameters. */
+static sb_plan *net_compile(sb_ctx *ctx, net *n, const bench_opts *o, const char *name)
+{
+    var(ctx, "x", "float32[?, 784]", false);
+    var(ctx, "y", "int64[?]", false);
+    sb_node *p[4];
+    char t[64];
+    for (int i = 0; i < n->np; i++) {
+        const int64_t *sh = n->p[i]->shape;
+        if (n->p[i]->ndim == 2) snprintf(t, sizeof t, "float32[%lld, %lld]", (long long)sh[0], (long long)sh[1]);
+        else snprintf(t, sizeof t, "float32[%lld]", (long long)sh[0]);
+        p[i] = var(ctx, PNAME[n->hidden][i], t, true);
+    }
+    const char *text = n->hidden
+        ? "mean(categorical_crossentropy(softmax(tanh(x @ W1 + b1) @ W2 + b2), y))"
+        : "mean(categorical_crossentropy(softmax(x @ W + b), y))";
+    sb_diag d = {0};
+    sb_node *outs[5], *g[4];
+    outs[0] = sb_parse_expr(ctx, text, NULL, NULL, &d);
+    if (!outs[0] || sb_grad(ctx, outs[0], n->np, p, NULL, g, &d)) {
+        sb_diag_print(&d, stderr);
+        return NULL;
+    }
+    sb_node *lr = sb_const_scalar(ctx, LR, SB_DTYPE_F64, true);
+    for (int i = 0; i < n->np; i++)
+        outs[1 + i] = sb_apply2(ctx, SB_OP_SUB, p[i], sb_apply2(ctx, SB_OP_MUL, lr, g[i], &d), &d);
+    return compile_plan(ctx, 1 + n->np, outs, o, name);
+}
+
+static void net_init(net *n, bool hidden, int64_t B)
+{
+    memset(n, 0, sizeof *n);
+    n->hidden = hidden;
+    n->B = B;
+    n->nin = 784;
+    n->nh = hidden ? 500 : 0;
+    n->nout = 10;
+    int64_t xs[2] = {B, 784};
+    n->x = rand_f32(2, xs, 0, 1);
+    n->y = sb_array_new(SB_DTYPE_I64, 1, &B);
+    for (int64_t i = 0; i < B; i++) ((int64_t *)n->y->data)[i] = (int64_t)(urand() * 10) % 10;
+    int64_t sh[4][2] = {{784, hidden ? 500 : 10}, {hidden ? 500 : 10}, {500, 10}, {10}};
+    n->np = hidden ? 4 : 2;
+    for (int i = 0; i < n->np; i++) {
+        n->p[i] = i % 2 ? sb_array_new(SB_DTYPE_F32, 1, sh[i]) : rand_f32(2, sh[i], -0.05, 0.05);
+        size_t bytes = (size_t)sb_array_numel(n->p[i]) * 4;
+        n->cp[i] = malloc(bytes);
+        memcpy(n->cp[i], n->p[i]->data, bytes);
+        n->b[2 + i] = (sb_binding){PNAME[hidden][i], n->p[i]};
+    }
+    n->b[0] = (sb_binding){"x", n->x};
+    n->b[1] = (sb_binding){"y", n->y};
+    int64_t h = hidden ? n->nh : 1;
+    n->H = malloc(sizeof(float) * (size_t)(B * h));
+    n->dH = malloc(sizeof(float) * (size_t)(B * h));
+    n->Z = malloc(sizeof(float) * (size_t)(B * 10));
+}
+
+static void net_free(net *n)
+{
+    sb_array_free(n->x);
+    sb_array_free(n->y);
+    for (int i = 0; i < n->np; i++) {
+        sb_array_free(n->p[i]);
+        free(n->cp[i]);
+    }
+    free(n->H);
+    free(n->dH);
+    free(n->Z);
+    sb_be_plan_free(n->plan);
+}
+
+/* symbench: run the plan, then store the new parameters (in place, as an optimizer would). */
+static void net_sb(void *u)
+{
+    net *n = u;
+    sb_be_plan_run(n->plan, 2 + n->np, n->b, NULL, NULL);
+    n->loss_sb = ((const float *)sb_be_plan_output(n->plan, 0)->data)[0];
+    for (int i = 0; i < n->np; i++)
+        memcpy(n->p[i]->data, sb_be_plan_output(n->plan, 1 + i)->data,
+               (size_t)sb_array_numel(n->p[i]) * 4);
+}
+
+/* out[B, m] = act(in[B, k] @ W[k, m] + b) with act = tanh or identity. */
+static void c_dense(int64_t B, int64_t k, int64_t m, const float *in, const float *W,
+                    const float *b, float *out, bool act)
+{
+    for (int64_t i = 0; i < B; i++) memcpy(out + i * m, b, sizeof(float) * (size_t)m);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)m, (int)k, 1.0f, in,
+                (int)k, W, (int)m, 1.0f, out, (int)m);
+    if (!act) return;
+#pragma omp parallel for schedule(static) if (B * m > 65536)
+    for (int64_t i = 0; i < B * m; i++) out[i] = tanhf(out[i]);
+}
+
+/* Z <- dZ = (softmax(Z) - onehot(y)) / B; returns the mean cross-entropy. */
+static double c_softmax_xent(int64_t B, const int64_t *y, float *Z)
+{
+    double loss = 0;
+    for (int64_t i = 0; i < B; i++) {
+        float *z = Z + i * 10, m = z[0], s = 0;
+        for (int j = 1; j < 10; j++) m = z[j] > m ? z[j] : m;
+        for (int j = 0; j < 10; j++) s += (z[j] = expf(z[j] - m));
+        loss -= log((double)z[y[i]] / s);
+        for (int j = 0; j < 10; j++) z[j] = (z[j] / s - (j == y[i])) / (float)B;
+    }
+    return loss / (double)B;
+}
+
+/* b -= LR * column sums of d[B, m]. */
+static void c_bias_step(int64_t B, int64_t m, const float *d, float *b)
+{
+    for (int64_t j = 0; j < m; j++) {
+        float s = 0;
+        for (int64_t i = 0; i < B; i++) s += d[i * m + j];
+        b[j] -= LR * s;
+    }
+}
+
+/* The hand-written step: sgemm for the products, W -= LR * in^T @ d folded into sgemm. */
+static void net_c(void *u)
+{
+    net *n = u;
+    int64_t B = n->B;
+    const float *x = n->x->data;
+    const int64_t *y = n->y->data;
+    if (!n->hidden) {
+        c_dense(B, 784, 10, x, n->cp[0], n->cp[1], n->Z, false);
+        n->loss_c = c_softmax_xent(B, y, n->Z);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 784, 10, (int)B, -LR, x, 784, n->Z,
+                    10, 1.0f, n->cp[0], 10);
+        c_bias_step(B, 10, n->Z, n->cp[1]);
+        return;
+    }
+    int64_t h = n->nh;
+    c_dense(B, 784, h, x, n->cp[0], n->cp[1], n->H, true);
+    c_dense(B, h, 10, n->H, n->cp[2], n->cp[3], n->Z, false);
+    n->loss_c = c_softmax_xent(B, y, n->Z);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)h, 10, 1.0f, n->Z, 10,
+                n->cp[2], 10, 0.0f, n->dH, (int)h);
+#pragma omp parallel for schedule(static) if (B * h > 65536)
+    for (int64_t i = 0; i < B * h; i++) n->dH[i] *= 1.0f - n->H[i] * n->H[i];
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)h, 10, (int)B, -LR, n->H, (int)h,
+                n->Z, 10, 1.0f, n->cp[2], 10);
+    c_bias_step(B, 10, n->Z, n->cp[3]);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 784, (int)h, (int)B, -LR, x, 784, n->dH,
+                (int)h, 1.0f, n->cp[0], (int)h);
+    c_bias_step(B, h, n->dH, n->cp[1]);
+}
+
+static int bench_net(const bench_opts *o, result *r, bool hidden, int64_t B, const char *name)
+{
+    sb_ctx *ctx = sb_ctx_init();
+    net n;
+    net_init(&n, hidden, B);
+    n.plan = net_compile(ctx, &n, o, name);
+    if (!n.plan) {
+        net_free(&n);
+        sb_ctx_free(ctx);
+        return 1;
+    }
+    /* same starting point, one step each: the losses and new parameters must agree */
+    net_sb(&n);
+    net_c(&n);
+    r->err = fabs(n.loss_sb - n.loss_c);
+    for (int i = 0; i < n.np; i++)
+        r->err = fmax(r->err, max_abs_diff(n.p[i]->data, n.cp[i], sb_array_numel(n.p[i])));
+    int reps = o->quick ? (B > 500 ? 3 : 8) : (B > 500 ? 10 : (hidden ? 30 : 100));
+    double med[2];
+    median_times(2, (bench_fn[]){net_sb, net_c}, &n, reps, 2, med);
+    r->sb = med[0], r->c = med[1];
+    net_free(&n);
+    sb_ctx_free(ctx);
+    return 0;
+}
+
+/* W3c: building W3's step (parse + grad) and compiling its plan, in a fresh context. */
+typedef struct compile_job {
+    const bench_opts *o;
+    net *n;
+} compile_job;
+
+static void compile_once(void *u)
+{
+    compile_job *j = u;
+    sb_ctx *ctx = sb_ctx_init();
+    sb_plan *p = net_compile(ctx, j->n, j->o, "W3c");
+    sb_be_plan_free(p);
+    sb_ctx_free(ctx);
+}
+
+static int bench_compile(const bench_opts *o, result *r)
+{
+    net n;
+    net_init(&n, true, 1);
+    bench_opts q = *o;
+    q.show_plan = false;
+    compile_job j = {&q, &n};
+    double t0 = now();
+    compile_once(&j);
+    r->c = now() - t0; /* the first (cold) compile is reported in the C column */
+    r->sb = median_time(compile_once, &j, o->quick ? 5 : 20, 1);
+    net_free(&n);
+    return 0;
+}
+
+/* ---- driver ------------------------------------------------------------------------------ */
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c] [--json FILE] [--no-peers]\n"
+            "                      [--peers PATH] [--coretype NAME | --keep-coretype] [--plan]\n\n"
+            "Run the benchmark suite: symbench's CPU plan, a hand-written C reference, NumPy and\n"
+            "PyTorch (bench/peers.py through /usr/bin/python3) on the same workloads, in this one\n"
+            "invocation, and print times (median of repetitions after warm-up) and ratios.\n"
+            "  W1   tanh(x*y + z) * exp(-w) + 0.5*x, 10M float32\n"
+            "  W2   row softmax, 4096x4096 float32\n"
+            "  W3   one SGD step of an MLP 784-500-10 (tanh, softmax cross-entropy), batch 128, 1024\n"
+            "  W4   one SGD step of logistic regression 784-10, batch 128\n"
+            "  W3c  building and compiling W3's step (cold, then median of warm compiles)\n"
+            "--quick            fewer repetitions\n"
+            "--json FILE        also write the results as JSON\n"
+            "--no-peers         skip NumPy and PyTorch\n"
+            "--peers PATH       the peers script (default: bench/peers.py next to the sources)\n"
+            "--coretype NAME    OpenBLAS kernels (default SkylakeX when the CPU has AVX-512)\n"
+            "--keep-coretype    keep the environment's OPENBLAS_CORETYPE\n"
+            "--plan             print each workload's execution plan on stderr\n");
+}
+
+static bool want(const bench_opts *o, const char *w)
+{
+    char buf[sizeof o->only];
+    snprintf(buf, sizeof buf, "%s", o->only);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
+        if (!strcmp(t, w) || (!strncmp(w, t, strlen(t)) && w[strlen(t)] == '_')) return true;
+    return false;
+}
+
+/* Re-execute with OPENBLAS_CORETYPE set (OpenBLAS reads it when it loads). 0 = go on. */
+static int choose_coretype(int argc, char **argv, const char *forced, bool keep)
+{
+    if (keep || getenv("SB_BENCH_REEXEC")) return 0;
+    __builtin_cpu_init();
+    const char *want_core = forced ? forced : __builtin_cpu_supports("avx512f") ? "SkylakeX" : NULL;
+    const char *cur = getenv("OPENBLAS_CORETYPE");
+    if (!want_core || (cur && !strcasecmp(cur, want_core))) return 0;
+    setenv("OPENBLAS_CORETYPE", want_core, 1);
+    setenv("SB_BENCH_REEXEC", "1", 1);
+    char *args[argc + 2];
+    args[0] = "symbench";
+    for (int i = 0; i < argc; i++) args[1 + i] = argv[i];
+    args[argc + 1] = NULL;
+    fflush(NULL);
+    execv("/proc/self/exe", args);
+    perror("symbench bench: re-executing with OPENBLAS_CORETYPE");
+    return 0; /* go on with the current kernels */
+}
+
+/* The peers script: --peers, $SB_SOURCE_ROOT/bench/peers.py, or next to the executable. */
+static bool find_peers(const bench_opts *o, char *path, size_t n)
+{
+    if (o->peers) {
+        snprintf(path, n, "%s", o->peers);
+        return access(path, R_OK) == 0;
+    }
+    const char *root = getenv("SB_SOURCE_ROOT");
+    if (root) {
+        snprintf(path, n, "%s/bench/peers.py", root);
+        if (access(path, R_OK) == 0) return true;
+    }
+    char exe[1024];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) return false;
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    static const char *const rel[] = {"/../../bench/peers.py", "/../bench/peers.py",
+                                      "/../share/symbench/peers.py"};
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+        snprintf(path, n, "%s%s", exe, rel[i]);
+        if (access(path, R_OK) == 0) return true;
+    }
+    return false;
+}
+
+/* Run the peers and fill np / torch times. Returns the parsed JSON (versions), or NULL. */
+static cJSON *run_peers(const bench_opts *o, result *res, int nres)
+{
+    char path[1200], cmd[1600];
+    if (!find_peers(o, path, sizeof path)) {
+        fprintf(stderr, "symbench bench: bench/peers.py not found (use --peers PATH)\n");
+        return NULL;
+    }
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s --only %s --threads %d", path,
+             o->quick ? "--quick" : "", o->only, omp_get_max_threads());
+    fprintf(stderr, "running NumPy and PyTorch: %s\n", cmd);
+    FILE *f = popen(cmd, "r");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    for (size_t k; (k = fread(buf + len, 1, cap - 1 - len, f)) > 0;) len += k;
+    buf[len] = 0;
+    int rc = pclose(f);
+    cJSON *j = cJSON_Parse(buf);
+    free(buf);
+    if (!j) {
+        fprintf(stderr, "symbench bench: peers.py failed (status %d)\n", rc);
+        return NULL;
+    }
+    for (int i = 0; i < nres; i++) {
+        cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "numpy"), res[i].name);
+        cJSON *b = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "torch"), res[i].name);
+        if (cJSON_IsNumber(a)) res[i].np = a->valuedouble;
+        if (cJSON_IsNumber(b)) res[i].torch = b->valuedouble;
+    }
+    for (const char *lib[] = {"numpy", "torch"}, **l = lib; l < lib + 2; l++) {
+        cJSON *e = cJSON_GetObjectItem(cJSON_GetObjectItem(j, *l), "error");
+        if (cJSON_IsString(e)) fprintf(stderr, "symbench bench: %s: %s\n", *l, e->valuestring);
+    }
+    return j;
+}
+
+static double ratio(double a, double b)
+{
+    return a > 0 && b > 0 ? a / b : NAN;
+}
+
+static void print_table(const result *res, int nres, FILE *f)
+{
+    fprintf(f, "%-8s %-44s %10s %10s %10s %10s %8s %8s %8s %9s\n", "workload", "what",
+            "symbench", "C", "NumPy", "PyTorch", "sb/C", "np/sb", "torch/sb", "max|sb-C|");
+    for (int i = 0; i < nres; i++) {
+        const result *r = &res[i];
+        if (!strcmp(r->name, "W3c")) {
+            fprintf(f, "%-8s %-44s %8.2fms  (cold: %.2f ms)\n", r->name, r->what, 1e3 * r->sb,
+                    1e3 * r->c);
+            continue;
+        }
+        fprintf(f, "%-8s %-44s %8.3fms %8.3fms %8.3fms %8.3fms %8.2f %8.2f %8.2f %9.2g\n",
+                r->name, r->what, 1e3 * r->sb, 1e3 * r->c, 1e3 * r->np, 1e3 * r->torch,
+                ratio(r->sb, r->c), ratio(r->np, r->sb), ratio(r->torch, r->sb), r->err);
+        if (r->c_libm > 0)
+            fprintf(f, "%-8s %-44s %10s %8.3fms %30s %8.2f\n", "", "  C with libm tanhf/expf", "",
+                    1e3 * r->c_libm, "", ratio(r->sb, r->c_libm));
+    }
+}
+
+static int write_json(const char *path, const result *res, int nres, cJSON *peers)
+{
+    cJSON *root = cJSON_CreateObject();
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    cJSON_AddStringToObject(root, "host", host);
+    cJSON_AddStringToObject(root, "openblas_core", openblas_get_corename());
+    cJSON_AddNumberToObject(root, "threads", omp_get_max_threads());
+    cJSON_AddNumberToObject(root, "time", (double)time(NULL));
+    if (peers) cJSON_AddItemToObject(root, "versions", cJSON_Duplicate(cJSON_GetObjectItem(peers, "versions"), 1));
+    cJSON *arr = cJSON_AddArrayToObject(root, "workloads");
+    for (int i = 0; i < nres; i++) {
+        cJSON *w = cJSON_CreateObject();
+        cJSON_AddStringToObject(w, "name", res[i].name);
+        cJSON_AddStringToObject(w, "what", res[i].what);
+        cJSON_AddNumberToObject(w, "symbench_s", res[i].sb);
+        cJSON_AddNumberToObject(w, !strcmp(res[i].name, "W3c") ? "cold_s" : "c_s", res[i].c);
+        if (res[i].np > 0) cJSON_AddNumberToObject(w, "numpy_s", res[i].np);
+        if (res[i].torch > 0) cJSON_AddNumberToObject(w, "torch_s", res[i].torch);
+        if (res[i].c_libm > 0) cJSON_AddNumberToObject(w, "c_libm_s", res[i].c_libm);
+        cJSON_AddNumberToObject(w, "max_abs_diff_vs_c", res[i].err);
+        cJSON_AddItemToArray(arr, w);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "symbench bench: %s: cannot write\n", path);
+        free(text);
+        return 1;
+    }
+    fprintf(f, "%s\n", text);
+    fclose(f);
+    free(text);
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, bench_opts *o, const char **core, bool *keep)
+{
+    snprintf(o->only, sizeof o->only, "W1,W2,W3,W4,W3c");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return -1;
+        } else if (!strcmp(a, "--quick")) o->quick = true;
+        else if (!strcmp(a, "--no-peers")) o->no_peers = true;
+        else if (!strcmp(a, "--plan")) o->show_plan = true;
+        else if (!strcmp(a, "--keep-coretype")) *keep = true;
+        else if (!strcmp(a, "--only") && has) snprintf(o->only, sizeof o->only, "%s", argv[++i]);
+        else if (!strcmp(a, "--json") && has) o->json = argv[++i];
+        else if (!strcmp(a, "--peers") && has) o->peers = argv[++i];
+        else if (!strcmp(a, "--coretype") && has) *core = argv[++i];
+        else {
+            fprintf(stderr, "symbench bench: unknown or incomplete option '%s' (see --help)\n", a);
+            return 2;
+        }
+    }
+    return 0;
+}
 
 int sb_cmd_bench(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "symbench: '%s' is not yet supported in this build\n", argv[0]);
-    return 2;
+    bench_opts o = {0};
+    const char *core = NULL;
+    bool keep = false;
+    int rc = parse_args(argc, argv, &o, &core, &keep);
+    if (rc) return rc < 0 ? 0 : rc;
+    choose_coretype(argc, argv, core, keep);
+    fprintf(stderr, "symbench bench: %d threads, OpenBLAS core %s%s\n", omp_get_max_threads(),
+            openblas_get_corename(), o.quick ? ", quick" : "");
+    static const struct {
+        const char *name, *what;
+    } W[] = {
+        {"W1", "tanh(x*y+z)*exp(-w)+0.5*x, 10M f32"},
+        {"W2", "row softmax 4096x4096 f32"},
+        {"W3_128", "MLP 784-500-10 SGD step, batch 128"},
+        {"W3_1024", "MLP 784-500-10 SGD step, batch 1024"},
+        {"W4", "logreg 784-10 SGD step, batch 128"},
+        {"W3c", "W3 build + grad + plan compile"},
+    };
+    result res[6];
+    int nres = 0;
+    for (size_t i = 0; i < sizeof W / sizeof *W; i++) {
+        if (!want(&o, W[i].name)) continue;
+        result *r = &res[nres];
+        memset(r, 0, sizeof *r);
+        r->name = W[i].name;
+        r->what = W[i].what;
+        fprintf(stderr, "  %s ...\n", r->name);
+        int bad = i == 0   ? bench_w1(&o, r)
+                  : i == 1 ? bench_w2(&o, r)
+                  : i == 2 ? bench_net(&o, r, true, 128, r->name)
+                  : i == 3 ? bench_net(&o, r, true, 1024, r->name)
+                  : i == 4 ? bench_net(&o, r, false, 128, r->name)
+                           : bench_compile(&o, r);
+        if (bad) {
+            fprintf(stderr, "symbench bench: %s failed\n", r->name);
+            return 1;
+        }
+        nres++;
+    }
+    cJSON *peers = o.no_peers ? NULL : run_peers(&o, res, nres);
+    print_table(res, nres, stdout);
+    if (o.json) rc = write_json(o.json, res, nres, peers);
+    cJSON_Delete(peers);
+    return rc;
 }
