@@ -193,17 +193,43 @@ static sb_status num_setting(const sb_pass_opts *o, const cJSON *s, const char *
     return SB_OK;
 }
 
+/* Every key of a pass's settings must be one the pass reads. */
+static sb_status check_keys(const sb_pass_opts *o, const cJSON *s, const char *const *keys, sb_diag *d)
+{
+    for (const cJSON *it = s ? s->child : NULL; it; it = it->next) {
+        bool known = false;
+        for (int i = 0; keys[i] && !known; i++) known = !strcmp(it->string, keys[i]);
+        if (known) continue;
+        char list[400] = "";
+        for (int i = 0; keys[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", keys[i]);
+        if (o && o->doc) return sb_json_key_error(o->doc, it, SB_ERR_VALUE, d,
+                                                  "unknown setting \"%s\" (known: %s)", it->string, list);
+        return jerr(o, it, SB_ERR_VALUE, d, "unknown setting \"%s\" (known: %s)", it->string, list);
+    }
+    return SB_OK;
+}
+
+static const char *const saturate_keys[] = {"pass", "rules", "optional_rules", "iter_limit",
+                                            "node_limit", "time_limit", "scheduler", "match_limit",
+                                            "ban_length", "extract", NULL};
+static const char *const plain_keys[] = {"pass", NULL};
+
 /* Read saturate's settings into cfg (limits, scheduler, extract). */
 static sb_status saturate_settings(const sb_pass_opts *o, const cJSON *s, sb_rw_opt_cfg *cfg,
                                    sb_diag *d)
 {
     double iters = cfg->run.iter_limit, nodes = cfg->run.node_limit, secs = cfg->run.time_limit;
-    if (num_setting(o, s, "iter_limit", 1, &iters, d) || num_setting(o, s, "node_limit", 1, &nodes, d) ||
-        num_setting(o, s, "time_limit", 0, &secs, d))
-        return d->status;
+    double ml = cfg->run.match_limit, bl = cfg->run.ban_length;
+    if (check_keys(o, s, saturate_keys, d) || num_setting(o, s, "iter_limit", 1, &iters, d) ||
+        num_setting(o, s, "node_limit", 1, &nodes, d) || num_setting(o, s, "time_limit", 0, &secs, d) ||
+        num_setting(o, s, "match_limit", 1, &ml, d) || num_setting(o, s, "ban_length", 1, &bl, d))
+        return d ? d->status : SB_ERR_VALUE;
     cfg->run.iter_limit = (int)iters;
     cfg->run.node_limit = (uint32_t)nodes;
     cfg->run.time_limit = secs;
+    cfg->run.match_limit = (int)ml;
+    cfg->run.ban_length = (int)bl;
     const cJSON *sch = s ? cJSON_GetObjectItemCaseSensitive(s, "scheduler") : NULL;
     if (sch) {
         if (!cJSON_IsString(sch) || (strcmp(sch->valuestring, "backoff") && strcmp(sch->valuestring, "simple")))
@@ -259,7 +285,7 @@ static sb_status pass_saturate(sb_graph *g, const cJSON *s, const sb_pass_opts *
 {
     sb_rw_opt_cfg cfg = sb_rw_opt_cfg_default();
     cfg.run.trace = o->trace;
-    if (saturate_settings(o, s, &cfg, d)) return d->status;
+    if (saturate_settings(o, s, &cfg, d)) return d ? d->status : SB_ERR_VALUE;
     sb_ruleset **sets = NULL;
     int nsets = settings_rules(o, s, &sets, d);
     if (nsets < 0) return d ? d->status : SB_ERR_VALUE;
@@ -292,7 +318,7 @@ static sb_status pass_canonicalize(sb_graph *g, const cJSON *s, const sb_pass_op
     cfg.run.trace = o->trace;
     cfg.run.iter_limit = 8;
     cfg.extract = SB_EXTRACT_GREEDY;
-    if (saturate_settings(o, s, &cfg, d)) return d->status;
+    if (saturate_settings(o, s, &cfg, d)) return d ? d->status : SB_ERR_VALUE;
     sb_ruleset *rs = sb_rw_ruleset_parse(canon_rules, "<canonicalize>", d);
     if (!rs) return d ? d->status : SB_ERR_INTERNAL;
     cfg.sets = &rs;
@@ -305,7 +331,7 @@ static sb_status pass_canonicalize(sb_graph *g, const cJSON *s, const sb_pass_op
 static sb_status pass_constant_fold(sb_graph *g, const cJSON *s, const sb_pass_opts *o,
                                     bool *changed, sb_diag *d)
 {
-    (void)s;
+    if (check_keys(o, s, plain_keys, d)) return d ? d->status : SB_ERR_VALUE;
     sb_rw_opt_cfg cfg = sb_rw_opt_cfg_default();
     cfg.run.trace = o->trace;
     cfg.extract = SB_EXTRACT_GREEDY;
@@ -316,9 +342,9 @@ static sb_status pass_constant_fold(sb_graph *g, const cJSON *s, const sb_pass_o
 static sb_status pass_merge(sb_graph *g, const cJSON *s, const sb_pass_opts *o, bool *changed,
                             sb_diag *d)
 {
-    (void)g, (void)s, (void)o, (void)d;
+    (void)g;
     *changed = false;
-    return SB_OK;
+    return check_keys(o, s, plain_keys, d);
 }
 
 /* Only what outputs and updates reach is ever evaluated or drawn (toposort starts there), so
@@ -326,9 +352,9 @@ static sb_status pass_merge(sb_graph *g, const cJSON *s, const sb_pass_opts *o, 
 static sb_status pass_dce(sb_graph *g, const cJSON *s, const sb_pass_opts *o, bool *changed,
                           sb_diag *d)
 {
-    (void)g, (void)s, (void)o, (void)d;
+    (void)g;
     *changed = false;
-    return SB_OK;
+    return check_keys(o, s, plain_keys, d);
 }
 
 /* ---- registry ---------------------------------------------------------------------------- */

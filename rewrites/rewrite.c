@@ -131,7 +131,23 @@ static sb_node *rule_pattern(sb_ruleset *rs, const sb_json *j, const cJSON *o, c
                NULL;
     sb_scope scope = {.lookup = no_names, .user = NULL, .allow_pvars = true};
     sb_srcpos pos = sb_json_str_pos(j, it);
-    return sb_parse_expr(rs->ctx, it->valuestring, &scope, &pos, d);
+    sb_node *p = sb_parse_expr(rs->ctx, it->valuestring, &scope, &pos, d);
+    if (!p && d) sb_json_str_fix(j, it, d); /* escapes take more than one character */
+    return p;
+}
+
+/* Every key of object o must be one of keys[] (a typo such as "bidirectonal" would otherwise
+ * be silently ignored). */
+static sb_status check_keys(const sb_json *j, const cJSON *o, const char *const *keys, int n,
+                            const char *what, sb_diag *d)
+{
+    for (const cJSON *it = o->child; it; it = it->next) {
+        bool known = false;
+        for (int i = 0; i < n && !known; i++) known = !strcmp(it->string, keys[i]);
+        if (!known) return sb_json_key_error(j, it, SB_ERR_SYNTAX, d, "unknown key \"%s\" in %s",
+                                             it->string, what);
+    }
+    return SB_OK;
 }
 
 /* Every variable of `to` must be bound by `from`; else an error at the string of key. */
@@ -242,6 +258,9 @@ static sb_status rule_load(sb_ruleset *rs, sb_rule *r, const sb_json *j, const c
                            sb_diag *d)
 {
     if (!cJSON_IsObject(o)) return sb_json_error(j, o, SB_ERR_SYNTAX, d, "a rule must be an object");
+    static const char *const keys[] = {"name", "lhs", "rhs", "doc", "when", "bidirectional"};
+    if (check_keys(j, o, keys, 6, "a rule (known: name, lhs, rhs, doc, when, bidirectional)", d))
+        return d ? d->status : SB_ERR_SYNTAX;
     const char *name = opt_string(o, "name");
     if (!name || !*name)
         return sb_json_error(j, o, SB_ERR_SYNTAX, d, "rule needs a non-empty string \"name\"");
@@ -281,6 +300,9 @@ static sb_status ruleset_fill(sb_ruleset *rs, const sb_json *j, sb_diag *d)
     const cJSON *root = sb_json_root(j);
     if (!cJSON_IsObject(root))
         return sb_json_error(j, root, SB_ERR_SYNTAX, d, "a rule set must be a JSON object");
+    static const char *const keys[] = {"name", "doc", "rules", "version"};
+    if (check_keys(j, root, keys, 4, "a rule set (known: name, doc, rules, version)", d))
+        return d ? d->status : SB_ERR_SYNTAX;
     const char *name = opt_string(root, "name");
     rs->name = sb_xstrdup(name ? name : "");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(root, "rules");

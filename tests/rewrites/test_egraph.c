@@ -371,6 +371,9 @@ Test(egraph, loader_errors_with_positions)
     load_error("{\"name\": \"t\", \"rules\": [\n"
                "  {\"name\": \"a\", \"lhs\": \"?x + ?y\", \"rhs\": \"?x @ ?y\"}]}",
                2, 42, "type-incorrect");
+    load_error("{\"name\": \"t\", \"rules\": [\n"
+               "  {\"name\": \"a\", \"lhs\": \"-?x\", \"rhs\": \"?x\", \"bidirectonal\": true}]}",
+               2, 44, "unknown key \"bidirectonal\"");
     sb_diag d = {0};
     cr_assert_null(sb_rw_ruleset_parse("{\"name\": \"t\", \"rules\": [\n  {\"name\": }]}", "bad.json", &d));
     cr_assert_eq(d.line, 2);

@@ -157,6 +157,13 @@ Test(passes, bad_settings_are_errors_at_their_values)
     cr_assert_eq(d.line, 2);
     cr_assert_eq(d.col, 16);
     sb_diag_clear(&d);
+    cr_assert_neq(run("[{\"pass\": \"saturate\",\n \"iter_limt\": 3}]", NULL, &st, &d), SB_OK);
+    cr_assert(strstr(d.msg, "unknown setting \"iter_limt\""), "%s", d.msg);
+    cr_assert_eq(d.line, 2);
+    cr_assert_eq(d.col, 2);
+    sb_diag_clear(&d);
+    cr_assert_neq(run("[{\"pass\": \"dce\", \"rules\": []}]", NULL, &st, &d), SB_OK);
+    sb_diag_clear(&d);
     cr_assert_neq(run("[{\"pass\": \"saturate\", \"scheduler\": \"fifo\"}]", NULL, &st, &d), SB_OK);
     cr_assert(strstr(d.msg, "scheduler"), "%s", d.msg);
     sb_diag_clear(&d);
