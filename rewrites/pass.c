@@ -357,6 +357,17 @@ static sb_status pass_dce(sb_graph *g, const cJSON *s, const sb_pass_opts *o, bo
     return check_keys(o, s, plain_keys, d);
 }
 
+/* Elementwise fusion and in-place planning happen when a backend compiles the graph
+ * (backends/cpu: fused kernels, memory plan): in a pipeline these names mark where that happens
+ * and only report. */
+static sb_status pass_backend(sb_graph *g, const cJSON *s, const sb_pass_opts *o, bool *changed,
+                              sb_diag *d)
+{
+    (void)g;
+    *changed = false;
+    return check_keys(o, s, plain_keys, d);
+}
+
 /* ---- registry ---------------------------------------------------------------------------- */
 #define MAX_PASSES 64
 static struct {
@@ -373,6 +384,8 @@ static void register_builtins(void)
     registry[npasses++] = (typeof(registry[0])){"constant_fold", "fold constant subterms (e-graph analysis)", pass_constant_fold};
     registry[npasses++] = (typeof(registry[0])){"merge", "common subexpressions (already merged by hash-consing)", pass_merge};
     registry[npasses++] = (typeof(registry[0])){"dce", "dead code (already dropped: only roots are reachable)", pass_dce};
+    registry[npasses++] = (typeof(registry[0])){"fuse", "elementwise fusion (done by the backend when it compiles)", pass_backend};
+    registry[npasses++] = (typeof(registry[0])){"inplace", "in-place buffers (planned by the backend when it compiles)", pass_backend};
 }
 
 sb_status sb_rw_pass_register(const char *name, sb_pass_fn fn, const char *doc)

@@ -241,8 +241,8 @@ Test(passes, registry_lists_builtins)
 {
     const char *names[64];
     int n = sb_rw_pass_list(names, NULL, 64);
-    const char *want[] = {"saturate", "merge", "constant_fold", "dce", "canonicalize"};
-    for (size_t k = 0; k < 5; k++) {
+    const char *want[] = {"saturate", "merge", "constant_fold", "dce", "canonicalize", "fuse", "inplace"};
+    for (size_t k = 0; k < 7; k++) {
         bool found = false;
         for (int i = 0; i < n; i++) found |= !strcmp(names[i], want[k]);
         cr_assert(found, "%s", want[k]);
