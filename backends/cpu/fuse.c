@@ -171,6 +171,7 @@ typedef struct run_ctx {
     char *out;
     char *scratch;
     size_t scratch_per;
+    bool stream;        /* large, aligned output on an AVX-512 CPU: non-temporal stores */
 } run_ctx;
 
 /* Classify leaf t against the output shape. */
@@ -200,103 +201,101 @@ static void leaf_setup(run_ctx *rc, int i, const sb_tensor *t)
 }
 
 /* ---- instruction loops ---------------------------------------------------------------------
- * One body, expanded for float and double; `ISA` wrappers below compile it per target. */
+ * One function per op, dtype and ISA (a single loop each, so that GCC vectorizes every one),
+ * generated from one list; tables indexed by op pick them. errno is not set (no-math-errno),
+ * which lets sqrt and friends vectorize. */
 static inline double sig_f64(double x)
 {
     return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
 }
 
-#define FZ_OPS(T, EXP, LOG, TANH, SIG, M)                                                       \
-    switch (op) {                                                                                \
-    case SB_OP_NEG: M(-x); break;                                                                \
-    case SB_OP_ABS: M(x < 0 ? -x : x); break;                                                    \
-    case SB_OP_SIGN: M(x > 0 ? (T)1 : x < 0 ? (T)-1 : x); break;                                 \
-    case SB_OP_EXP: M(EXP(x)); break;                                                            \
-    case SB_OP_EXPM1: M(expm1(x)); break;                                                        \
-    case SB_OP_LOG: M(LOG(x)); break;                                                            \
-    case SB_OP_LOG1P: M(log1p(x)); break;                                                        \
-    case SB_OP_LOG2: M(log2(x)); break;                                                          \
-    case SB_OP_SQRT: M(sqrt(x)); break;                                                          \
-    case SB_OP_SQR: M(x * x); break;                                                             \
-    case SB_OP_RECIPROCAL: M((T)1 / x); break;                                                   \
-    case SB_OP_SIN: M(sin(x)); break;                                                            \
-    case SB_OP_COS: M(cos(x)); break;                                                            \
-    case SB_OP_TANH: M(TANH(x)); break;                                                          \
-    case SB_OP_SIGMOID: M(SIG(x)); break;                                                        \
-    case SB_OP_SOFTPLUS: M(x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))); break;                   \
-    case SB_OP_RELU: M(x < 0 ? (T)0 : x); break;                                                 \
-    case SB_OP_ERF: M(erf(x)); break;                                                            \
-    case SB_OP_FLOOR: M(floor(x)); break;                                                        \
-    case SB_OP_CEIL: M(ceil(x)); break;                                                          \
-    case SB_OP_ROUND: M(rint(x)); break;                                                         \
-    case SB_OP_ADD: M(x + y); break;                                                             \
-    case SB_OP_SUB: M(x - y); break;                                                             \
-    case SB_OP_MUL: M(x * y); break;                                                             \
-    case SB_OP_DIV: M(x / y); break;                                                             \
-    case SB_OP_POW: M(pow(x, y)); break;                                                         \
-    case SB_OP_MAXIMUM: M((x != x || x >= y) ? x : y); break;                                    \
-    case SB_OP_MINIMUM: M((x != x || x <= y) ? x : y); break;                                    \
-    case SB_OP_CLIP: M(x < y ? y : x > z ? z : x); break;                                        \
-    default: SB_ASSERT(!"fused op");                                                             \
-    }
+#define FZ_LIST(X)                                                                               \
+    X(NEG, -x)                                                                                   \
+    X(ABS, ABS_(x))                                                                              \
+    X(SIGN, x > 0 ? (T)1 : x < 0 ? (T)-1 : x)                                                    \
+    X(EXP, EXP_(x))                                                                              \
+    X(EXPM1, expm1(x))                                                                           \
+    X(LOG, LOG_(x))                                                                              \
+    X(LOG1P, log1p(x))                                                                           \
+    X(LOG2, log2(x))                                                                             \
+    X(SQRT, SQRT_(x))                                                                            \
+    X(SQR, x * x)                                                                                \
+    X(RECIPROCAL, (T)1 / x)                                                                      \
+    X(SIN, sin(x))                                                                               \
+    X(COS, cos(x))                                                                               \
+    X(TANH, TANH_(x))                                                                            \
+    X(SIGMOID, SIG_(x))                                                                          \
+    X(SOFTPLUS, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)))                                      \
+    X(RELU, x < 0 ? (T)0 : x)                                                                    \
+    X(ERF, erf(x))                                                                               \
+    X(FLOOR, floor(x))                                                                           \
+    X(CEIL, ceil(x))                                                                             \
+    X(ROUND, rint(x))                                                                            \
+    X(ADD, x + y)                                                                                \
+    X(SUB, x - y)                                                                                \
+    X(MUL, x * y)                                                                                \
+    X(DIV, x / y)                                                                                \
+    X(POW, pow(x, y))                                                                            \
+    X(MAXIMUM, (x != x || x >= y) ? x : y)                                                       \
+    X(MINIMUM, (x != x || x <= y) ? x : y)                                                       \
+    X(CLIP, x < y ? y : x > z ? z : x)
 
-#define FZ_LOOP(EXPR)                                                                            \
-    for (int64_t i = 0; i < n; i++) {                                                            \
-        T x = a[i], y = b[i], z = c[i];                                                          \
-        (void)y;                                                                                 \
-        (void)z;                                                                                 \
-        o[i] = (EXPR);                                                                           \
+typedef void (*fz_fn)(int64_t n, void *o, const void *a, const void *b, const void *c);
+
+#define FZ_BODY(EXPR)                                                                            \
+    {                                                                                            \
+        T *restrict o = o_;                                                                      \
+        const T *restrict a = a_, *restrict b = b_, *restrict c = c_;                           \
+        for (int64_t i = 0; i < n; i++) {                                                        \
+            T x = a[i], y = b[i], z = c[i];                                                      \
+            (void)y;                                                                             \
+            (void)z;                                                                             \
+            o[i] = (EXPR);                                                                       \
+        }                                                                                        \
     }
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FZ_DEF(OP, EXPR)                                                                         \
+    __attribute__((target("arch=x86-64-v4"), optimize("no-math-errno"))) static void          \
+        CAT(PFX, v4_##OP)(int64_t n, void *o_, const void *a_, const void *b_, const void *c_) \
+            FZ_BODY(EXPR)                                                                        \
+    __attribute__((optimize("no-math-errno"))) static void                                     \
+        CAT(PFX, _##OP)(int64_t n, void *o_, const void *a_, const void *b_, const void *c_)   \
+            FZ_BODY(EXPR)
+#define FZ_V4(OP, EXPR) [SB_OP_##OP] = CAT(PFX, v4_##OP),
+#define FZ_BASE(OP, EXPR) [SB_OP_##OP] = CAT(PFX, _##OP),
 
 #define T float
-static inline __attribute__((always_inline)) void
-ops_f32_body(int op, int arity, int64_t n, float *restrict o, const float *restrict a,
-             const float *restrict b, const float *restrict c)
-{
-    (void)b;
-    (void)c;
-    (void)arity; /* unused operands' loads are dead code in each loop */
-    FZ_OPS(float, sb_vm_expf, sb_vm_logf, sb_vm_tanhf, sb_vm_sigmoidf, FZ_LOOP)
-}
+#define PFX f32
+#define ABS_ fabsf
+#define EXP_ sb_vm_expf
+#define LOG_ sb_vm_logf
+#define SQRT_ sqrtf
+#define TANH_ sb_vm_tanhf
+#define SIG_ sb_vm_sigmoidf
+FZ_LIST(FZ_DEF)
+static const fz_fn fz_f32_v4[SB_OP_COUNT] = {FZ_LIST(FZ_V4)};
+static const fz_fn fz_f32[SB_OP_COUNT] = {FZ_LIST(FZ_BASE)};
 #undef T
+#undef PFX
+#undef ABS_
+#undef EXP_
+#undef LOG_
+#undef SQRT_
+#undef TANH_
+#undef SIG_
 #define T double
-static inline __attribute__((always_inline)) void
-ops_f64_body(int op, int arity, int64_t n, double *restrict o, const double *restrict a,
-             const double *restrict b, const double *restrict c)
-{
-    (void)b;
-    (void)c;
-    (void)arity;
-    FZ_OPS(double, exp, log, tanh, sig_f64, FZ_LOOP)
-}
+#define PFX f64
+#define ABS_ fabs
+#define EXP_ exp
+#define LOG_ log
+#define SQRT_ sqrt
+#define TANH_ tanh
+#define SIG_ sig_f64
+FZ_LIST(FZ_DEF)
+static const fz_fn fz_f64_v4[SB_OP_COUNT] = {FZ_LIST(FZ_V4)};
+static const fz_fn fz_f64[SB_OP_COUNT] = {FZ_LIST(FZ_BASE)};
 #undef T
-
-typedef void (*ops_f32_fn)(int, int, int64_t, float *, const float *, const float *,
-                           const float *);
-typedef void (*ops_f64_fn)(int, int, int64_t, double *, const double *, const double *,
-                           const double *);
-
-__attribute__((target("arch=x86-64-v4"))) static void
-ops_f32_v4(int op, int arity, int64_t n, float *o, const float *a, const float *b, const float *c)
-{
-    ops_f32_body(op, arity, n, o, a, b, c);
-}
-static void ops_f32_base(int op, int arity, int64_t n, float *o, const float *a, const float *b,
-                         const float *c)
-{
-    ops_f32_body(op, arity, n, o, a, b, c);
-}
-__attribute__((target("arch=x86-64-v4"))) static void
-ops_f64_v4(int op, int arity, int64_t n, double *o, const double *a, const double *b,
-           const double *c)
-{
-    ops_f64_body(op, arity, n, o, a, b, c);
-}
-static void ops_f64_base(int op, int arity, int64_t n, double *o, const double *a,
-                         const double *b, const double *c)
-{
-    ops_f64_body(op, arity, n, o, a, b, c);
-}
 
 static bool have_avx512(void)
 {
@@ -340,6 +339,17 @@ static const void *leaf_block(const run_ctx *rc, const leaf_rt *l, int64_t start
     return r;
 }
 
+/* Copy a block to the output with non-temporal stores (no read-for-ownership of the output's
+ * lines); dst is 64-byte aligned, bytes a multiple of 64 except in the last block. */
+__attribute__((target("arch=x86-64-v4"))) static void stream_copy(char *dst, const char *src,
+                                                                   size_t bytes)
+{
+    size_t k = 0;
+    for (; k + 64 <= bytes; k += 64)
+        __builtin_ia32_movntps512((float *)(dst + k), *(const __attribute__((vector_size(64), aligned(1))) float *)(src + k));
+    memcpy(dst + k, src + k, bytes - k);
+}
+
 /* Run the group's instructions over [start, start + n) with this thread's registers. */
 static void run_block(const run_ctx *rc, char *regs, int64_t start, int64_t n, bool v4)
 {
@@ -347,16 +357,27 @@ static void run_block(const run_ctx *rc, char *regs, int64_t start, int64_t n, b
     size_t es = sb_dtype_size(g->dtype), rb = SB_FZ_BLOCK * es;
     const void *R[SB_FZ_MAXREG];
     for (int i = 0; i < g->nleaf; i++) R[i] = leaf_block(rc, &rc->lf[i], start, n, regs + i * rb, es);
+    int64_t ahead = start + 2 * SB_FZ_BLOCK; /* prefetch the block after next: inputs, output */
+    if (ahead < rc->n) {
+        size_t span = (size_t)(rc->n - ahead < SB_FZ_BLOCK ? rc->n - ahead : SB_FZ_BLOCK) * es;
+        for (int i = 0; i < g->nleaf; i++)
+            if (rc->lf[i].kind == LEAF_FULL)
+                for (size_t off = 0; off < span; off += 64)
+                    __builtin_prefetch(rc->lf[i].base + (size_t)ahead * es + off, 0, 3);
+        for (size_t off = 0; off < span; off += 64)
+            __builtin_prefetch(rc->out + (size_t)ahead * es + off, 1, 3);
+    }
     for (int k = 0; k < g->ninstr; k++) {
         const sb_fz_instr *in = &g->instr[k];
-        void *o = k == g->ninstr - 1 ? rc->out + (size_t)start * es : regs + (size_t)in->dst * rb;
+        bool last = k == g->ninstr - 1, stream = last && rc->stream;
+        void *o = last && !stream ? rc->out + (size_t)start * es : regs + (size_t)in->dst * rb;
         int ar = sb_op_get((sb_op)in->op)->arity;
         const void *a = R[in->a], *b = ar > 1 ? R[in->b] : a, *c = ar > 2 ? R[in->c] : a;
-        if (g->dtype == SB_DTYPE_F32)
-            (v4 ? ops_f32_v4 : ops_f32_base)(in->op, ar, n, o, a, b, c);
-        else
-            (v4 ? ops_f64_v4 : ops_f64_base)(in->op, ar, n, o, a, b, c);
+        const fz_fn *tab = g->dtype == SB_DTYPE_F32 ? (v4 ? fz_f32_v4 : fz_f32)
+                                                    : (v4 ? fz_f64_v4 : fz_f64);
+        tab[in->op](n, o, a, b, c);
         R[in->dst] = o;
+        if (stream) stream_copy(rc->out + (size_t)start * es, o, (size_t)n * es);
     }
 }
 
@@ -385,6 +406,7 @@ static void run_range(const run_ctx *rc, char *regs, int64_t b0, int64_t b1)
         int64_t start = bl * SB_FZ_BLOCK, n = rc->n - start;
         run_block(rc, regs, start, n < SB_FZ_BLOCK ? n : SB_FZ_BLOCK, v4);
     }
+    if (rc->stream) __builtin_ia32_sfence(); /* order the streamed stores before the caller reads */
 }
 
 void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out, void *scratch,
@@ -397,6 +419,8 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
     rc.scratch_per = sb_be_fz_scratch(g);
     for (int i = 0; i < g->nleaf; i++) leaf_setup(&rc, i, &leaves[i]);
     int64_t nblk = (rc.n + SB_FZ_BLOCK - 1) / SB_FZ_BLOCK;
+    rc.stream = have_avx512() && rc.n * (int64_t)sb_dtype_size(g->dtype) >= (8 << 20) &&
+                ((uintptr_t)rc.out & 63) == 0;
     if (rc.n < PAR_MIN || nthreads <= 1) {
         run_range(&rc, rc.scratch, 0, nblk);
         return;

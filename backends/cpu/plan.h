@@ -48,7 +48,7 @@ void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s);
 void sb_be_plan_print(const sb_plan *p, FILE *f);
 
 /* ---- fused elementwise groups (fuse.c) ---- */
-#define SB_FZ_BLOCK 1024  /* elements per block (each register is one block) */
+#define SB_FZ_BLOCK 256   /* elements per block (each register is one block) */
 #define SB_FZ_MAXREG 40   /* leaves + instructions of one group */
 
 typedef struct sb_fz_instr {
