@@ -21,6 +21,7 @@ typedef struct sb_be_program sb_be_program; /* a compiled list of outputs, per b
 /* compile flags */
 enum sb_be_flag {
     SB_BE_F64 = 1 << 0, /* reference mode: every float op computes and returns float64 */
+    SB_BE_TF32 = 1 << 1, /* cuda: float32 matmuls may use TF32 tensor cores */
 };
 
 struct sb_backend_i {
@@ -58,5 +59,16 @@ SB_API const struct sb_backend_i *sb_backend_get(const char *name);
 
 /* The CPU backend's instance (backends/cpu/cpu.c). */
 const struct sb_backend_i *sb_be_cpu_get(void);
+
+/* Whether the backend called name can run here: false with d filled (SB_ERR_UNSUPPORTED) as
+ * "backend 'cuda' is not available in this build" or "backend 'cuda': no CUDA device found
+ * (cudaGetDeviceCount: ...)". For callers such as core/pipeline.c. */
+SB_API bool sb_backend_available(const char *name, sb_diag *d);
+
+#ifdef SB_HAVE_CUDA
+/* The CUDA backend's instance (backends/cuda/cuda.c) and its device probe (false + d: why). */
+const struct sb_backend_i *sb_be_cuda_get(void);
+bool sb_be_cuda_probe(sb_diag *d);
+#endif
 
 #endif

@@ -1,0 +1,472 @@
+/* test_cuda.c: the CUDA backend (backends/cuda).
+ *
+ * Without a GPU (CI, the build machines): the check macro's messages, code generation for a
+ * table of expressions (which steps the program makes, what the generated source contains),
+ * NVRTC compiling every generated kernel to PTX for compute_90, the in-memory and on-disk
+ * kernel caches, the pool's size classes, and the clean "no CUDA device" errors.
+ * With a GPU (the device tool): the same expressions run on the device and are compared with
+ * the CPU evaluator in float64 mode; residency of returned values, pool reuse and CUDA graph
+ * replay. Device tests skip with "no CUDA device" where cudaGetDeviceCount fails. (The op table
+ * of test_ops.c also runs on "cuda" whenever a device is present.) */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/cuda/cu-impl.h"
+
+/* ---- the check macro ------------------------------------------------------------------------- */
+static cudaError_t fail_rt(void)
+{
+    return cudaErrorMemoryAllocation;
+}
+static cublasStatus_t fail_blas(void)
+{
+    return CUBLAS_STATUS_NOT_INITIALIZED;
+}
+static nvrtcResult fail_nvrtc(void)
+{
+    return NVRTC_ERROR_COMPILATION;
+}
+static int calls;
+static cudaError_t ok_counted(void)
+{
+    calls++;
+    return cudaSuccess;
+}
+
+Test(cuda, check_macro_formats_call_file_line)
+{
+    sb_diag d = {0};
+    int line = __LINE__ + 1;
+    cr_assert_eq(SB_CU_CHECK(fail_rt(), &d), SB_ERR_INTERNAL);
+    char want[64];
+    snprintf(want, sizeof want, "at test_cuda.c:%d", line);
+    cr_expect(strstr(d.msg, "fail_rt() failed: cudaErrorMemoryAllocation"), "%s", d.msg);
+    cr_expect(strstr(d.msg, want), "%s (want %s)", d.msg, want);
+    sb_diag_clear(&d);
+    cr_assert_eq(SB_CU_CHECK(fail_blas(), &d), SB_ERR_INTERNAL);
+    cr_expect(strstr(d.msg, "fail_blas() failed: CUBLAS_STATUS_NOT_INITIALIZED"), "%s", d.msg);
+    sb_diag_clear(&d);
+    cr_assert_eq(SB_CU_CHECK(fail_nvrtc(), &d), SB_ERR_INTERNAL);
+    cr_expect(strstr(d.msg, "fail_nvrtc() failed: NVRTC error 6"), "%s", d.msg);
+    sb_diag_clear(&d);
+    calls = 0;
+    cr_expect_eq(SB_CU_CHECK(ok_counted(), &d), SB_OK);
+    cr_expect_eq(calls, 1, "the call is evaluated once");
+    cr_expect_eq(d.status, SB_OK);
+}
+
+/* ---- expressions and programs ---------------------------------------------------------------- */
+static sb_ctx *C;
+static sb_diag D;
+
+static void mk(const char *name, const char *type)
+{
+    sb_type t;
+    cr_assert_eq(sb_type_parse(type, &t, &D), SB_OK, "%s", D.msg);
+    cr_assert(sb_input(C, name, &t));
+}
+
+static void setup(void)
+{
+    C = sb_ctx_init();
+    sb_diag_clear(&D);
+    mk("x", "float32[?, ?]");
+    mk("y", "float32[?, ?]");
+    mk("z", "float32[?, ?]");
+    mk("w", "float32[?, ?]");
+    mk("b", "float32[?]");
+    mk("W", "float32[?, ?]");
+    mk("d", "float64[?, ?]");
+    mk("i", "int64[?, ?]");
+    mk("lab", "int32[?]");
+    mk("v", "float32[?]");
+}
+
+static void teardown(void)
+{
+    sb_ctx_free(C);
+}
+
+static sb_node *parse(const char *e)
+{
+    sb_node *n = sb_parse_expr(C, e, NULL, NULL, &D);
+    cr_assert(n, "%s: %s", e, D.msg);
+    return n;
+}
+
+enum { LEAF, GROUP, PERM, ROW, COL, GEMM, COPY, HOST };
+
+typedef struct plan_case {
+    const char *expr;
+    int group, perm, row, col, gemm, copy, host; /* expected steps by kind */
+    const char *needle;                          /* in some step's source (NULL: none) */
+} plan_case;
+
+static const plan_case plans[] = {
+    {"tanh(x*y + z) * exp(-w) + 0.5*x", 1, 0, 0, 0, 0, 0, 0, "float4"},
+    {"sigmoid(x) * (1 - sigmoid(x))", 2, 0, 0, 0, 0, 0, 0, "sb_sigmoid("},
+    {"x + b", 1, 0, 0, 0, 0, 0, 0, "st1.d[d]"},
+    {"maximum(x, 0.0) // y % 3.0", 1, 0, 0, 0, 0, 0, 0, "sb_floordiv("},
+    {"where(x > y, x, y ** 2)", 1, 0, 0, 0, 0, 0, 0, "? ((float)"},
+    {"clip(d, -1.0, 1.0) * 2", 1, 0, 0, 0, 0, 0, 0, "sb_min(sb_max("},
+    {"(i * 3 + 1) // 2", 1, 0, 0, 0, 0, 0, 0, "long long"},
+    {"x.astype('float64') + d", 1, 0, 0, 0, 0, 0, 0, "((double)r0)"},
+    {"softmax(x)", 0, 0, 1, 0, 0, 0, 0, "sb_merge("},
+    {"log_softmax(x * 2)", 1, 0, 1, 0, 0, 0, 0, "log(s)"},
+    {"logsumexp(x, axis=1)", 0, 0, 1, 0, 0, 0, 0, "m + log(s)"},
+    {"sum(x, axis=1)", 0, 0, 1, 0, 0, 0, 0, "__shfl_xor_sync"},
+    {"mean(d, axis=0)", 0, 0, 0, 1, 0, 0, 0, "v / (double)rows"},
+    {"max(x)", 0, 0, 1, 0, 0, 0, 0, "sb_max(x, y)"},
+    {"categorical_crossentropy(softmax(x), lab)", 0, 0, 2, 0, 0, 0, 0, "-log(p[r * n + c])"},
+    {"categorical_crossentropy(softmax(x), y)", 0, 0, 2, 0, 0, 0, 0, "t[r * n + j] * log("},
+    {"relu(x @ W + b)", 1, 0, 0, 0, 1, 0, 0, "sb_relu("},
+    {"x.T", 0, 1, 0, 0, 0, 0, 0, "o0 += idx * st0.d[d]"},
+    {"reshape(x, (-1,)) * 2", 1, 0, 0, 0, 0, 1, 0, NULL},
+    {"argmax(x, axis=1)", 0, 0, 0, 0, 0, 0, 1, NULL},
+    {"concatenate([x, y], axis=0)", 0, 0, 0, 0, 0, 0, 1, NULL},
+};
+
+static int count_kind(const int *c, int k)
+{
+    return c[k];
+}
+
+/* Compile the expression on the cuda backend (no device needed) and check its steps. */
+static sb_be_program *compile_case(const plan_case *pc)
+{
+    const struct sb_backend_i *be = sb_backend_get("cuda");
+    cr_assert(be, "cuda backend listed in a CUDA build");
+    sb_node *n = parse(pc->expr);
+    sb_be_program *p = be->compile(C, 1, &n, 0, &D);
+    cr_assert(p, "%s: %s", pc->expr, D.msg);
+    int c[8], fused;
+    sb_cu_prog_stats(p, c, &fused);
+    int want[8] = {0, pc->group, pc->perm, pc->row, pc->col, pc->gemm, pc->copy, pc->host};
+    static const char *const kn[] = {"leaf", "group", "perm", "row", "col", "gemm", "copy", "host"};
+    for (int k = 1; k < 8; k++)
+        cr_expect_eq(count_kind(c, k), want[k], "%s: %d %s steps, expected %d", pc->expr, c[k],
+                     kn[k], want[k]);
+    return p;
+}
+
+Test(cuda, codegen_plans_and_sources, .init = setup, .fini = teardown)
+{
+    for (size_t i = 0; i < sizeof plans / sizeof *plans; i++) {
+        sb_be_program *p = compile_case(&plans[i]);
+        bool found = !plans[i].needle;
+        for (int s = 0; !found && s < 64; s++) {
+            const char *src = sb_cu_prog_source(p, s);
+            found = src && strstr(src, plans[i].needle);
+        }
+        cr_expect(found, "%s: no generated source contains \"%s\"", plans[i].expr,
+                  plans[i].needle);
+        sb_cu_prog_free(p);
+    }
+}
+
+/* NVRTC (no GPU needed) compiles every step's kernel of every case to PTX for compute_90. */
+Test(cuda, nvrtc_compiles_every_generated_kernel, .init = setup, .fini = teardown)
+{
+    setenv("SB_CUDA_CACHE", "", 1); /* compile for real, no disk cache */
+    sb_cu_nvrtc_clear();
+    int nkernels = 0;
+    for (size_t i = 0; i < sizeof plans / sizeof *plans; i++) {
+        sb_be_program *p = compile_case(&plans[i]);
+        for (int s = 0; s < 64; s++) {
+            const char *src = sb_cu_prog_source(p, s);
+            if (!src) continue;
+            /* the step's name is in its source: "void __launch_bounds__(..) NAME(" or "void NAME(" */
+            const char *k = strstr(src, "sbk_");
+            const char *e = strstr(src, "extern \"C\"");
+            cr_assert(k && e, "%s: no kernel in source", plans[i].expr);
+            const char *nm = strstr(e, "sbk_");
+            size_t len = strcspn(nm, "(");
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)len, nm);
+            sb_cu_src cs = {name, (char *)src};
+            const char *ptx = sb_cu_nvrtc_ptx(&cs, 90, &D);
+            cr_assert(ptx, "%s: %s", plans[i].expr, D.msg);
+            char entry[96];
+            snprintf(entry, sizeof entry, ".entry %s(", name);
+            cr_expect(strstr(ptx, entry), "%s: PTX lacks %s", plans[i].expr, entry);
+            cr_expect(strstr(ptx, ".target sm_90"), "%s: PTX target", plans[i].expr);
+            nkernels++;
+        }
+        sb_cu_prog_free(p);
+    }
+    cr_expect_geq(nkernels, 20);
+}
+
+/* Every row / column kernel kind and dtype compiles. */
+Test(cuda, nvrtc_compiles_row_and_col_kernels)
+{
+    setenv("SB_CUDA_CACHE", "", 1);
+    sb_diag d = {0};
+    sb_dtype fl[] = {SB_DTYPE_F32, SB_DTYPE_F64};
+    sb_dtype labs[] = {SB_DTYPE_U8, SB_DTYPE_I32, SB_DTYPE_I64};
+    for (int f = 0; f < 2; f++)
+        for (int k = 0; k < SB_CU_ROW_COUNT; k++)
+            for (int l = 0; l < (k == SB_CU_ROW_XENT_LABELS ? 3 : 1); l++) {
+                sb_cu_src s = sb_cu_gen_row((sb_cu_row)k, fl[f], labs[l]);
+                sb_diag_clear(&d);
+                cr_expect(sb_cu_nvrtc_ptx(&s, 90, &d), "%s: %s", s.name, d.msg);
+                sb_cu_src_free(&s);
+            }
+    for (int f = 0; f < 2; f++)
+        for (int k = SB_CU_ROW_SUM; k <= SB_CU_ROW_MIN; k++) {
+            sb_cu_src s = sb_cu_gen_col((sb_cu_row)k, fl[f]);
+            sb_diag_clear(&d);
+            cr_expect(sb_cu_nvrtc_ptx(&s, 90, &d), "%s: %s", s.name, d.msg);
+            sb_cu_src_free(&s);
+        }
+}
+
+/* A compile error comes back with NVRTC's log. */
+Test(cuda, nvrtc_reports_compile_errors)
+{
+    setenv("SB_CUDA_CACHE", "", 1);
+    sb_diag d = {0};
+    sb_cu_src s = {"sbk_bad", "extern \"C\" __global__ void sbk_bad() { undeclared_thing; }"};
+    cr_assert_null(sb_cu_nvrtc_ptx(&s, 90, &d));
+    cr_expect(strstr(d.msg, "NVRTC cannot compile kernel sbk_bad"), "%s", d.msg);
+    cr_expect(strstr(d.msg, "undeclared_thing"), "the log names the error: %s", d.msg);
+}
+
+/* Same source: the second compile hits memory; after clearing memory, the disk. */
+Test(cuda, nvrtc_cache_memory_then_disk)
+{
+    char dir[] = "/tmp/sb-cuda-cache-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    setenv("SB_CUDA_CACHE", dir, 1);
+    sb_cu_nvrtc_clear();
+    sb_cu_group g = {0};
+    int a = sb_cu_group_leaf(&g, SB_DTYPE_F32);
+    int e = sb_cu_group_add(&g, SB_OP_EXP, SB_DTYPE_F32, SB_DTYPE_F32, a, -1, -1, 0);
+    sb_cu_group_add(&g, SB_OP_MUL, SB_DTYPE_F32, SB_DTYPE_F32, e, a, -1, 0);
+    sb_cu_src s = sb_cu_gen_group(&g);
+    sb_diag d = {0};
+    sb_cu_nvrtc_stats st;
+    const char *p1 = sb_cu_nvrtc_ptx(&s, 90, &d);
+    cr_assert(p1, "%s", d.msg);
+    sb_cu_nvrtc_stats_get(&st);
+    cr_expect(st.compiled == 1 && st.mem_hits == 0 && st.disk_hits == 0 && st.disk_writes == 1);
+    const char *p2 = sb_cu_nvrtc_ptx(&s, 90, &d);
+    sb_cu_nvrtc_stats_get(&st);
+    cr_expect(p2 == p1 && st.compiled == 1 && st.mem_hits == 1, "second compile: memory hit");
+    char key[33], path[128];
+    sb_cu_nvrtc_key(&s, 90, key);
+    snprintf(path, sizeof path, "%s/%s.ptx", dir, key);
+    cr_expect_eq(access(path, R_OK), 0, "%s on disk", path);
+    char *copy = sb_xstrdup(p1);
+    sb_cu_nvrtc_clear();
+    const char *p3 = sb_cu_nvrtc_ptx(&s, 90, &d);
+    sb_cu_nvrtc_stats_get(&st);
+    cr_expect(st.compiled == 0 && st.disk_hits == 1, "after clear: disk hit");
+    cr_expect_str_eq(p3, copy);
+    /* another architecture is another key */
+    char key2[33];
+    sb_cu_nvrtc_key(&s, 80, key2);
+    cr_expect_str_neq(key, key2);
+    free(copy);
+    sb_cu_src_free(&s);
+    remove(path);
+    rmdir(dir);
+    sb_cu_nvrtc_clear();
+}
+
+/* Equal groups give equal sources and names; different ones differ. */
+Test(cuda, codegen_names_hash_the_body)
+{
+    sb_cu_group g = {0}, h = {0};
+    for (int k = 0; k < 2; k++) {
+        sb_cu_group *q = k ? &h : &g;
+        int a = sb_cu_group_leaf(q, SB_DTYPE_F64);
+        sb_cu_group_add(q, k ? SB_OP_SIN : SB_OP_COS, SB_DTYPE_F64, SB_DTYPE_F64, a, -1, -1, 0);
+    }
+    sb_cu_src a = sb_cu_gen_group(&g), a2 = sb_cu_gen_group(&g), b = sb_cu_gen_group(&h);
+    cr_expect_str_eq(a.name, a2.name);
+    cr_expect_str_eq(a.code, a2.code);
+    cr_expect_str_neq(a.name, b.name);
+    cr_expect(strstr(a.code, "cos(") && !strstr(a.code, "float4"), "double group: no float4");
+    sb_cu_src_free(&a);
+    sb_cu_src_free(&a2);
+    sb_cu_src_free(&b);
+}
+
+Test(cuda, pool_size_classes)
+{
+    cr_expect_eq(sb_cu_pool_class(1), 256);
+    cr_expect_eq(sb_cu_pool_class(256), 256);
+    cr_expect_eq(sb_cu_pool_class(257), 288);
+    cr_expect_eq(sb_cu_pool_class(4096), 4096);
+    cr_expect_eq(sb_cu_pool_class(4097), 4608);
+    for (size_t n = 1; n < (1u << 24); n = n * 3 + 1) {
+        size_t c = sb_cu_pool_class(n);
+        cr_expect(c >= n && c <= n + n / 8 + 256, "class of %zu is %zu", n, c);
+    }
+}
+
+/* ---- device presence ------------------------------------------------------------------------- */
+Test(cuda, no_device_is_a_clear_error, .init = setup, .fini = teardown)
+{
+    sb_diag d = {0};
+    bool ok = sb_backend_available("cuda", &d);
+    if (ok) cr_skip_test("a CUDA device is present");
+    cr_expect_eq(d.status, SB_ERR_UNSUPPORTED);
+    cr_expect(strstr(d.msg, "backend 'cuda': no CUDA device found (cudaGetDeviceCount: "),
+              "%s", d.msg);
+    const struct sb_backend_i *be = sb_backend_get("cuda");
+    cr_assert(be && be->available && !be->available());
+    sb_node *n = parse("x + 1");
+    sb_be_program *p = be->compile(C, 1, &n, 0, &D);
+    cr_assert(p, "compiling needs no device: %s", D.msg);
+    sb_array *x = sb_array_new(SB_DTYPE_F32, 2, (int64_t[]){2, 2}), *r = (sb_array *)1;
+    sb_binding b = {"x", x};
+    sb_diag_clear(&D);
+    cr_expect_neq(be->run(p, 1, &b, &r, &D), SB_OK);
+    cr_expect_null(r);
+    cr_expect(strstr(D.msg, "no CUDA device found"), "%s", D.msg);
+    cr_expect_null(be->buffer_alloc(16, &D));
+    be->program_free(p);
+    sb_array_free(x);
+    sb_diag_clear(&d);
+    cr_expect(sb_backend_available("cpu", &d));
+    cr_expect(!sb_backend_available("tpu", &d));
+    cr_expect(strstr(d.msg, "backend 'tpu' is not available in this build"), "%s", d.msg);
+}
+
+/* ---- on a device: results against the CPU evaluator in float64 ------------------------------- */
+static void need_device(void)
+{
+    if (!sb_cu_device_ok(NULL)) cr_skip_test("no CUDA device");
+}
+
+static sb_array *rand_array(sb_dtype dt, int nd, const int64_t *shape, uint64_t seed, double lo,
+                            double hi)
+{
+    sb_array *a = sb_array_new(dt, nd, shape);
+    for (int64_t i = 0; i < sb_array_numel(a); i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(seed >> 11) / 9007199254740992.0;
+        sb_array_set_f64(a, i, dt == SB_DTYPE_I32 ? floor(u * hi) : lo + (hi - lo) * u);
+    }
+    return a;
+}
+
+typedef struct dev_case {
+    const char *expr;
+    double tol;
+} dev_case;
+
+static const dev_case dev_cases[] = {
+    {"tanh(x*y + z) * exp(-w) + 0.5*x", 1e-5}, {"x + b", 0},
+    {"maximum(x, 0.0) // y % 3.0", 1e-5},       {"where(x > y, x, y ** 2)", 1e-6},
+    {"softmax(x)", 1e-6},                       {"log_softmax(x * 2)", 1e-5},
+    {"logsumexp(x, axis=1)", 1e-5},             {"sum(x, axis=1)", 1e-5},
+    {"mean(x, axis=0)", 1e-5},                  {"max(x)", 0},
+    {"categorical_crossentropy(softmax(x), lab)", 1e-5},
+    {"relu(x @ W + b)", 1e-4},                  {"x.T * 2", 0},
+    {"reshape(x, (-1,)) * 2", 0},               {"argmax(x, axis=1)", 0},
+    {"concatenate([x, y], axis=0)", 0},         {"sum(x @ W, axis=0) + v", 1e-4},
+};
+
+/* Bindings for the float32 inputs of the table: x, y, z, w [R, K], W [K, K], b, v [K]. */
+static int bind_all(sb_binding *b, sb_array **keep, int64_t R, int64_t K)
+{
+    const char *names[] = {"x", "y", "z", "w", "W"};
+    int n = 0;
+    for (int i = 0; i < 5; i++) {
+        int64_t sh[2] = {i == 4 ? K : R, K};
+        keep[n] = rand_array(SB_DTYPE_F32, 2, sh, 7 + (uint64_t)i, -2, 2);
+        b[n] = (sb_binding){names[i], keep[n]};
+        n++;
+    }
+    keep[n] = rand_array(SB_DTYPE_F32, 1, &K, 99, -1, 1);
+    b[n] = (sb_binding){"b", keep[n]};
+    n++;
+    keep[n] = rand_array(SB_DTYPE_F32, 1, &K, 98, -1, 1);
+    b[n] = (sb_binding){"v", keep[n]};
+    n++;
+    keep[n] = rand_array(SB_DTYPE_I32, 1, &R, 5, 0, (double)K);
+    b[n] = (sb_binding){"lab", keep[n]};
+    return n + 1;
+}
+
+static void compare(const sb_array *got, const sb_array *want, double tol, const char *what)
+{
+    cr_assert_eq(got->ndim, want->ndim, "%s: ndim", what);
+    for (int i = 0; i < got->ndim; i++) cr_assert_eq(got->shape[i], want->shape[i], "%s", what);
+    for (int64_t i = 0; i < sb_array_numel(want); i++) {
+        double g = sb_array_get_f64(got, i), w = sb_array_get_f64(want, i);
+        cr_assert(fabs(g - w) <= tol * (1 + fabs(w)) || (isnan(g) && isnan(w)),
+                  "%s: element %lld is %.9g, expected %.9g", what, (long long)i, g, w);
+    }
+}
+
+static void run_case(const dev_case *c, int64_t R, int64_t K, int reps)
+{
+    sb_binding b[16];
+    sb_array *keep[16];
+    int nb = bind_all(b, keep, R, K);
+    sb_node *n = parse(c->expr);
+    sb_array *want = NULL;
+    cr_assert_eq(sb_eval(C, 1, &n, nb, b, true, &want, &D), SB_OK, "%s: %s", c->expr, D.msg);
+    const struct sb_backend_i *be = sb_backend_get("cuda");
+    sb_be_program *p = be->compile(C, 1, &n, 0, &D);
+    cr_assert(p, "%s: %s", c->expr, D.msg);
+    for (int k = 0; k < reps; k++) {
+        sb_array *got = NULL;
+        cr_assert_eq(be->run(p, nb, b, &got, &D), SB_OK, "%s: %s", c->expr, D.msg);
+        compare(got, want, c->tol, c->expr);
+        sb_array_free(got);
+    }
+    be->program_free(p);
+    sb_array_free(want);
+    for (int i = 0; i < nb; i++) sb_array_free(keep[i]);
+}
+
+Test(cuda, device_expressions_match_cpu_f64, .init = setup, .fini = teardown)
+{
+    need_device();
+    int64_t sizes[][2] = {{3, 5}, {64, 1000}, {257, 33}};
+    for (size_t s = 0; s < 3; s++)
+        for (size_t i = 0; i < sizeof dev_cases / sizeof *dev_cases; i++)
+            run_case(&dev_cases[i], sizes[s][0], sizes[s][1], 2);
+}
+
+Test(cuda, device_graph_replay_matches, .init = setup, .fini = teardown)
+{
+    need_device();
+    setenv("SB_CUDA_GRAPH", "1", 1);
+    for (size_t i = 0; i < sizeof dev_cases / sizeof *dev_cases; i++)
+        run_case(&dev_cases[i], 64, 100, 3);
+    unsetenv("SB_CUDA_GRAPH");
+}
+
+/* Steady state: the second run allocates nothing; an output bound again stays on the device. */
+Test(cuda, device_pool_reuse_and_residency, .init = setup, .fini = teardown)
+{
+    need_device();
+    const struct sb_backend_i *be = sb_backend_get("cuda");
+    sb_node *n = parse("x * 0.5 + 1");
+    sb_be_program *p = be->compile(C, 1, &n, 0, &D);
+    int64_t sh[2] = {100, 100};
+    sb_array *x = rand_array(SB_DTYPE_F32, 2, sh, 3, -1, 1), *r1 = NULL, *r2 = NULL;
+    sb_binding b = {"x", x};
+    cr_assert_eq(be->run(p, 1, &b, &r1, &D), SB_OK, "%s", D.msg);
+    sb_cu_pool_stats before, after;
+    sb_cu_pool_stats_get(&before);
+    b.value = r1; /* the previous output: used in place on the device */
+    cr_assert_eq(be->run(p, 1, &b, &r2, &D), SB_OK, "%s", D.msg);
+    sb_cu_pool_stats_get(&after);
+    cr_expect_leq(after.mallocs - before.mallocs, 1, "at most the kept output's block is new");
+    for (int64_t i = 0; i < 10000; i++)
+        cr_assert_float_eq(sb_array_get_f64(r2, i), sb_array_get_f64(r1, i) * 0.5 + 1, 1e-6);
+    sb_array_free(r1);
+    sb_array_free(r2);
+    sb_array_free(x);
+    be->program_free(p);
+}
