@@ -81,6 +81,18 @@ const sb_attrs *sb_attrs_default(void);
 /* Normalize a possibly negative axis against ndim; -1 on out of range. */
 int sb_axis_norm(int64_t axis, int ndim);
 
+/* ---- ops registered at run time (core/op.c; plugins) ----------------------------------- */
+/* Register def (owner, kept for the process's lifetime, names the plugin): a new id
+ * > SB_OP_COUNT into *out. SB_ERR_PLUGIN on a taken name ("OWNER: op 'x' is already registered (by ...)"),
+ * a missing type rule or kernel, or a full registry. */
+sb_status sb_op_register(const sb_op_def *def, const sb_host_api *host, const char *owner,
+                         sb_op *out, sb_diag *d);
+/* The registered definition of a run-time op (and the host table to call it with), or NULL
+ * for a built-in op. */
+const sb_op_def *sb_op_plugin_def(sb_op op, const sb_host_api **host);
+/* Every valid op id is below this (built-in ids, SB_OP_COUNT = none, then run-time ops). */
+int sb_op_total(void);
+
 /* ---- graphs ------------------------------------------------------------------------------ */
 typedef struct sb_graph_entry {
     char *name;

@@ -728,11 +728,21 @@ static const lop_fn lops[SB_OP_COUNT] = {
     [SB_OP_IFELSE] = lop_ifelse,
 };
 
-bool sb_ad_has_lop(sb_op op) { return op < SB_OP_COUNT && lops[op]; }
+bool sb_ad_has_lop(sb_op op)
+{
+    const sb_op_def *pd = sb_op_plugin_def(op, NULL);
+    return pd ? pd->lop != NULL : op < SB_OP_COUNT && lops[op];
+}
 
 bool sb_ad_lop(sb_ad *c, sb_node *n, sb_node *g, sb_node **gin)
 {
     if (!sb_ad_has_lop((sb_op)n->op)) return false;
+    const sb_host_api *host = NULL;
+    const sb_op_def *pd = sb_op_plugin_def((sb_op)n->op, &host);
+    if (pd) { /* a plugin's op: its L-op callback */
+        pd->lop(host, c->ctx, n, g, gin, c->d);
+        return true;
+    }
     lops[n->op](c, n, g, gin);
     return true;
 }

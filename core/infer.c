@@ -1155,7 +1155,7 @@ static const sb_infer_fn rules[SB_OP_COUNT] = {
 sb_status sb_infer_type(sb_op op, int nin, const sb_type *const *in, const sb_attrs *a,
                         const sb_array *const *vals, sb_type *out, sb_diag *d)
 {
-    SB_ASSERT(op < SB_OP_COUNT && out);
+    SB_ASSERT((int)op < sb_op_total() && out);
     const sb_op_info *info = sb_op_get(op);
     if (info->arity >= 0 && nin != info->arity && !(info->flags & SB_F_LEAF))
         return type_err(d, "%s takes %d argument%s, got %d", info->name, info->arity,
@@ -1169,7 +1169,9 @@ sb_status sb_infer_type(sb_op op, int nin, const sb_type *const *in, const sb_at
     }
     if (!a) a = sb_attrs_default();
     sb_type res; /* out may alias an input */
-    sb_status st = rules[op](op, nin, in, a, vals, &res, d);
+    const sb_op_def *pd = sb_op_plugin_def(op, NULL); /* an op registered by a plugin */
+    sb_status st = pd ? pd->type(nin, in, a, &res, d) : rules[op](op, nin, in, a, vals, &res, d);
+    if (st != SB_OK && d && d->status == SB_OK) st = type_err(d, "%s: bad input types", info->name);
     if (st != SB_OK) return st;
     SB_ASSERT(res.ndim >= 0 && res.ndim <= SB_MAX_DIMS);
     *out = res;

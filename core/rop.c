@@ -169,7 +169,11 @@ static const rop_fn rops[SB_OP_COUNT] = {
     [SB_OP_IFELSE] = rop_linear,
 };
 
-bool sb_ad_has_rop(sb_op op) { return op < SB_OP_COUNT && rops[op]; }
+bool sb_ad_has_rop(sb_op op)
+{
+    const sb_op_def *pd = sb_op_plugin_def(op, NULL);
+    return pd ? pd->rop != NULL : op < SB_OP_COUNT && rops[op];
+}
 
 /* Contract: the tangent of n, of n's exact type (broadcast up and cast where a rule's result is
  * smaller), or NULL with c->d set. */
@@ -180,7 +184,9 @@ sb_node *sb_ad_rop(sb_ad *c, sb_node *n, sb_node *const *dx)
                     sb_op_get((sb_op)n->op)->name);
         return NULL;
     }
-    sb_node *dy = rops[n->op](c, n, dx);
+    const sb_host_api *host = NULL;
+    const sb_op_def *pd = sb_op_plugin_def((sb_op)n->op, &host); /* a plugin's op */
+    sb_node *dy = pd ? pd->rop(host, c->ctx, n, dx, c->d) : rops[n->op](c, n, dx);
     if (!dy) return NULL;
     return sb_ad_fit(c, dy, n);
 }

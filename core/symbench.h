@@ -544,6 +544,156 @@ struct sb_pipeline; /* core/pipeline.h */
 SB_API sb_status sb_train_run(const struct sb_pipeline *p, sb_graph *g, int nbind,
                               const sb_binding *binds, bool quiet, sb_diag *d);
 
+/* ---------------------------------------------------------------------------------------------
+ * Plugins (rewrites/plugin.c; tutorial: docs/plugins.md)
+ *
+ * A plugin is a shared object exporting one function:
+ *
+ *     const sb_plugin_desc *sb_plugin_init(const sb_host_api *host);
+ *
+ * It registers what it provides through the host table (rules, ops, passes, cost functions,
+ * e-class facts) and returns its descriptor, whose first field is the ABI version it was built
+ * for. A plugin includes this header only and calls symbench through `host` only (it is loaded
+ * with RTLD_LOCAL into programs that may link libsymbench statically): build it with
+ *     cc -shared -fPIC $(pkg-config --cflags symbench) plugin.c -o plugin.so
+ * Only plugins named explicitly load: `--plugin PATH` on a command, `plugins: [...]` in a
+ * pipeline. Its rules form a rule set named after the plugin (origin "plugin:NAME" in traces).
+ * ------------------------------------------------------------------------------------------- */
+
+#define SB_PLUGIN_ABI_VERSION 1
+#define SB_MAX_PLUGIN_OPS 256                          /* ops registered at run time, at most */
+#define SB_OP_LIMIT (SB_OP_COUNT + 1 + SB_MAX_PLUGIN_OPS) /* every op id is below this */
+
+/* What sb_plugin_init returns (static storage in the plugin). abi_version MUST stay first. */
+typedef struct sb_plugin_desc {
+    int abi_version;         /* SB_PLUGIN_ABI_VERSION */
+    const char *name;        /* the plugin's name: its rule set, "plugin:NAME" origins */
+    const char *description; /* one line */
+} sb_plugin_desc;
+
+typedef struct sb_host_api sb_host_api;
+/* A rule's match, during a C condition or applier: look at what ?var matched through
+ * host->match_type / host->match_const. */
+typedef struct sb_match sb_match;
+
+/* C condition of a rule: true = the rewrite may fire for this match. */
+typedef bool (*sb_rule_cond_fn)(const sb_host_api *host, const sb_match *m, void *user);
+/* C applier: build the replacement as a pattern in ctx (sb_pvar / host->pvar for the rule's
+ * variables, constants, host->apply); NULL = do not rewrite this match. */
+typedef sb_node *(*sb_rule_apply_fn)(const sb_host_api *host, const sb_match *m, sb_ctx *ctx,
+                                     void *user);
+/* An e-class fact usable in rules' `when` lists as "NAME(?var)" (rules registered after it). */
+typedef bool (*sb_fact_fn)(const sb_host_api *host, const sb_match *m, const char *var,
+                           void *user);
+
+/* An op's type/shape rule (inputs are typed; dims -1 = unknown). Fill out, or return an error
+ * status with d filled (host->diag_set). */
+typedef sb_status (*sb_op_type_fn)(int nin, const sb_type *const *in, const sb_attrs *a,
+                                   sb_type *out, sb_diag *d);
+/* A kernel: in[] are contiguous arrays (float inputs are float64 in reference mode); out is
+ * allocated by the host with the concrete result type (from the type rule). */
+typedef sb_status (*sb_op_kernel_fn)(int nin, const sb_array *const *in, const sb_attrs *a,
+                                     sb_array *out, sb_diag *d);
+/* L-op: given node = op(in...) and g = d cost / d node, set gin[i] = d cost / d in[i] (nodes of
+ * ctx built with host->apply; leave NULL where disconnected). Broadcasting is undone by the host. */
+typedef void (*sb_op_lop_fn)(const sb_host_api *host, sb_ctx *ctx, sb_node *node, sb_node *g,
+                             sb_node **gin, sb_diag *d);
+/* R-op: the tangent of node given its inputs' tangents dx[i] (NULL = zero). */
+typedef sb_node *(*sb_op_rop_fn)(const sb_host_api *host, sb_ctx *ctx, sb_node *node,
+                                 sb_node *const *dx, sb_diag *d);
+
+/* A new op. It gets an id > SB_OP_COUNT (SB_OP_COUNT stays "unknown"); sb_op_get / sb_op_from_name, the parser (calls by
+ * name: gelu(x)), printer, graph JSON, evaluator, grad / Rop and the optimizer know it. */
+typedef struct sb_op_def {
+    const char *name;       /* a new name (not a built-in op or function) */
+    int arity;              /* inputs (>= 1) */
+    unsigned flags;         /* SB_F_ELEMWISE, SB_F_DIFF (with lop), ... */
+    sb_op_family family;    /* drawings, cost model */
+    sb_op_type_fn type;     /* required */
+    sb_op_kernel_fn kernel; /* required: the reference kernel */
+    sb_op_lop_fn lop;       /* optional: gradient */
+    sb_op_rop_fn rop;       /* optional: forward mode */
+    sb_op_kernel_fn fast;   /* optional: used instead of kernel outside reference (f64) mode */
+} sb_op_def;
+
+/* A pass: run over g in place, settings_json = its pipeline entry as JSON text ("{}" when only
+ * the name was given); set *changed. */
+typedef sb_status (*sb_plugin_pass_fn)(const sb_host_api *host, sb_graph *g,
+                                       const char *settings_json, bool *changed, sb_diag *d);
+/* A cost function for extraction: the cost of op given the built-in estimate; return builtin
+ * to keep it. Every loaded cost function is applied in load order. */
+typedef double (*sb_cost_fn)(sb_op op, const sb_attrs *a, const sb_type *out, int nin,
+                             const sb_type *const *in, double builtin);
+
+/* The host table given to sb_plugin_init (valid for the process's lifetime). Registration
+ * functions return SB_OK or SB_ERR_PLUGIN with d naming the plugin and the conflict. */
+struct sb_host_api {
+    int abi_version;   /* the host's SB_PLUGIN_ABI_VERSION */
+    void *plugin;      /* opaque: the plugin this table belongs to */
+    /* registration */
+    sb_status (*register_rules_json)(const sb_host_api *h, const char *json, sb_diag *d);
+    /* one rule: lhs / rhs in the expression syntax (rhs NULL with an applier), when = NULL or
+     * a NULL-terminated list of conditions ("const(?c)", a registered fact "name(?x)") */
+    sb_status (*register_rule)(const sb_host_api *h, const char *name, const char *lhs,
+                               const char *rhs, const char *const *when, sb_rule_cond_fn cond,
+                               sb_rule_apply_fn apply, void *user, sb_diag *d);
+    sb_status (*register_op)(const sb_host_api *h, const sb_op_def *def, sb_op *id, sb_diag *d);
+    sb_status (*register_pass)(const sb_host_api *h, const char *name, sb_plugin_pass_fn fn,
+                               const char *doc, sb_diag *d);
+    sb_status (*register_cost)(const sb_host_api *h, const char *name, sb_cost_fn fn, sb_diag *d);
+    sb_status (*register_fact)(const sb_host_api *h, const char *name, sb_fact_fn fn, void *user,
+                               sb_diag *d);
+    /* services */
+    void (*log)(int level, const char *fmt, ...);
+    void *(*alloc)(size_t n); /* zeroed; aborts on out-of-memory */
+    void (*free)(void *p);
+    sb_status (*diag_set)(sb_diag *d, sb_status st, const char *file, int line, int col,
+                          const char *fmt, ...);
+    /* nodes */
+    sb_node *(*apply)(sb_ctx *ctx, sb_op op, int nin, sb_node *const *in, const sb_attrs *a,
+                      sb_diag *d);
+    sb_node *(*const_scalar)(sb_ctx *ctx, double v, sb_dtype dt, bool weak);
+    sb_node *(*pvar)(sb_ctx *ctx, const char *name);
+    sb_op (*op_from_name)(const char *name);
+    sb_op (*node_op)(const sb_node *n);
+    int (*node_nin)(const sb_node *n);
+    sb_node *(*node_in)(const sb_node *n, int i);
+    const sb_type *(*node_type)(const sb_node *n);
+    const sb_attrs *(*node_attrs)(const sb_node *n);
+    const sb_array *(*node_value)(const sb_node *n);
+    /* arrays and types */
+    int64_t (*array_numel)(const sb_array *a);
+    double (*array_get_f64)(const sb_array *a, int64_t i);
+    void (*array_set_f64)(sb_array *a, int64_t i, double v);
+    sb_dtype (*dtype_to_float)(sb_dtype t);
+    bool (*dtype_is_float)(sb_dtype t);
+    /* matches (conditions, appliers, facts): false / NULL when var is not a rule variable */
+    bool (*match_const)(const sb_match *m, const char *var, double *value); /* a scalar const */
+    const sb_type *(*match_type)(const sb_match *m, const char *var);
+    /* graphs (passes) */
+    sb_ctx *(*graph_ctx)(const sb_graph *g);
+    int (*graph_count)(const sb_graph *g, sb_graph_role role);
+    sb_node *(*graph_node)(const sb_graph *g, sb_graph_role role, int i);
+    void (*graph_set_node)(sb_graph *g, sb_graph_role role, int i, sb_node *n);
+};
+
+/* The entry point every plugin exports (resolved by name with dlsym); declare it
+ *     SB_PLUGIN_EXPORT const sb_plugin_desc *sb_plugin_init(const sb_host_api *host)
+ * (visible even when the plugin is compiled with -fvisibility=hidden). */
+typedef const sb_plugin_desc *(*sb_plugin_init_fn)(const sb_host_api *host);
+#define SB_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define SB_PLUGIN_ENTRY "sb_plugin_init"
+
+/* Load a plugin (once per path; later loads of the same file do nothing): dlopen, check the ABI
+ * version, run its init and register what it provides. Errors name the plugin: a missing file,
+ * a missing sb_plugin_init, a wrong ABI version, a duplicate op / rule / plugin name. */
+SB_API sb_status sb_plugin_load(const char *path, sb_diag *d);
+/* Loaded plugins: count and names (i in [0, count)). */
+SB_API int sb_plugin_count(void);
+SB_API const char *sb_plugin_name(int i);
+/* Who registered op (a plugin's name), or NULL for a built-in op. */
+SB_API const char *sb_op_owner(sb_op op);
+
 #ifdef __cplusplus
 }
 #endif

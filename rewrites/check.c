@@ -6,6 +6,7 @@
  * rebuilds a pattern over the instantiation with sb_apply (so the ops' own type rules decide what
  * is well-typed); and the comparison of both sides evaluated by sb_eval in float64. */
 #include "check.h"
+#include "plugin.h"
 
 #include "core-impl.h"
 
@@ -428,6 +429,7 @@ typedef struct direction {
     int nvars;
     uint64_t seed;
     const sb_rw_check_opts *o;
+    const sb_plugin_rule *plugin; /* left to right of a plugin's rule: its C condition/applier */
 } direction;
 
 static void make_inst(const direction *dir, int attempt, sb_ctx *ctx, inst *in)
@@ -447,7 +449,12 @@ static int run_attempts(const direction *dir, int first, int ok, int mark, char 
         sb_ctx *ctx = sb_ctx_init();
         inst in = {0};
         make_inst(dir, a, ctx, &in);
-        try_result t = try_inst(ctx, dir->from, dir->to, &in, dir->o, why, mark, a, ok);
+        const sb_node *to = dir->to;
+        const char *vn[MAX_VARS];
+        for (int i = 0; i < in.n; i++) vn[i] = in.spec[i].name;
+        try_result t = dir->plugin && !sb_rw_plugin_inst(dir->plugin, in.n, vn, in.node, &to)
+                           ? TRY_SKIP /* the C condition rejects this instantiation */
+                           : try_inst(ctx, dir->from, to, &in, dir->o, why, mark, a, ok);
         if (t == TRY_BAD) describe_inst(why, &in);
         inst_clear(&in);
         sb_ctx_free(ctx);
@@ -559,6 +566,7 @@ sb_rw_verdict sb_rw_check_rule(const sb_rule *r, const sb_rw_check_opts *o,
     uint64_t seed = o->seed ^ sb_hash_bytes(r->name, strlen(r->name), 0x5eed);
     for (int dir = 0; dir < (r->bidirectional ? 2 : 1); dir++) {
         direction dn = {dir ? r->rhs : r->lhs, dir ? r->lhs : r->rhs, spec, nvars, seed + (uint64_t)dir, o};
+        dn.plugin = dir ? NULL : r->plugin;
         char *why = NULL;
         int n = check_direction(&dn, &why);
         if (n < 0) {

@@ -3,6 +3,7 @@
  * 1/(1+exp(-x)), exp(x)-1, crossentropy of a softmax) costing more than their stable
  * equivalents (log1p, log_softmax, logsumexp, sigmoid, expm1, ...). */
 #include "extract.h"
+#include "plugin.h"
 
 #include <math.h>
 
@@ -59,7 +60,7 @@ double sb_rw_op_cost(sb_op op, const sb_attrs *a, const sb_type *out, int nin,
         break;
     default: flops = numel(out); break;
     }
-    return 1 + flops + moved;
+    return sb_rw_plugin_cost(op, a, out, nin, in, 1 + flops + moved); /* plugins' cost functions */
 }
 
 double sb_rw_unstable_penalty(sb_op op, const sb_type *out, int nin, const sb_cost_kids *k)

@@ -416,6 +416,8 @@ static bool is_path(const char *s)
 sb_ruleset *sb_rw_ruleset_load(const char *name_or_path, const char *base_dir, sb_diag *d)
 {
     char *path;
+    sb_ruleset *prs = is_path(name_or_path) ? NULL : sb_rw_plugin_ruleset(name_or_path, d);
+    if (prs || (d && d->status)) return prs; /* a loaded plugin's rules (rewrites/plugin.c) */
     if (is_path(name_or_path)) {
         if (base_dir && *base_dir && name_or_path[0] != '/')
             path = sb_xasprintf("%s/%s", base_dir, name_or_path);

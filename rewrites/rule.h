@@ -56,6 +56,7 @@ typedef struct sb_rule {
     sb_cond *conds;
     int nconds;
     bool bidirectional;
+    const struct sb_plugin_rule *plugin; /* a plugin's rule: C condition / applier (plugin.h) */
 } sb_rule;
 
 typedef struct sb_ruleset {
@@ -71,7 +72,7 @@ typedef struct sb_ruleset {
  * installed datadir; anything with a '/' or ending in ".json" is a path (relative to base_dir
  * when base_dir is not NULL). Rejects bad JSON, a missing key, an unknown op or function, an
  * unknown condition, a duplicate rule name, a rhs variable the lhs does not bind (or, for a
- * bidirectional rule, the reverse), a bare variable as lhs, and a type-incorrect rule (some
+ * bidirectional rule, the reverse), and a type-incorrect rule (some
  * typing of its variables, all one type from a small list and allowed by its dtype/ndim/float
  * conditions, makes the lhs well-typed but none makes both sides well-typed with the same
  * type) -- each with file:line:col of the offending string. */
@@ -90,5 +91,9 @@ int sb_rw_ruleset_list(char ***names);
 /* Pattern variables (names without '?') bound by pattern p, in first-occurrence order, into
  * vars[0..max); returns the count (may exceed max: then only max are stored). */
 int sb_rw_pattern_vars(const sb_node *p, const char **vars, int max);
+
+/* A plugin's rule set (its rules, with their C conditions and appliers) when name is a loaded
+ * plugin's name; NULL otherwise (rewrites/plugin.c). */
+sb_ruleset *sb_rw_plugin_ruleset(const char *name, sb_diag *d);
 
 #endif

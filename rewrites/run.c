@@ -5,6 +5,7 @@
  * rebuild. Limits on iterations, e-nodes and time are checked between phases and inside search
  * and apply, so a run overshoots a limit by little. The stop reason is a value. */
 #include "trace.h"
+#include "plugin.h"
 
 #include <time.h>
 
@@ -99,13 +100,13 @@ static bool collect(const sb_id *subst, void *user)
 
 /* Classes by the ops of their e-nodes (the index patterns are searched through). */
 typedef struct op_index {
-    sb_idvec by_op[SB_OP_COUNT];
+    sb_idvec by_op[SB_OP_LIMIT]; /* built-in and plugin ops */
     sb_idvec all;
 } op_index;
 
 static void index_build(sb_egraph *eg, op_index *ix)
 {
-    for (int o = 0; o < SB_OP_COUNT; o++) ix->by_op[o].n = 0;
+    for (int o = 0; o < SB_OP_LIMIT; o++) ix->by_op[o].n = 0;
     ix->all.n = 0;
     for (uint32_t c = 0; c < eg->nnodes; c++) {
         if (sb_eg_find(eg, c) != c || !eg->cls[c].nodes.n) continue;
@@ -118,7 +119,7 @@ static void index_build(sb_egraph *eg, op_index *ix)
         }
     }
     /* A class may appear twice under one op when its e-nodes interleave ops: dedupe. */
-    for (int o = 0; o < SB_OP_COUNT; o++) {
+    for (int o = 0; o < SB_OP_LIMIT; o++) {
         sb_idvec *v = &ix->by_op[o];
         uint32_t m = 0;
         for (uint32_t i = 0; i < v->n; i++)
@@ -152,7 +153,7 @@ static bool conds_hold(sb_egraph *eg, const sb_rewrite *rw, const sb_id *subst)
 {
     for (int i = 0; i < rw->rule->nconds; i++)
         if (!sb_eg_cond_holds(eg, &rw->rule->conds[i], &rw->vars, subst)) return false;
-    return true;
+    return !rw->rule->plugin || sb_rw_plugin_cond(eg, rw, subst); /* a plugin's C condition */
 }
 
 /* Apply one match; returns 1 if it changed the e-graph (a union), 0 otherwise. */
@@ -162,7 +163,8 @@ static int apply_match(sb_runner *r, sb_rewrite *rw, const sb_id *match, int ite
     const sb_id *subst = match + 1;
     if (!conds_hold(eg, rw, subst)) return 0;
     uint32_t before = sb_eg_enode_count(eg);
-    sb_id to = sb_eg_pattern_instantiate(eg, &rw->rhs, subst);
+    sb_id to = rw->rule->plugin ? sb_rw_plugin_apply(eg, rw, subst) /* C applier, or the rhs */
+                                : sb_eg_pattern_instantiate(eg, &rw->rhs, subst);
     if (to == SB_ID_NONE) return 0; /* the rhs is ill-typed for these classes */
     sb_id from = match[0];
     if (eg->explain) {
@@ -278,7 +280,7 @@ sb_stop sb_rw_runner_run(sb_runner *r)
             r->stop = SB_STOP_GOAL;
         if (r->opts.trace) sb_trace_iteration(r->opts.trace, r, it);
     }
-    for (int o = 0; o < SB_OP_COUNT; o++) sb_idvec_free(&ix.by_op[o]);
+    for (int o = 0; o < SB_OP_LIMIT; o++) sb_idvec_free(&ix.by_op[o]);
     sb_idvec_free(&ix.all);
     r->seconds = sb_rw_now() - start;
     if (r->opts.trace) sb_trace_stop(r->opts.trace, r);

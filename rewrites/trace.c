@@ -22,7 +22,8 @@ void sb_trace_rewrite(FILE *f, sb_egraph *eg, int iter, const sb_rewrite *rw, sb
     fprintf(f, "{\"type\":\"rewrite\",\"iter\":%d,\"rule\":", iter);
     sb_trace_str(f, rw->rule->name);
     char origin[1200];
-    snprintf(origin, sizeof origin, "%s:%d", rw->rule->file, rw->rule->line);
+    if (rw->rule->line > 0) snprintf(origin, sizeof origin, "%s:%d", rw->rule->file, rw->rule->line);
+    else snprintf(origin, sizeof origin, "%s", rw->rule->file); /* "plugin:NAME" */
     fputs(",\"origin\":", f);
     sb_trace_str(f, origin);
     fprintf(f, ",\"direction\":\"%s\",\"eclass\":%u,\"subst\":{", rw->backward ? "backward" : "forward",

@@ -27,7 +27,8 @@ static void usage(FILE *f)
             "       counterexample; the exit status is 1 if any rule is unsound or uncheckable.\n"
             "\n"
             "SET is a rule-set name (algebra, stability, ...: looked up in $SB_RULES_PATH, then the\n"
-            "shipped rules); FILE is a path to a rule-set .json. Without either: every shipped set.\n"
+            "shipped rules) or a loaded plugin's name (--plugin PATH); FILE is a path to a rule-set\n"
+            ".json. Without either: every shipped set and every loaded plugin's set.\n"
             "\n"
             "options (check):\n"
             "  --seed N       random seed (default 1)\n"
@@ -44,6 +45,9 @@ static int load_sets(int n, char **names, sb_ruleset ***out)
     int nshipped = 0;
     if (n == 0) {
         nshipped = sb_rw_ruleset_list(&shipped);
+        int np = sb_plugin_count(); /* and the rule sets of plugins loaded with --plugin */
+        shipped = sb_xrealloc(shipped, sizeof(char *) * (size_t)(nshipped + np + 1));
+        for (int i = 0; i < np; i++) shipped[nshipped++] = sb_xstrdup(sb_plugin_name(i));
         n = nshipped, names = shipped;
         if (n <= 0) fprintf(stderr, "symbench rules: no rule sets found\n");
     }

@@ -11,5 +11,9 @@ int sb_cmd_rules(int argc, char **argv);     /* cmd_rules.c: list / check rule s
 int sb_cmd_viz(int argc, char **argv);       /* cmd_viz.c: draw a graph, stage or e-graph */
 int sb_cmd_gradcheck(int argc, char **argv); /* cmd_gradcheck.c: verify gradients */
 int sb_cmd_bench(int argc, char **argv);     /* cmd_bench.c: benchmarks */
+int sb_cmd_plugins(int argc, char **argv);   /* cmd_plugins.c: what plugins provide */
+/* cmd_plugins.c: load every `--plugin PATH` (or --plugin=PATH) of argv[1..] and remove them
+ * from argv (argc updated). Returns 0, or 1 after printing the error naming the plugin. */
+int sb_cmd_load_plugins(int *argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
     {"viz", sb_cmd_viz, "draw a graph, a pipeline stage or an e-graph (DOT, SVG, PNG)"},
     {"gradcheck", sb_cmd_gradcheck, "check a graph's gradients against finite differences"},
     {"bench", sb_cmd_bench, "run the benchmark suite"},
+    {"plugins", sb_cmd_plugins, "show what plugins provide (rules, ops, passes, costs, facts)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
@@ -25,11 +26,13 @@ static void usage(FILE *f)
     fprintf(f, "usage: symbench COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\n'symbench COMMAND --help' describes one command.\n");
+    fprintf(f, "\n'symbench COMMAND --help' describes one command.\n"
+               "'--plugin PATH' (any command, repeatable) loads a plugin first (docs/plugins.md).\n");
 }
 
 int main(int argc, char **argv)
 {
+    if (sb_cmd_load_plugins(&argc, argv)) return 1; /* --plugin PATH, for every command */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -23,6 +23,7 @@ typedef struct evaluator {
 
 sb_be_kernel_fn sb_be_cpu_kernel(sb_op op)
 {
+    if (op >= SB_OP_COUNT) return sb_be_k_plugin; /* ops registered by plugins */
     switch (op) {
     case SB_OP_WHERE: return sb_be_k_where;
     case SB_OP_CLIP: return sb_be_k_clip;

@@ -118,5 +118,6 @@ sb_status sb_be_k_eye(const sb_be_call *c, sb_tensor *out);
 sb_status sb_be_k_one_hot(const sb_be_call *c, sb_tensor *out);
 sb_status sb_be_k_subtensor(const sb_be_call *c, sb_tensor *out);  /* index.c */
 sb_status sb_be_k_set_subtensor(const sb_be_call *c, sb_tensor *out);
+sb_status sb_be_k_plugin(const sb_be_call *c, sb_tensor *out);      /* plugin_kernel.c */
 
 #endif
