@@ -12,7 +12,8 @@
  * OpenBLAS picks its kernels when it loads, before main(): when the CPU has AVX-512 and
  * OPENBLAS_CORETYPE names another core (this environment sets Haswell), the command re-executes
  * itself with OPENBLAS_CORETYPE=SkylakeX (--coretype chooses another; --keep-coretype keeps
- * the environment's). The peers get the same environment. */
+ * the environment's). OMP_WAIT_POLICY is set to passive the same way unless the environment or
+ * --omp-wait gives it. The peers get the same environment. */
 #include "backends/cpu/plan.h"
 #include "backends/cpu/vmath.h"
 #include "commands.h"
@@ -378,6 +379,22 @@ static void net_sb(void *u)
                (size_t)sb_array_numel(n->p[i]) * 4);
 }
 
+/* x = tanh(x) in place (vmath.h, AVX-512 when present, OpenMP above 64k elements). */
+__attribute__((target("arch=x86-64-v4"))) static void c_tanh_v4(int64_t n, float *x)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) x[i] = sb_vm_tanhf(x[i]);
+}
+static void c_tanh_base(int64_t n, float *x)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) x[i] = sb_vm_tanhf(x[i]);
+}
+static void c_tanh(int64_t n, float *x)
+{
+    (__builtin_cpu_supports("avx512f") ? c_tanh_v4 : c_tanh_base)(n, x);
+}
+
 /* out[B, m] = act(in[B, k] @ W[k, m] + b) with act = tanh or identity. */
 static void c_dense(int64_t B, int64_t k, int64_t m, const float *in, const float *W,
                     const float *b, float *out, bool act)
@@ -385,9 +402,7 @@ static void c_dense(int64_t B, int64_t k, int64_t m, const float *in, const floa
     for (int64_t i = 0; i < B; i++) memcpy(out + i * m, b, sizeof(float) * (size_t)m);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)m, (int)k, 1.0f, in,
                 (int)k, W, (int)m, 1.0f, out, (int)m);
-    if (!act) return;
-#pragma omp parallel for schedule(static) if (B * m > 65536)
-    for (int64_t i = 0; i < B * m; i++) out[i] = tanhf(out[i]);
+    if (act) c_tanh(B * m, out);
 }
 
 /* Z <- dZ = (softmax(Z) - onehot(y)) / B; returns the mean cross-entropy. */
@@ -407,11 +422,11 @@ static double c_softmax_xent(int64_t B, const int64_t *y, float *Z)
 /* b -= LR * column sums of d[B, m]. */
 static void c_bias_step(int64_t B, int64_t m, const float *d, float *b)
 {
-    for (int64_t j = 0; j < m; j++) {
-        float s = 0;
-        for (int64_t i = 0; i < B; i++) s += d[i * m + j];
-        b[j] -= LR * s;
-    }
+    float s[m];
+    memset(s, 0, sizeof s);
+    for (int64_t i = 0; i < B; i++)
+        for (int64_t j = 0; j < m; j++) s[j] += d[i * m + j];
+    for (int64_t j = 0; j < m; j++) b[j] -= LR * s[j];
 }
 
 /* The hand-written step: sgemm for the products, W -= LR * in^T @ d folded into sgemm. */
@@ -506,7 +521,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c] [--json FILE] [--no-peers]\n"
-            "                      [--peers PATH] [--coretype NAME | --keep-coretype] [--plan]\n\n"
+            "                      [--peers PATH] [--coretype NAME | --keep-coretype]\n"
+            "                      [--omp-wait active|passive] [--plan]\n\n"
             "Run the benchmark suite: symbench's CPU plan, a hand-written C reference, NumPy and\n"
             "PyTorch (bench/peers.py through /usr/bin/python3) on the same workloads, in this one\n"
             "invocation, and print times (median of repetitions after warm-up) and ratios.\n"
@@ -521,6 +537,8 @@ static void usage(FILE *f)
             "--peers PATH       the peers script (default: bench/peers.py next to the sources)\n"
             "--coretype NAME    OpenBLAS kernels (default SkylakeX when the CPU has AVX-512)\n"
             "--keep-coretype    keep the environment's OPENBLAS_CORETYPE\n"
+            "--omp-wait POLICY  OMP_WAIT_POLICY for everyone (default: the environment's, else\n"
+            "                   passive: idle threads sleep instead of spinning)\n"
             "--plan             print each workload's execution plan on stderr\n");
 }
 
@@ -533,15 +551,28 @@ static bool want(const bench_opts *o, const char *w)
     return false;
 }
 
-/* Re-execute with OPENBLAS_CORETYPE set (OpenBLAS reads it when it loads). 0 = go on. */
-static int choose_coretype(int argc, char **argv, const char *forced, bool keep)
+/* Re-execute with OPENBLAS_CORETYPE and OMP_WAIT_POLICY set (OpenBLAS and libgomp read them
+ * when they load, before main). Waiting threads sleep (passive) unless the environment or
+ * --omp-wait says otherwise: on a shared, overloaded machine spinning threads burn the time
+ * slices the working ones need. 0 = go on. */
+static int choose_env(int argc, char **argv, const char *forced, bool keep, const char *wait)
 {
-    if (keep || getenv("SB_BENCH_REEXEC")) return 0;
+    if (getenv("SB_BENCH_REEXEC")) return 0;
     __builtin_cpu_init();
-    const char *want_core = forced ? forced : __builtin_cpu_supports("avx512f") ? "SkylakeX" : NULL;
+    bool again = false;
+    const char *want_core = keep ? NULL : forced ? forced
+                          : __builtin_cpu_supports("avx512f") ? "SkylakeX" : NULL;
     const char *cur = getenv("OPENBLAS_CORETYPE");
-    if (!want_core || (cur && !strcasecmp(cur, want_core))) return 0;
-    setenv("OPENBLAS_CORETYPE", want_core, 1);
+    if (want_core && !(cur && !strcasecmp(cur, want_core))) {
+        setenv("OPENBLAS_CORETYPE", want_core, 1);
+        again = true;
+    }
+    const char *w = wait ? wait : getenv("OMP_WAIT_POLICY") ? NULL : "passive";
+    if (w && !(getenv("OMP_WAIT_POLICY") && !strcasecmp(getenv("OMP_WAIT_POLICY"), w))) {
+        setenv("OMP_WAIT_POLICY", w, 1);
+        again = true;
+    }
+    if (!again) return 0;
     setenv("SB_BENCH_REEXEC", "1", 1);
     char *args[argc + 2];
     args[0] = "symbench";
@@ -549,8 +580,8 @@ static int choose_coretype(int argc, char **argv, const char *forced, bool keep)
     args[argc + 1] = NULL;
     fflush(NULL);
     execv("/proc/self/exe", args);
-    perror("symbench bench: re-executing with OPENBLAS_CORETYPE");
-    return 0; /* go on with the current kernels */
+    perror("symbench bench: re-executing with OPENBLAS_CORETYPE / OMP_WAIT_POLICY");
+    return 0; /* go on with the current settings */
 }
 
 /* The peers script: --peers, $SB_SOURCE_ROOT/bench/peers.py, or next to the executable. */
@@ -649,6 +680,8 @@ static int write_json(const char *path, const result *res, int nres, cJSON *peer
     gethostname(host, sizeof host - 1);
     cJSON_AddStringToObject(root, "host", host);
     cJSON_AddStringToObject(root, "openblas_core", openblas_get_corename());
+    const char *wp = getenv("OMP_WAIT_POLICY");
+    cJSON_AddStringToObject(root, "omp_wait_policy", wp ? wp : "default");
     cJSON_AddNumberToObject(root, "threads", omp_get_max_threads());
     cJSON_AddNumberToObject(root, "time", (double)time(NULL));
     if (peers) cJSON_AddItemToObject(root, "versions", cJSON_Duplicate(cJSON_GetObjectItem(peers, "versions"), 1));
@@ -679,7 +712,8 @@ static int write_json(const char *path, const result *res, int nres, cJSON *peer
     return 0;
 }
 
-static int parse_args(int argc, char **argv, bench_opts *o, const char **core, bool *keep)
+static int parse_args(int argc, char **argv, bench_opts *o, const char **core, bool *keep,
+                      const char **wait)
 {
     snprintf(o->only, sizeof o->only, "W1,W2,W3,W4,W3c");
     for (int i = 1; i < argc; i++) {
@@ -696,6 +730,7 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **core, b
         else if (!strcmp(a, "--json") && has) o->json = argv[++i];
         else if (!strcmp(a, "--peers") && has) o->peers = argv[++i];
         else if (!strcmp(a, "--coretype") && has) *core = argv[++i];
+        else if (!strcmp(a, "--omp-wait") && has) *wait = argv[++i];
         else {
             fprintf(stderr, "symbench bench: unknown or incomplete option '%s' (see --help)\n", a);
             return 2;
@@ -707,13 +742,15 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **core, b
 int sb_cmd_bench(int argc, char **argv)
 {
     bench_opts o = {0};
-    const char *core = NULL;
+    const char *core = NULL, *wait = NULL;
     bool keep = false;
-    int rc = parse_args(argc, argv, &o, &core, &keep);
+    int rc = parse_args(argc, argv, &o, &core, &keep, &wait);
     if (rc) return rc < 0 ? 0 : rc;
-    choose_coretype(argc, argv, core, keep);
-    fprintf(stderr, "symbench bench: %d threads, OpenBLAS core %s%s\n", omp_get_max_threads(),
-            openblas_get_corename(), o.quick ? ", quick" : "");
+    choose_env(argc, argv, core, keep, wait);
+    fprintf(stderr, "symbench bench: %d threads, OpenBLAS core %s, OMP_WAIT_POLICY=%s%s\n",
+            omp_get_max_threads(), openblas_get_corename(),
+            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(default)",
+            o.quick ? ", quick" : "");
     static const struct {
         const char *name, *what;
     } W[] = {
