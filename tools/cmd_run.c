@@ -4,6 +4,7 @@
  * grad/Rop -> run the passes (trace, stage callback) -> evaluate the outputs once (or train) ->
  * print a summary of each output -> write the `save` targets as .npy. Any error is one line
  * "file:line:col: message" on stderr and exit status 1; usage errors exit 2. */
+#include "backends/backend.h"
 #include "commands.h"
 #include "core-impl.h"
 #include "pipeline.h"
@@ -36,6 +37,7 @@ typedef struct run_state {
     sb_array **res;      /* output values */
     FILE *trace;
     bool quiet;
+    const struct sb_backend_i *be; /* the pipeline's backend */
     char *viz_dir;       /* where stage drawings go (NULL = no drawings) */
     sb_report *report;   /* the HTML report being built (NULL = none) */
     sb_diag viz_err;     /* the first drawing error (stage callbacks cannot return one) */
@@ -201,13 +203,27 @@ static sb_status write_report(const run_state *r, sb_diag *d)
 }
 
 /* ---- outputs -------------------------------------------------------------------------------- */
+/* The pipeline's backend, if this build has it and its device is there (else d, at "backend"). */
+static const struct sb_backend_i *backend(const run_state *r, sb_diag *d)
+{
+    sb_diag tmp = {0};
+    if (sb_backend_available(r->p->backend, &tmp)) return sb_backend_get(r->p->backend);
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(sb_json_root(r->p->doc), "backend");
+    sb_json_error(r->p->doc, at, tmp.status ? tmp.status : SB_ERR_UNSUPPORTED, d, "%s", tmp.msg);
+    return NULL;
+}
+
+/* Compile the outputs for the pipeline's backend and run them once on the bound data. */
 static sb_status evaluate(run_state *r, sb_diag *d)
 {
+    const struct sb_backend_i *be = r->be;
     r->nout = sb_graph_count(r->g, SB_ROLE_OUTPUT);
     r->res = sb_xcalloc((size_t)(r->nout ? r->nout : 1), sizeof *r->res);
     sb_node **outs = sb_xcalloc((size_t)(r->nout ? r->nout : 1), sizeof *outs);
     for (int i = 0; i < r->nout; i++) outs[i] = sb_graph_node(r->g, SB_ROLE_OUTPUT, i);
-    sb_status st = sb_eval(r->ctx, r->nout, outs, r->nbind, r->binds, false, r->res, d);
+    sb_be_program *prog = be->compile(r->ctx, r->nout, outs, 0, d);
+    sb_status st = prog ? be->run(prog, r->nbind, r->binds, r->res, d) : d->status;
+    be->program_free(prog);
     free(outs);
     if (st != SB_OK) {
         for (int i = 0; i < r->nout; i++) r->res[i] = NULL; /* nothing owned on failure */

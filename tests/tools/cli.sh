@@ -58,8 +58,15 @@ expect 1 "malformed.pipeline.json:3:25: malformed JSON: expected a key after ','
 expect 1 "unknown_key.pipeline.json:4:3: unknown key 'trian' in pipeline" \
     -- run unknown_key.pipeline.json
 expect 1 "wrong_type.pipeline.json:3:11: 'data' must be an object" -- run wrong_type.pipeline.json
-expect 1 "cuda.pipeline.json:4:14: backend 'cuda' is not available in this build" \
-    -- run cuda.pipeline.json
+# cuda: without CUDA in the build, or without a device, one error at the "backend" value
+count=$((count + 1))
+got=$("$SB" run --quiet cuda.pipeline.json 2>&1 >/dev/null)
+rc=$?
+if [[ $rc != 0 && "$got" != "cuda.pipeline.json:4:14: backend 'cuda' is not available in this build" &&
+      "$got" != "cuda.pipeline.json:4:14: backend 'cuda': "* ]]; then
+    echo "FAIL: symbench run cuda.pipeline.json (status $rc): $got"
+    fails=$((fails + 1))
+fi
 expect 1 "unknown_pass.pipeline.json:4:23: unknown pass 'no_such_pass' (known: *)" \
     -- run unknown_pass.pipeline.json
 expect 1 "no_data.pipeline.json:3:11: no data for shared variable 'w'" -- run no_data.pipeline.json
@@ -117,8 +124,7 @@ expect_out "y: float64[2] = [12, 30]
 m: float64[3] = [4, 5, 6]
 saved y -> out/ok_y.npy" -- run --quiet ok.pipeline.json
 [[ -s out/ok_y.npy ]] || { echo "FAIL: out/ok_y.npy was not written"; fails=$((fails + 1)); }
-expect 0 "notes.pipeline.json:4:14: note: 'plugins' is not supported yet (ignored)" \
-    -- run --quiet notes.pipeline.json
+expect 0 "" -- run --quiet notes.pipeline.json   # every key is acted on now: no notes
 # training (core/train.c): the loop saves, the run writes the report of its stages
 count=$((count + 1))
 out=$("$SB" run --quiet train.pipeline.json 2>"$TMP/stderr")
