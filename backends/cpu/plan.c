@@ -3,8 +3,10 @@
  *
  * Compiling: (1) topological order of the nodes reachable from the outputs (ifelse is a
  * boundary: it runs lazily through sb_eval); (2) GEMM formation: a 2-D float matmul is a GEMM
- * step, and `matmul + bias` (bias a row vector, the matmul read by nobody else) one GEMM with
- * beta = 1 over C pre-filled with the bias rows; (3) fusion: walking consumers before
+ * step, `matmul + bias` (bias a row vector, the matmul read by nobody else) one GEMM with
+ * beta = 1 over C pre-filled with the bias rows, `P -/+ c * matmul` (P of the product's shape,
+ * c a scalar constant: an SGD update) one GEMM with alpha = -/+c over C pre-filled with P, and
+ * `c * matmul` one GEMM with alpha = c; (3) fusion: walking consumers before
  * producers, an elementwise node joins its consumers' group when every consumer is in that one
  * group and it has the group's static shape (so nothing is recomputed per element), else it
  * roots a group of its own; (4) steps in order, each with the values it reads; (5) liveness:
@@ -29,7 +31,9 @@ typedef struct step {
     sb_node **read;      /* values the step reads (liveness) */
     sb_fz_group fz;      /* ST_FUSED */
     sb_node *mm;         /* ST_GEMM: the matmul (node itself, or the input of the bias add) */
-    sb_node *bias;       /* ST_GEMM: folded bias, or NULL */
+    sb_node *bias;       /* ST_GEMM: folded addend (bias row, or full matrix), or NULL */
+    bool full;           /* ST_GEMM: the addend is a full [M, N] matrix */
+    double alpha;        /* ST_GEMM: scale of the product */
     int nfree;
     uint32_t *free_ids;  /* values released after this step */
 } step;
@@ -129,6 +133,54 @@ static sb_node *bias_fold(const sb_node *n, const int32_t *users, sb_node **bias
     return NULL;
 }
 
+static bool scalar_const(const sb_node *n)
+{
+    return n->op == SB_OP_CONST && sb_array_numel(n->value) == 1;
+}
+
+/* t as (alpha * foldable matmul): the matmul itself, or c * matmul / matmul * c with c a scalar
+ * constant and the matmul read only there. NULL otherwise. */
+static sb_node *scaled_mm(const sb_node *t, const int32_t *users, const uint8_t *is_out,
+                          double *alpha)
+{
+    *alpha = 1;
+    if (gemm_ok(t)) return (sb_node *)t;
+    if (t->op != SB_OP_MUL) return NULL;
+    for (int k = 0; k < 2; k++) {
+        sb_node *m = t->in[k], *c = t->in[1 - k];
+        if (!gemm_ok(m) || !scalar_const(c) || users[m->id] != 1 || is_out[m->id]) continue;
+        if (m->type.dtype != t->type.dtype || m->type.ndim != 2) continue;
+        *alpha = sb_array_get_f64(c->value, 0);
+        return m;
+    }
+    return NULL;
+}
+
+/* If n = P - c * matmul, P + c * matmul or c * matmul + P (P a matrix of the product's known
+ * static shape and dtype), return the matmul, set *acc = P and *alpha = -c / c; *t receives
+ * the scaled product node (folded too). */
+static sb_node *acc_fold(const sb_node *n, const int32_t *users, const uint8_t *is_out,
+                         sb_node **acc, double *alpha, sb_node **t)
+{
+    if ((n->op != SB_OP_ADD && n->op != SB_OP_SUB) || n->type.ndim != 2) return NULL;
+    for (int k = 0; k < 2; k++) {
+        if (n->op == SB_OP_SUB && k == 0) continue; /* only P - product */
+        sb_node *prod = n->in[k], *P = n->in[1 - k];
+        if (users[prod->id] != 1 || is_out[prod->id]) continue;
+        sb_node *m = scaled_mm(prod, users, is_out, alpha);
+        if (!m || P->type.dtype != n->type.dtype || P->type.ndim != 2) continue;
+        bool same = true;
+        for (int i = 0; i < 2; i++)
+            same &= m->type.dims[i] >= 0 && P->type.dims[i] == m->type.dims[i];
+        if (!same) continue;
+        if (n->op == SB_OP_SUB) *alpha = -*alpha;
+        *acc = P;
+        *t = prod;
+        return m;
+    }
+    return NULL;
+}
+
 /* ---- compiling: fusion -------------------------------------------------------------------- */
 static bool same_static_shape(const sb_node *a, const sb_node *b)
 {
@@ -197,7 +249,9 @@ typedef struct compiler {
     uint8_t *is_out;
     sb_node **mm_of;    /* by id: the matmul folded into this add */
     sb_node **bias_of;
-    uint8_t *folded;    /* matmuls folded into their bias add */
+    uint8_t *full_of;   /* by id: the addend is a full matrix */
+    double *alpha_of;   /* by id: the product's scale */
+    uint8_t *folded;    /* nodes folded into a GEMM step (matmuls, their scalings) */
     sb_node ***reads;   /* by order index */
     int *nreads;
 } compiler;
@@ -213,7 +267,7 @@ static void node_reads(compiler *c, int i)
     } else if (c->mm_of[v->id]) {
         tmp[k++] = c->mm_of[v->id]->in[0];
         tmp[k++] = c->mm_of[v->id]->in[1];
-        tmp[k++] = c->bias_of[v->id];
+        if (c->bias_of[v->id]) tmp[k++] = c->bias_of[v->id];
     } else {
         c->nreads[i] = v->nin;
         c->reads[i] = sb_xmalloc(sizeof(sb_node *) * (size_t)(v->nin > 0 ? v->nin : 1));
@@ -225,15 +279,26 @@ static void node_reads(compiler *c, int i)
     memcpy(c->reads[i], tmp, sizeof(sb_node *) * (size_t)k);
 }
 
+/* Consumers first, so that the outermost pattern claims the matmul: P -/+ c * mm, then
+ * mm + bias, then c * mm. */
 static void form_gemms(compiler *c)
 {
-    for (int i = 0; i < c->n; i++) {
-        sb_node *v = c->order[i], *b = NULL;
-        sb_node *m = bias_fold(v, c->users, &b);
-        if (!m || c->is_out[m->id]) continue;
+    for (int i = c->n - 1; i >= 0; i--) {
+        sb_node *v = c->order[i], *b = NULL, *t = NULL;
+        if (c->folded[v->id]) continue;
+        double alpha = 1;
+        sb_node *m = acc_fold(v, c->users, c->is_out, &b, &alpha, &t);
+        bool full = m != NULL;
+        if (!m && (m = bias_fold(v, c->users, &b)) && c->is_out[m->id]) m = NULL;
+        if (!m && v->op == SB_OP_MUL && (m = scaled_mm(v, c->users, c->is_out, &alpha)) == v)
+            m = NULL;
+        if (!m) continue;
         c->mm_of[v->id] = m;
         c->bias_of[v->id] = b;
+        c->full_of[v->id] = full;
+        c->alpha_of[v->id] = alpha;
         c->folded[m->id] = 1;
+        if (t && t != m) c->folded[t->id] = 1;
     }
 }
 
@@ -267,6 +332,8 @@ static void make_step(compiler *c, int i, const int32_t *group, step *s)
         s->kind = ST_GEMM;
         s->mm = c->mm_of[v->id] ? c->mm_of[v->id] : v;
         s->bias = c->bias_of[v->id];
+        s->full = c->full_of[v->id];
+        s->alpha = c->mm_of[v->id] ? c->alpha_of[v->id] : 1;
     } else if (softmax_fast(v)) {
         s->kind = ST_SOFTMAX;
     } else {
@@ -310,6 +377,8 @@ static void compiler_init(compiler *c, sb_plan *p)
     c->is_out = sb_xcalloc(nn, 1);
     c->mm_of = sb_xcalloc(nn, sizeof *c->mm_of);
     c->bias_of = sb_xcalloc(nn, sizeof *c->bias_of);
+    c->full_of = sb_xcalloc(nn, 1);
+    c->alpha_of = sb_xcalloc(nn, sizeof *c->alpha_of);
     c->folded = sb_xcalloc(nn, 1);
     c->reads = sb_xcalloc((size_t)c->n + 1, sizeof *c->reads);
     c->nreads = sb_xcalloc((size_t)c->n + 1, sizeof *c->nreads);
@@ -336,6 +405,8 @@ static void compiler_free(compiler *c)
     free(c->is_out);
     free(c->mm_of);
     free(c->bias_of);
+    free(c->full_of);
+    free(c->alpha_of);
     free(c->folded);
 }
 
@@ -352,7 +423,7 @@ static void build_steps(compiler *c)
     for (size_t i = 0; i < nn; i++) group[i] = -1;
     for (int i = 0; i < c->n; i++) {
         sb_node *v = c->order[i];
-        cand[v->id] = !c->mm_of[v->id] && sb_be_fz_fusable(v);
+        cand[v->id] = !c->mm_of[v->id] && !c->folded[v->id] && sb_be_fz_fusable(v);
     }
     plan_fusion(c->n, c->order, c->byid, &r, c->is_out, cand, group, regs);
     p->steps = sb_xcalloc((size_t)c->n + 1, sizeof *p->steps);
@@ -563,30 +634,42 @@ static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
         st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
                          "matmul: mismatch in core dimension: %lld (left) vs %lld (right)",
                          (long long)K, (long long)B.shape[0]);
-    const sb_tensor *bias = s->bias ? &p->val[s->bias->id] : NULL;
-    if (!st && bias && (sb_be_tensor_numel(bias) != N || !sb_be_tensor_is_contig(bias)))
-        st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "add: bias of %lld elements for %lld columns",
-                         (long long)sb_be_tensor_numel(bias), (long long)N);
+    sb_tensor add = {0}; /* the addend, contiguous */
+    if (!st && s->bias) {
+        const sb_tensor *v = &p->val[s->bias->id];
+        add = sb_be_tensor_as(v, dt);
+        bool ok = s->full ? v->ndim == 2 && v->shape[0] == M && v->shape[1] == N
+                          : sb_be_tensor_numel(v) == N;
+        if (!ok)
+            st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                             "%s: operand of %lld elements for a [%lld, %lld] product",
+                             sb_op_get((sb_op)s->node->op)->name,
+                             (long long)sb_be_tensor_numel(v), (long long)M, (long long)N);
+    }
+    const sb_tensor *bias = add.buf ? &add : NULL;
     if (!st) {
         int64_t shape[2] = {M, N};
         sb_tensor C = pool_tensor(p, dt, 2, shape);
         size_t es = sb_dtype_size(dt), row = (size_t)N * es;
         char *c = sb_be_tensor_ptr(&C);
-        if (bias)
+        if (bias && s->full)
+            memcpy(c, sb_be_tensor_ptr(bias), (size_t)M * row);
+        else if (bias)
             for (int64_t i = 0; i < M; i++) memcpy(c + (size_t)i * row, sb_be_tensor_ptr(bias), row);
         else if (K == 0 && M * N > 0)
             memset(c, 0, (size_t)M * row);
         if (M > 0 && N > 0 && K > 0) {
             enum CBLAS_TRANSPOSE a = ta ? CblasTrans : CblasNoTrans, b = tb ? CblasTrans : CblasNoTrans;
             if (dt == SB_DTYPE_F32)
-                cblas_sgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, 1.0f, sb_be_tensor_ptr(&A),
+                cblas_sgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, (float)s->alpha, sb_be_tensor_ptr(&A),
                             lda, sb_be_tensor_ptr(&B), ldb, bias ? 1.0f : 0.0f, (float *)c, (int)N);
             else
-                cblas_dgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, 1.0, sb_be_tensor_ptr(&A),
+                cblas_dgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, s->alpha, sb_be_tensor_ptr(&A),
                             lda, sb_be_tensor_ptr(&B), ldb, bias ? 1.0 : 0.0, (double *)c, (int)N);
         }
         p->val[s->node->id] = C;
     }
+    sb_be_tensor_release(&add);
     sb_be_tensor_release(&A);
     sb_be_tensor_release(&B);
     return st;
@@ -763,7 +846,8 @@ void sb_be_plan_print(const sb_plan *p, FILE *f)
         for (int k = 0; s->kind == ST_FUSED && k < s->fz.ninstr; k++)
             fprintf(f, "%s%s", k ? " " : " [", sb_op_get((sb_op)s->fz.instr[k].op)->name);
         if (s->kind == ST_FUSED) fprintf(f, "]");
-        if (s->bias) fprintf(f, " +bias");
+        if (s->kind == ST_GEMM && s->alpha != 1) fprintf(f, " alpha=%g", s->alpha);
+        if (s->bias) fprintf(f, s->full ? " +acc" : " +bias");
         fprintf(f, " (frees %d)\n", s->nfree);
     }
 }

@@ -31,7 +31,7 @@ TestSuite(plan, .init = setup, .fini = teardown);
 static const char *const VARS[][2] = {
     {"x", "float32[4, 6]"}, {"y", "float32[4, 6]"}, {"z", "float32[6]"}, {"s", "float32[]"},
     {"c", "float32[4, 1]"}, {"w", "float32[6, 5]"}, {"b", "float32[5]"}, {"u", "float32[1, 5]"},
-    {"d", "float64[4, 6]"}, {"i", "int64[4]"},
+    {"d", "float64[4, 6]"}, {"i", "int64[4]"}, {"m", "float32[4, 5]"},
 };
 #define NVARS ((int)(sizeof VARS / sizeof VARS[0]))
 
@@ -124,7 +124,8 @@ Test(plan, table_matches_reference)
         "sum(exp(x - max(x, axis=1, keepdims=True)), axis=1)", "mean(x * y)", "sum(tanh(x), axis=0)",
         "softmax(x)", "softmax(x, axis=0)", "log_softmax(x * 2)", "softmax(x * 2 + z)",
         "x @ w", "tanh(x @ w + b)", "x @ w + u", "(b + x @ w) * 2", "x.T @ y", "x @ y.T",
-        "x.T.T @ w + b", "where(x > 0, x, y) + 1", "x[1:3] * 2 + y[1:3]", "x.T * 3 + 1",
+        "x.T.T @ w + b", "m - 0.1 * (x @ w)", "m + (x @ w) * 2", "3 * (x @ w)", "m + x @ w",
+        "(x @ w) * 0.5 - m", "m - x @ w + b", "where(x > 0, x, y) + 1", "x[1:3] * 2 + y[1:3]", "x.T * 3 + 1",
         "exp(d) * d + 1", "d @ d.T + 1", "x[i] + 1", "cast(i, 'float32') + 1",
         "categorical_crossentropy(softmax(x), i)",
     };
@@ -168,6 +169,17 @@ Test(plan, gemm_formation)
     cr_assert_eq(st.nsteps, 2);
     check_outputs("gemm", 1, &n, &e, p);
     sb_be_plan_free(p);
+    /* an SGD update: one gemm with alpha = -0.1 over a copy of m; the product read twice is not
+     * folded */
+    sb_node *u[2] = {parse("m - 0.1 * (x @ w)"), parse("tanh(2 * (x.T @ y)) + x.T @ y")};
+    for (int k = 0; k < 2; k++) {
+        p = sb_be_plan_compile(C, 1, &u[k], &D);
+        sb_be_plan_stats(p, &st);
+        cr_assert_eq(st.ngemm, 1);
+        cr_assert_eq(st.nsteps, k == 0 ? 1 : 3, "%d steps", st.nsteps);
+        check_outputs("update", 1, &u[k], &e, p);
+        sb_be_plan_free(p);
+    }
     env_free(&e);
 }
 
