@@ -193,12 +193,18 @@ static sb_array *fold(sb_egraph *eg, const sb_enode *n, const sb_array *const *v
         double x[3] = {0}, r;
         bool is_int = !sb_dtype_is_float(t->dtype);
         for (int i = 0; i < n->nin && i < 3; i++) x[i] = sb_array_get_f64(vals[i], 0);
-        if (n->nin <= 3 && scalar_fold(op, x, n->nin, is_int, &r) && int_fits(t->dtype, r)) {
-            sb_array *a = sb_array_new(t->dtype, t->ndim, t->dims);
-            sb_array_set_f64(a, 0, r);
-            return a;
-        }
+        if (n->nin > 3 || !scalar_fold(op, x, n->nin, is_int, &r) || !int_fits(t->dtype, r))
+            return NULL; /* undefined here (int ** negative, int // 0, overflow): not folded */
+        sb_array *a = sb_array_new(t->dtype, t->ndim, t->dims);
+        sb_array_set_f64(a, 0, r);
+        return a;
     }
+    if (op == SB_OP_POW && !sb_dtype_is_float(t->dtype) && n->nin == 2) /* int ** negative */
+        for (int64_t i = 0; i < sb_array_numel(vals[1]); i++)
+            if (sb_array_get_f64(vals[1], i) < 0) return NULL;
+    if ((op == SB_OP_FLOOR_DIVIDE || op == SB_OP_MOD) && !sb_dtype_is_float(t->dtype) && n->nin == 2)
+        for (int64_t i = 0; i < sb_array_numel(vals[1]); i++)
+            if (sb_array_get_f64(vals[1], i) == 0) return NULL;
     /* Small arrays: the reference evaluator on constant nodes. */
     sb_node *in[n->nin > 0 ? n->nin : 1];
     for (int i = 0; i < n->nin; i++) in[i] = sb_const(eg->ctx, vals[i]);

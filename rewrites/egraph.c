@@ -3,6 +3,7 @@
  * Invariants after sb_eg_rebuild: every live e-node (in the memo) has canonical children and
  * is the only live e-node of its form; every class's `nodes` lists exactly its live e-nodes;
  * congruent e-nodes are in one class; analyses are up to date. */
+#define _GNU_SOURCE /* qsort_r */
 #include "egraph.h"
 
 #define MEMO_EMPTY 0u
@@ -349,11 +350,24 @@ static int cmp_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Keep only live, distinct ids in v. */
-static void vec_clean(sb_egraph *eg, sb_idvec *v)
+/* Order e-nodes by op, then id: BIND scans only its op's run of a class. */
+static int cmp_enode(const void *a, const void *b, void *user)
+{
+    const sb_egraph *eg = user;
+    sb_id x = *(const sb_id *)a, y = *(const sb_id *)b;
+    int ox = eg->nodes[x].op, oy = eg->nodes[y].op;
+    if (ox != oy) return ox < oy ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Keep only live, distinct ids in v (e-nodes of a class: ordered by op). */
+static void vec_clean(sb_egraph *eg, sb_idvec *v, bool by_op)
 {
     uint32_t m = 0;
-    qsort(v->v, v->n, sizeof *v->v, cmp_id);
+    if (by_op)
+        qsort_r(v->v, v->n, sizeof *v->v, cmp_enode, eg);
+    else
+        qsort(v->v, v->n, sizeof *v->v, cmp_id);
     for (uint32_t i = 0; i < v->n; i++)
         if (eg->live[v->v[i]] && (m == 0 || v->v[m - 1] != v->v[i])) v->v[m++] = v->v[i];
     v->n = m;
@@ -368,8 +382,8 @@ int sb_eg_rebuild(sb_egraph *eg)
     }
     for (uint32_t c = 0; c < eg->nnodes; c++) {
         if (sb_eg_find(eg, c) != c || !eg->cls[c].nodes.n) continue;
-        vec_clean(eg, &eg->cls[c].nodes);
-        vec_clean(eg, &eg->cls[c].parents);
+        vec_clean(eg, &eg->cls[c].nodes, true);
+        vec_clean(eg, &eg->cls[c].parents, false);
     }
     eg->clean = true;
     return unions;

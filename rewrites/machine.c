@@ -117,6 +117,7 @@ static void run_from(run_state *s, int pc)
             for (uint32_t i = 0; i < c->nodes.n && !s->stop; i++) {
                 sb_id n = c->nodes.v[i];
                 const sb_enode *e = &eg->nodes[n];
+                if (e->op > in->op && eg->clean) break; /* rebuilt classes are sorted by op */
                 if (e->op != in->op || e->nin != in->nin) continue;
                 if (!sb_eg_attrs_match(eg, in->op, in->attr, in->attrs, n)) continue;
                 memcpy(s->regs + in->out, sb_eg_kids(eg, n), sizeof(sb_id) * in->nin);

@@ -280,12 +280,8 @@ static sb_status rule_load(sb_ruleset *rs, sb_rule *r, const sb_json *j, const c
     r->bidirectional = cJSON_IsTrue(bi);
     sb_status st = check_bound(j, o, "rhs", r->rhs, r->lhs, "lhs", d);
     if (!st && r->bidirectional) st = check_bound(j, o, "lhs", r->lhs, r->rhs, "rhs", d);
-    if (!st && r->lhs->op == SB_OP_PVAR)
-        st = sb_json_error(j, cJSON_GetObjectItemCaseSensitive(o, "lhs"), SB_ERR_TYPE, d,
-                           "a bare variable cannot be rewritten (it matches everything)");
-    if (!st && r->bidirectional && r->rhs->op == SB_OP_PVAR)
-        st = sb_json_error(j, cJSON_GetObjectItemCaseSensitive(o, "rhs"), SB_ERR_TYPE, d,
-                           "a bidirectional rule cannot have a bare variable as rhs");
+    /* A bare variable as lhs (egg's `?a => (* ?a 1)`) matches every class: allowed, the
+     * backoff scheduler keeps it in check. */
     if (!st) st = rule_conds(rs, r, j, o, d);
     bool judged = false;
     if (!st && !rule_types_ok(r, &judged))
