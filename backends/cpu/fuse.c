@@ -434,28 +434,36 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
 }
 
 /* ---- row softmax ---------------------------------------------------------------------------- */
+/* One row: max, exp and sum, scale. The reductions keep 16 partial results (one vector), so
+ * they vectorize without reassociation flags. */
 static inline __attribute__((always_inline)) void softmax_row_f32(int64_t n, const float *x,
                                                                   float *y)
 {
+    float mv[16], sv[16];
+    for (int k = 0; k < 16; k++) mv[k] = -INFINITY, sv[k] = 0;
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int k = 0; k < 16; k++) mv[k] = x[j + k] > mv[k] ? x[j + k] : mv[k];
     float m = -INFINITY;
-    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    for (int k = 0; k < 16; k++) m = mv[k] > m ? mv[k] : m;
+    for (j = 0; j + 16 <= n; j += 16)
+        for (int k = 0; k < 16; k++) {
+            float e = sb_vm_expf(x[j + k] - m);
+            y[j + k] = e;
+            sv[k] += e;
+        }
     float s = 0;
-    for (int64_t j = 0; j < n; j++) {
-        float e = sb_vm_expf(x[j] - m);
-        y[j] = e;
-        s += e;
-    }
+    for (; j < n; j++) s += (y[j] = sb_vm_expf(x[j] - m));
+    for (int k = 0; k < 16; k++) s += sv[k];
     float inv = 1.0f / s;
-    for (int64_t j = 0; j < n; j++) y[j] *= inv;
+    for (j = 0; j < n; j++) y[j] *= inv;
 }
 
-__attribute__((target("arch=x86-64-v4"), optimize("associative-math", "no-signed-zeros",
-                                                    "no-trapping-math")))
-static void softmax_rows_f32_v4(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
+__attribute__((target("arch=x86-64-v4"))) static void softmax_rows_f32_v4(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
 {
     for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
 }
-__attribute__((optimize("associative-math", "no-signed-zeros", "no-trapping-math")))
 static void softmax_rows_f32_base(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
 {
     for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
