@@ -410,3 +410,31 @@ Test(egraph, loader_finds_shipped_sets_by_name)
     cr_assert_null(sb_rw_ruleset_load("no-such-set", NULL, &d));
     cr_assert(strstr(d.msg, "no-such-set"));
 }
+
+Test(egraph, undefined_integer_math_is_not_folded)
+{
+    sb_egraph *eg = sb_eg_new(ctx);
+    double v;
+    cr_assert_not(sb_eg_const_scalar(eg, sb_eg_add_term(eg, P("2 ** -1")), &v), "int ** negative");
+    cr_assert_not(sb_eg_const_scalar(eg, sb_eg_add_term(eg, P("7 // 0")), &v), "int // 0");
+    cr_assert(sb_eg_const_scalar(eg, sb_eg_add_term(eg, P("2.0 ** -1")), &v));
+    cr_assert_float_eq(v, 0.5, 1e-12);
+    cr_assert(sb_eg_const_scalar(eg, sb_eg_add_term(eg, P("-7 // 2")), &v));
+    cr_assert_float_eq(v, -4.0, 0, "floor division");
+    sb_eg_free(eg);
+}
+
+Test(egraph, bare_variable_lhs_saturates)
+{
+    var("x", "float32[3]");
+    sb_ruleset *rs = RS("{\"name\": \"t\", \"rules\": [{\"name\": \"add-zero\", \"lhs\": \"?a\","
+                        " \"rhs\": \"?a + 0\"}]}");
+    sb_egraph *eg = sb_eg_new(ctx);
+    sb_id e = sb_eg_add_term(eg, P("exp(x)"));
+    cr_assert_eq(saturate(eg, rs, 10), SB_STOP_SATURATED);
+    cr_assert_eq(sb_eg_find(eg, e), sb_eg_find(eg, sb_eg_add_term(eg, P("exp(x) + 0"))));
+    cr_assert_eq(sb_eg_find(eg, e), sb_eg_find(eg, sb_eg_add_term(eg, P("exp(x + 0) + 0"))));
+    cr_assert(sb_eg_check(eg));
+    sb_eg_free(eg);
+    sb_rw_ruleset_free(rs);
+}
