@@ -526,7 +526,8 @@ static sb_status accept_desc(plugin *p, const char *path, const sb_plugin_desc *
     if (p->err.status) { /* a registration failed */
         if (d && !d->status) *d = p->err;
         if (d && !d->file[0]) snprintf(d->file, sizeof d->file, "%s", path);
-        return p->err.status;
+        if (d) d->status = SB_ERR_PLUGIN; /* whatever the registration said: the load failed */
+        return SB_ERR_PLUGIN;
     }
     if (!desc)
         return sb_diag_set(d, SB_ERR_PLUGIN, path, 0, 0, "%s: sb_plugin_init returned no descriptor",
