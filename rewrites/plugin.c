@@ -39,6 +39,7 @@ typedef struct plugin {
 
 static plugin *plugins[MAX_PLUGINS];
 static int nplugins;         /* accepted plugins: plugins[0..nplugins) */
+static sb_ptrvec failed;     /* plugins whose load failed (kept: ops may point into them) */
 
 static struct {
     sb_cost_fn fn;
@@ -574,6 +575,7 @@ sb_status sb_plugin_load(const char *path, sb_diag *d)
     if (st) {
         /* Kept (never freed): ops or passes it registered may point into it. */
         if (p->handle && !p->items.n) dlclose(p->handle);
+        sb_ptrvec_push(&failed, p);
         return st;
     }
     p->ok = true;

@@ -147,6 +147,18 @@ Test(plugins, plugin_ops_type_errors_and_graph_json_round_trip)
     sb_graph_free(g);
 }
 
+Test(plugins, cost_function_prices_the_fused_ops)
+{
+    sb_type t = sb_type_make(SB_DTYPE_F32, 1, (int64_t[]){100});
+    const sb_type *in[1] = {&t};
+    double before = sb_rw_op_cost(SB_OP_EXP, NULL, &t, 1, in);
+    load(GELU);
+    cr_assert_eq(sb_rw_op_cost(SB_OP_EXP, NULL, &t, 1, in), before); /* others unchanged */
+    sb_op g = sb_op_from_name("gelu");
+    double c = sb_rw_op_cost(g, NULL, &t, 1, in);
+    cr_assert(c > 10 * 100 && c < 20 * 100 + 300, "%g", c); /* 10 flops per element + moves */
+}
+
 /* ---- gradients ------------------------------------------------------------------------------ */
 Test(plugins, gelu_and_swish_gradients_pass_verify_grad_and_rop)
 {
