@@ -3,6 +3,8 @@
 #include "commands.h"
 
 #include "core-impl.h"
+#include "json.h"
+#include "pipeline.h"
 #include "rewrites/plugin.h"
 
 #include <stdio.h>
@@ -47,6 +49,20 @@ int sb_cmd_load_plugins(int *argc, char **argv)
     argv[out] = NULL;
     *argc = out;
     return 0;
+}
+
+int sb_cmd_pipeline_plugins(const sb_pipeline *p, sb_diag *d)
+{
+    for (const cJSON *it = p->plugins ? p->plugins->child : NULL; it; it = it->next) {
+        if (!cJSON_IsString(it))
+            return sb_json_error(p->doc, it, SB_ERR_SYNTAX, d, "a plugin must be a path string");
+        char *path = sb_pipeline_path(p, it->valuestring);
+        sb_diag tmp = {0};
+        sb_status st = sb_plugin_load(path, &tmp);
+        free(path);
+        if (st) return sb_json_error(p->doc, it, st, d, "%s: %s", it->valuestring, tmp.msg);
+    }
+    return SB_OK;
 }
 
 static void print_plugin(int i)

@@ -272,27 +272,11 @@ static sb_status save_all(const run_state *r, sb_diag *d)
 }
 
 /* ---- the command ---------------------------------------------------------------------------- */
-/* The pipeline's `plugins` (paths relative to the pipeline file), loaded in order; an error
- * points at the offending entry. */
-static sb_status load_plugins(const sb_pipeline *p, sb_diag *d)
-{
-    for (const cJSON *it = p->plugins ? p->plugins->child : NULL; it; it = it->next) {
-        if (!cJSON_IsString(it))
-            return sb_json_error(p->doc, it, SB_ERR_SYNTAX, d, "a plugin must be a path string");
-        char *path = sb_pipeline_path(p, it->valuestring);
-        sb_diag tmp = {0};
-        sb_status st = sb_plugin_load(path, &tmp);
-        free(path);
-        if (st) return sb_json_error(p->doc, it, st, d, "%s: %s", it->valuestring, tmp.msg);
-    }
-    return SB_OK;
-}
-
 static sb_status run(run_state *r, const char *path, sb_diag *d)
 {
     r->p = sb_pipeline_load(path, d);
     if (!r->p) return d->status;
-    if (load_plugins(r->p, d)) return d->status; /* `plugins`, before anything parses ops */
+    if (sb_cmd_pipeline_plugins(r->p, d)) return d->status; /* before anything parses ops */
     if (!(r->be = backend(r, d))) return d->status; /* before any work: is the device here? */
     r->ctx = sb_ctx_init();
     r->g = sb_pipeline_load_graph(r->p, r->ctx, d);

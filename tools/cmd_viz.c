@@ -297,7 +297,8 @@ static sb_status viz_main(const viz_args *a, sb_diag *d)
     sb_graph *g = NULL;
     const char *base = ".";
     if (is_pipeline(a->file)) {
-        if ((p = sb_pipeline_load(a->file, d))) g = sb_pipeline_load_graph(p, ctx, d);
+        if ((p = sb_pipeline_load(a->file, d)) && !sb_cmd_pipeline_plugins(p, d))
+            g = sb_pipeline_load_graph(p, ctx, d); /* its plugins first: their ops */
         if (p) base = p->dir;
     } else {
         if (a->stage)

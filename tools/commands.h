@@ -15,5 +15,10 @@ int sb_cmd_plugins(int argc, char **argv);   /* cmd_plugins.c: what plugins prov
 /* cmd_plugins.c: load every `--plugin PATH` (or --plugin=PATH) of argv[1..] and remove them
  * from argv (argc updated). Returns 0, or 1 after printing the error naming the plugin. */
 int sb_cmd_load_plugins(int *argc, char **argv);
+/* cmd_plugins.c: load a pipeline's `plugins` (paths relative to the pipeline file) in order;
+ * an error points at the offending entry. */
+struct sb_pipeline;
+struct sb_diag;
+int sb_cmd_pipeline_plugins(const struct sb_pipeline *p, struct sb_diag *d);
 
 #endif

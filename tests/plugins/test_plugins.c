@@ -395,6 +395,36 @@ Test(plugins, symbench_run_loads_the_pipelines_plugins)
     sh(cmd, out, sizeof out);
 }
 
+Test(plugins, a_pipeline_graph_uses_plugin_ops_in_run_and_viz)
+{
+    char dir[] = "/tmp/sb-plugins-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char path[1200], cmd[4096], out[8192];
+    snprintf(path, sizeof path, "%s/p.json", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"plugins\": [\"%s\", \"%s\"],\n"
+               " \"graph\": {\"inputs\": {\"x\": \"float64[4]\"},\n"
+               "           \"outputs\": {\"y\": \"gelu(x) + swish(x) ** 2\"}},\n"
+               " \"data\": {\"x\": {\"init\": \"full\", \"value\": 1.5}},\n"
+               " \"passes\": [{\"pass\": \"pow_report\", \"level\": 1},\n"
+               "            {\"pass\": \"saturate\", \"rules\": [\"powchain\"]}]}\n",
+            GELU, POWCHAIN);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s run %s 2>&1", built("tools/symbench"), path);
+    cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+    double g = 0.5 * 1.5 * (1 + erf(1.5 / sqrt(2.0))), s = 1.5 / (1 + exp(-1.5));
+    char want[64];
+    snprintf(want, sizeof want, "[%.7f", g + s * s);
+    want[9] = 0; /* 7 significant digits, as printed */
+    cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    cr_assert(strstr(out, "powchain: 1 pow node(s) in the outputs"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s viz %s 2>&1", built("tools/symbench"), path);
+    cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "digraph") && strstr(out, "gelu") && strstr(out, "swish"), "%s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    sh(cmd, out, sizeof out);
+}
+
 Test(plugins, cli_plugin_option_and_plugins_info)
 {
     char cmd[4096], out[8192];
