@@ -69,6 +69,9 @@ SB_API bool sb_backend_available(const char *name, sb_diag *d);
 /* The CUDA backend's instance (backends/cuda/cuda.c) and its device probe (false + d: why). */
 const struct sb_backend_i *sb_be_cuda_get(void);
 bool sb_be_cuda_probe(sb_diag *d);
+/* `symbench bench --backend cuda`: G1-G4 on the device (backends/cuda/bench.c), a table on out;
+ * without a device, each workload's plan only. quick: smaller sizes. 0 = ok. */
+SB_API int sb_be_cuda_bench(FILE *out, bool quick, sb_diag *d);
 #endif
 
 #endif

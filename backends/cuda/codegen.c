@@ -411,7 +411,8 @@ static void emit_softmax(sbuf *b, sb_cu_row kind, const char *T, const char *nam
         "  %s m = -(%s)INFINITY, s = 0;\n"
         "  for (ll j = threadIdx.x; j < n; j += blockDim.x) {\n"
         "    %s v = xr[j];\n"
-        "    if (v > m) { s = s * exp(m - v) + 1; m = v; } else s += exp(v - m);\n"
+        "    if (v > m) { s = s * exp(m - v) + 1; m = v; }\n"
+        "    else if (!(v == m && m == -(%s)INFINITY)) s += exp(v - m); /* -inf adds 0 */\n"
         "  }\n"
         "  for (int o = 16; o; o >>= 1)\n"
         "    sb_merge(m, s, __shfl_xor_sync(0xffffffffu, m, o),"
@@ -429,7 +430,7 @@ static void emit_softmax(sbuf *b, sb_cu_row kind, const char *T, const char *nam
         "  }\n"
         "  __syncthreads();\n"
         "  m = shm[0]; s = shs[0];\n",
-        name, T, T, T, T, T, T, T, T);
+        name, T, T, T, T, T, T, T, T, T);
     if (kind == SB_CU_ROW_LOGSUMEXP)
         put(b, "  if (threadIdx.x == 0) y[r] = m == -(%s)INFINITY ? m : m + log(s);\n}\n", T);
     else if (kind == SB_CU_ROW_SOFTMAX)

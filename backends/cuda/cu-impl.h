@@ -151,9 +151,16 @@ sb_be_program *sb_cu_prog_compile(sb_ctx *ctx, int nout, sb_node *const *outs, u
 sb_status sb_cu_prog_run(sb_be_program *p, int nbind, const sb_binding *binds, sb_array **res,
                          sb_diag *d);
 void sb_cu_prog_free(sb_be_program *p);
-/* Steps of p by kind (leaf, group, perm, row, col, gemm, copy, host) into counts[8], and the
- * elementwise nodes inside its groups; for tests and `symbench bench`. No device needed. */
-void sb_cu_prog_stats(const sb_be_program *p, int counts[8], int *fused_nodes);
+/* Steps of p by kind (leaf, group, perm, row, col, gemm, copy, host, fold) into counts[], and
+ * the elementwise nodes inside its groups; for tests and `symbench bench`. No device needed. */
+#define SB_CU_NKINDS 9
+void sb_cu_prog_stats(const sb_be_program *p, int counts[SB_CU_NKINDS], int *fused_nodes);
+/* Median device time in ms of p's kernels over reps launches after one planning pass (inputs
+ * uploaded once; as a CUDA graph when graph); programs with host steps: whole runs. */
+sb_status sb_cu_prog_time(sb_be_program *p, int nbind, const sb_binding *binds, int reps,
+                          bool graph, double *ms, sb_diag *d);
+/* One line per non-leaf step: kind, op#id, a group's members. */
+void sb_cu_prog_print(const sb_be_program *p, FILE *f);
 /* The kernel source of step i (NULL when the step has none). */
 const char *sb_cu_prog_source(const sb_be_program *p, int i);
 

@@ -10,6 +10,8 @@
  *   COL    reductions over leading axes;
  *   GEMM   2-D float matmul (and matrix @ vector) through cuBLAS;
  *   COPY   reshape, expand_dims, squeeze, disconnected_grad: a device copy with a new shape;
+ *   FOLD   a node whose inputs are all constants (arange, eye, zeros, ...): evaluated once on the
+ *          host at the first run, then kept on the device like a constant;
  *   HOST   everything else: inputs are copied to the host, the reference evaluator runs a proxy
  *          node (same op and attributes over proxy inputs), the result is copied back. Any
  *          graph therefore runs; the kernels above cover the ops of training MLPs.
@@ -22,7 +24,10 @@
 
 #include "backends/cpu/tensor.h"
 
-typedef enum kind { K_LEAF, K_GROUP, K_PERM, K_ROW, K_COL, K_GEMM, K_COPY, K_HOST, K_COUNT } kind;
+typedef enum kind {
+    K_LEAF, K_GROUP, K_PERM, K_ROW, K_COL, K_GEMM, K_COPY, K_HOST, K_FOLD, K_COUNT
+} kind;
+_Static_assert(K_COUNT == SB_CU_NKINDS, "step kinds");
 
 typedef struct dval {
     void *p; /* pool memory (NULL when numel is 0) */
@@ -39,6 +44,7 @@ typedef struct step {
     sb_cu_row row;            /* ROW, COL */
     sb_cu_src src;
     sb_node *proxy;           /* HOST */
+    bool folded;              /* FOLD: computed (in cval) */
     sb_node *member[SB_CU_MAXREG]; /* GROUP: the node of each instruction (NULL = literal) */
     int nmember;
     void *kern;               /* loaded kernel (first run) */
@@ -48,9 +54,11 @@ typedef struct step {
     dval rout;
 } step;
 
+#define FP_BYTES 16
 typedef struct kept {         /* an output of the last run, still on the device */
     const void *host;
     size_t bytes;
+    unsigned char fp[3][FP_BYTES]; /* first, middle and last bytes when it was returned */
     dval v;
 } kept;
 
@@ -167,6 +175,7 @@ static kind classify(step *s)
                        (n->in[1]->type.ndim == 2 || n->in[1]->type.ndim == 1)
                    ? K_GEMM : K_HOST;
     case SB_OP_TRANSPOSE: return K_PERM;
+    case SB_OP_ZEROS_LIKE: case SB_OP_ONES_LIKE: return K_GROUP; /* a literal, x's shape */
     case SB_OP_RESHAPE: case SB_OP_EXPAND_DIMS: case SB_OP_SQUEEZE:
     case SB_OP_DISCONNECTED_GRAD: return K_COPY;
     default: return fusable(n) ? K_GROUP : K_HOST;
@@ -275,6 +284,15 @@ static sb_node *make_proxy(sb_ctx *ctx, sb_node *n, sb_diag *d)
     return sb_apply(ctx, (sb_op)n->op, n->nin, in, n->attrs, d);
 }
 
+/* Whether n is computed from constants only (and is worth evaluating once). */
+static bool foldable(const sb_node *n)
+{
+    if (sb_op_get((sb_op)n->op)->flags & (SB_F_SYMBOLIC | SB_F_LEAF)) return false;
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i]->op != SB_OP_CONST) return false;
+    return true;
+}
+
 /* Make the step's kernel source (groups, rows, cols). */
 static void gen_source(step *s)
 {
@@ -291,16 +309,20 @@ static sb_status plan_steps(sb_be_program *p, sb_node **order, int norder, sb_di
     p->steps = sb_xcalloc((size_t)(norder > 0 ? norder : 1), sizeof *p->steps);
     for (int j = 0; j < 2 * norder; j++) { /* leaves first: uploads precede every release */
         sb_node *n = order[j % norder];
-        bool leaf = sb_op_get((sb_op)n->op)->flags & SB_F_LEAF;
-        if (leaf != (j < norder) || p->owner[n->id] >= 0) continue; /* inlined */
+        bool leaf = sb_op_get((sb_op)n->op)->flags & SB_F_LEAF, fold = !leaf && foldable(n);
+        if ((leaf || fold) != (j < norder) || p->owner[n->id] >= 0) continue; /* inlined */
         if (sb_op_get((sb_op)n->op)->flags & SB_F_SYMBOLIC || n->op == SB_OP_PVAR)
             return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
                                "cuda: %s must be expanded before compiling",
                                sb_op_get((sb_op)n->op)->name);
         step *s = &p->steps[p->nsteps++];
         s->n = n;
-        s->k = classify(s);
-        if (s->k == K_GROUP) {
+        s->k = fold ? K_FOLD : classify(s);
+        if (s->k == K_GROUP && (n->op == SB_OP_ZEROS_LIKE || n->op == SB_OP_ONES_LIKE)) {
+            sb_cu_group_add(&s->g, SB_OP_CONST, n->type.dtype, n->type.dtype, -1, -1, -1,
+                            n->op == SB_OP_ONES_LIKE);
+            s->member[s->nmember++] = n;
+        } else if (s->k == K_GROUP) {
             collect_leaves(p, s, n);
             build(p, s, n);
         } else if (s->k == K_PERM) {
@@ -362,9 +384,9 @@ sb_be_program *sb_cu_prog_compile(sb_ctx *ctx, int nout, sb_node *const *outs, u
     return p;
 }
 
-void sb_cu_prog_stats(const sb_be_program *p, int counts[8], int *fused_nodes)
+void sb_cu_prog_stats(const sb_be_program *p, int counts[SB_CU_NKINDS], int *fused_nodes)
 {
-    memset(counts, 0, sizeof(int) * 8);
+    memset(counts, 0, sizeof(int) * SB_CU_NKINDS);
     *fused_nodes = 0;
     for (int i = 0; i < p->nsteps; i++) {
         counts[p->steps[i].k]++;
@@ -447,7 +469,32 @@ static sb_array *download(const dval *v, sb_diag *d)
     return a;
 }
 
-/* An input / shared variable: the binding, resident when the previous run returned it. */
+/* Where the 3 fingerprint samples of n bytes start. */
+static size_t fp_at(size_t n, int i)
+{
+    size_t k = n < FP_BYTES ? n : FP_BYTES;
+    return i == 0 ? 0 : i == 1 ? (n - k) / 2 : n - k;
+}
+
+static void fingerprint(kept *k, const void *host)
+{
+    size_t m = k->bytes < FP_BYTES ? k->bytes : FP_BYTES;
+    for (int i = 0; i < 3; i++) memcpy(k->fp[i], (const char *)host + fp_at(k->bytes, i), m);
+}
+
+/* A kept array bound again is trusted when its samples are unchanged: this catches a freed
+ * result whose address a new array took (the address alone would match). */
+static bool fingerprint_eq(const kept *k, const void *host)
+{
+    size_t m = k->bytes < FP_BYTES ? k->bytes : FP_BYTES;
+    for (int i = 0; i < 3; i++)
+        if (memcmp(k->fp[i], (const char *)host + fp_at(k->bytes, i), m)) return false;
+    return true;
+}
+
+/* An input / shared variable: the binding, resident when the previous run returned it (the
+ * same host array, unchanged as far as its fingerprint tells: results are not to be modified
+ * in place and bound again). */
 static sb_status run_variable(runner *r, const sb_node *n)
 {
     const char *kind = n->op == SB_OP_INPUT ? "input" : "shared variable";
@@ -466,7 +513,8 @@ static sb_status run_variable(runner *r, const sb_node *n)
     size_t bytes = (size_t)sb_array_numel(v) * sb_dtype_size(v->dtype);
     for (int i = 0; i < r->p->nkept; i++) {
         kept *k = &r->p->kept[i];
-        if (k->host == v->data && k->bytes == bytes && k->v.dt == v->dtype) {
+        if (k->host == v->data && k->bytes == bytes && k->v.dt == v->dtype &&
+            fingerprint_eq(k, v->data)) {
             r->val[n->id] = k->v;
             r->val[n->id].ndim = v->ndim;
             memcpy(r->val[n->id].shape, v->shape, sizeof v->shape);
@@ -510,6 +558,11 @@ static sb_status plan_group(runner *r, step *s)
     int nd = s->g.nleaf ? 0 : s->n->type.ndim;
     int64_t shape[SB_MAX_DIMS];
     for (int i = 0; i < nd; i++) shape[i] = s->n->type.dims[i] < 0 ? 1 : s->n->type.dims[i];
+    if (!s->g.nleaf && s->n->nin == 1) { /* zeros_like / ones_like: x's shape */
+        const dval *x = &r->val[s->n->in[0]->id];
+        nd = x->ndim;
+        memcpy(shape, x->shape, sizeof shape);
+    }
     for (int k = 0; k < s->g.nleaf; k++) {
         s->rin[k] = r->val[s->leaf[k]->id];
         if (s->rin[k].ndim > nd) {
@@ -642,10 +695,28 @@ static sb_status run_host(runner *r, step *s)
     return st;
 }
 
+/* A folded node: evaluated on the host once, then a device constant. */
+static sb_status run_fold(runner *r, step *s)
+{
+    dval *c = &r->p->cval[s->n->id];
+    if (!s->folded) {
+        sb_array *res = NULL;
+        if (sb_eval(r->p->ctx, 1, &s->n, 0, NULL, false, &res, r->d)) return r->d->status;
+        sb_status st = sb_array_numel(res) ? upload(res, c, r->d)
+                                           : dv_new(c, res->dtype, res->ndim, res->shape, r->d);
+        sb_array_free(res);
+        if (st) return st;
+        s->folded = true;
+    }
+    r->val[s->n->id] = *c;
+    return SB_OK;
+}
+
 static sb_status plan_step(runner *r, step *s)
 {
     switch (s->k) {
     case K_LEAF: return run_leaf(r, s->n);
+    case K_FOLD: return run_fold(r, s);
     case K_GROUP: return plan_group(r, s);
     case K_PERM: return plan_perm(r, s);
     case K_ROW: case K_COL: return plan_rowcol(r, s);
@@ -774,7 +845,7 @@ static sb_status plan_all(runner *r)
         step *s = &p->steps[i];
         if (s->src.code && !s->kern && !(s->kern = sb_cu_kernel(&s->src, r->d))) return r->d->status;
         if (plan_step(r, s)) return r->d->status;
-        if (s->k != K_LEAF) {
+        if (s->k != K_LEAF && s->k != K_FOLD) {
             r->val[s->n->id] = s->rout;
             r->own[s->n->id] = true;
         }
@@ -836,7 +907,9 @@ static sb_status finish(runner *r, sb_array **res)
         const sb_node *o = p->outs[i];
         if (!(res[i] = download(&r->val[o->id], r->d))) st = r->d->status;
         else if (r->own[o->id]) {
-            nk[nnk++] = (kept){res[i]->data, dv_bytes(&r->val[o->id]), r->val[o->id]};
+            nk[nnk] = (kept){.host = res[i]->data, .bytes = dv_bytes(&r->val[o->id]),
+                             .v = r->val[o->id]};
+            fingerprint(&nk[nnk++], res[i]->data);
             r->own[o->id] = false; /* moved to the kept list */
         }
     }
@@ -878,4 +951,78 @@ sb_status sb_cu_prog_run(sb_be_program *p, int nbind, const sb_binding *binds, s
     free(r.own);
     free(r.uses);
     return st;
+}
+
+/* ---- timing (bench) -------------------------------------------------------------------------- */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Device time of p's kernels: plan once (inputs uploaded), then launch the steps reps times
+ * (as a CUDA graph when graph is true), each timed with CUDA events; *ms = the median. A
+ * program with host steps is timed as whole runs (transfers included) instead. */
+sb_status sb_cu_prog_time(sb_be_program *p, int nbind, const sb_binding *binds, int reps,
+                          bool graph, double *ms, sb_diag *d)
+{
+    if (!sb_cu_device_ok(d)) return d->status;
+    cudaStream_t str = (cudaStream_t)sb_cu_stream();
+    cudaEvent_t e0, e1;
+    if (SB_CU_CHECK(cudaEventCreate(&e0), d) || SB_CU_CHECK(cudaEventCreate(&e1), d))
+        return d->status;
+    runner r = {.p = p, .nbind = nbind, .binds = binds, .d = d, .launch = p->has_host};
+    r.val = sb_xcalloc((size_t)p->nn + 1, sizeof *r.val);
+    r.own = sb_xcalloc((size_t)p->nn + 1, sizeof *r.own);
+    r.uses = sb_xmalloc(((size_t)p->nn + 1) * sizeof *r.uses);
+    memcpy(r.uses, p->uses0, (size_t)p->nn * sizeof *r.uses);
+    double *t = sb_xcalloc((size_t)reps + 3, sizeof *t);
+    sb_status st = plan_all(&r);
+    for (int i = 0; i < reps + 3 && !st; i++) {
+        st = SB_CU_CHECK(cudaEventRecord(e0, str), d);
+        if (!st && p->has_host) {
+            sb_array **res = sb_xcalloc((size_t)p->nout + 1, sizeof *res);
+            st = sb_cu_prog_run(p, nbind, binds, res, d);
+            for (int k = 0; k < p->nout; k++) sb_array_free(res[k]);
+            free(res);
+        } else if (!st) {
+            st = graph ? launch_graph(p, d) : launch_all(p, d);
+        }
+        float f = 0;
+        if (!st) st = SB_CU_CHECK(cudaEventRecord(e1, str), d);
+        if (!st) st = SB_CU_CHECK(cudaEventSynchronize(e1), d);
+        if (!st) st = SB_CU_CHECK(cudaEventElapsedTime(&f, e0, e1), d);
+        if (i >= 3) t[i - 3] = f;
+    }
+    if (!st) {
+        qsort(t, (size_t)reps, sizeof *t, cmp_double);
+        *ms = t[reps / 2];
+    }
+    for (int i = 0; i < p->nn; i++)
+        if (r.own[i]) sb_cu_pool_release(r.val[i].p);
+    free(t);
+    free(r.val);
+    free(r.own);
+    free(r.uses);
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    return st;
+}
+
+void sb_cu_prog_print(const sb_be_program *p, FILE *f)
+{
+    static const char *const kn[] = {"leaf", "group", "transpose", "row", "col",
+                                     "gemm", "copy",  "host",      "fold"};
+    for (int i = 0; i < p->nsteps; i++) {
+        const step *s = &p->steps[i];
+        if (s->k == K_LEAF) continue;
+        fprintf(f, "  %-9s %s#%u", kn[s->k], sb_op_get((sb_op)s->n->op)->name, s->n->id);
+        if (s->k == K_GROUP) {
+            fprintf(f, " [");
+            for (int k = 0; k < s->nmember; k++)
+                if (s->member[k]) fprintf(f, " %s", sb_op_get((sb_op)s->member[k]->op)->name);
+            fprintf(f, " ]");
+        }
+        fprintf(f, "\n");
+    }
 }

@@ -97,12 +97,11 @@ static sb_node *parse(const char *e)
     return n;
 }
 
-enum { LEAF, GROUP, PERM, ROW, COL, GEMM, COPY, HOST };
-
 typedef struct plan_case {
     const char *expr;
     int group, perm, row, col, gemm, copy, host; /* expected steps by kind */
     const char *needle;                          /* in some step's source (NULL: none) */
+    int fold;                                    /* expected folded steps */
 } plan_case;
 
 static const plan_case plans[] = {
@@ -127,6 +126,8 @@ static const plan_case plans[] = {
     {"reshape(x, (-1,)) * 2", 1, 0, 0, 0, 0, 1, 0, NULL},
     {"argmax(x, axis=1)", 0, 0, 0, 0, 0, 0, 1, NULL},
     {"concatenate([x, y], axis=0)", 0, 0, 0, 0, 0, 0, 1, NULL},
+    {"ones_like(x) * 3 + zeros_like(b)", 3, 0, 0, 0, 0, 0, 0, "(float)(0x1p+0f)"},
+    {"x + arange(0, 5)", 1, 0, 0, 0, 0, 0, 0, NULL, 1},
 };
 
 static int count_kind(const int *c, int k)
@@ -142,11 +143,13 @@ static sb_be_program *compile_case(const plan_case *pc)
     sb_node *n = parse(pc->expr);
     sb_be_program *p = be->compile(C, 1, &n, 0, &D);
     cr_assert(p, "%s: %s", pc->expr, D.msg);
-    int c[8], fused;
+    int c[SB_CU_NKINDS], fused;
     sb_cu_prog_stats(p, c, &fused);
-    int want[8] = {0, pc->group, pc->perm, pc->row, pc->col, pc->gemm, pc->copy, pc->host};
-    static const char *const kn[] = {"leaf", "group", "perm", "row", "col", "gemm", "copy", "host"};
-    for (int k = 1; k < 8; k++)
+    int want[SB_CU_NKINDS] = {0,         pc->group, pc->perm, pc->row, pc->col,
+                              pc->gemm,  pc->copy,  pc->host, pc->fold};
+    static const char *const kn[] = {"leaf", "group", "perm", "row", "col",
+                                     "gemm", "copy",  "host", "fold"};
+    for (int k = 1; k < SB_CU_NKINDS; k++)
         cr_expect_eq(count_kind(c, k), want[k], "%s: %d %s steps, expected %d", pc->expr, c[k],
                      kn[k], want[k]);
     return p;
@@ -469,4 +472,20 @@ Test(cuda, device_pool_reuse_and_residency, .init = setup, .fini = teardown)
     sb_array_free(r2);
     sb_array_free(x);
     be->program_free(p);
+}
+
+/* The benchmark's workloads compile (plans printed without a device, timed with one). */
+Test(cuda, bench_plans)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    sb_diag d = {0};
+    cr_assert_eq(sb_be_cuda_bench(f, true, &d), 0, "%s", d.msg);
+    fclose(f);
+    cr_expect(strstr(buf, "G1 fused elementwise   plan: 1 fused groups"), "%s", buf);
+    cr_expect(strstr(buf, "G2 row softmax         plan: 0 fused groups (0 nodes), 1 row"), "%s", buf);
+    cr_expect(strstr(buf, "G3 MLP step b=128"), "%s", buf);
+    cr_expect(strstr(buf, "G4 SGEMM               plan: 0 fused groups (0 nodes), 0 row, 0 col, 1 gemm"), "%s", buf);
+    free(buf);
 }
