@@ -590,8 +590,9 @@ typedef bool (*sb_fact_fn)(const sb_host_api *host, const sb_match *m, const cha
  * status with d filled (host->diag_set). */
 typedef sb_status (*sb_op_type_fn)(int nin, const sb_type *const *in, const sb_attrs *a,
                                    sb_type *out, sb_diag *d);
-/* A kernel: in[] are contiguous arrays (float inputs are float64 in reference mode); out is
- * allocated by the host with the concrete result type (from the type rule). */
+/* A kernel: in[] are contiguous arrays of their own shapes (not broadcast; float inputs are
+ * float64 in reference mode); out is allocated (zero-filled) by the host with the concrete
+ * result type from the type rule. */
 typedef sb_status (*sb_op_kernel_fn)(int nin, const sb_array *const *in, const sb_attrs *a,
                                      sb_array *out, sb_diag *d);
 /* L-op: given node = op(in...) and g = d cost / d node, set gin[i] = d cost / d in[i] (nodes of
