@@ -42,6 +42,8 @@ typedef struct result {
     const char *what;
     double sb, c, np, torch; /* seconds; 0 = not measured */
     double c_libm;           /* W1: the same loop with libm's scalar tanhf / expf */
+    double sb_jit;           /* W1: symbench with the group compiled to C at run time */
+    double jit_compile;      /* W1: that plan's compile time (cached kernel after the first) */
     double err;              /* max |symbench - C| over the outputs checked */
 } result;
 
@@ -147,7 +149,7 @@ static sb_node *var(sb_ctx *ctx, const char *name, const char *type, bool shared
 #define W1_N 10000000
 
 typedef struct w1 {
-    sb_plan *p;
+    sb_plan *p, *pj;
     sb_binding b[4];
     sb_array *v[4];
     float *ref;
@@ -157,6 +159,12 @@ static void w1_sb(void *u)
 {
     w1 *w = u;
     sb_be_plan_run(w->p, 4, w->b, NULL, NULL);
+}
+
+static void w1_sb_jit(void *u)
+{
+    w1 *w = u;
+    sb_be_plan_run(w->pj, 4, w->b, NULL, NULL);
 }
 
 /* The hand-written loop: one pass, OpenMP; tanh and exp from vmath.h (the same vectorizable
@@ -208,13 +216,23 @@ static int bench_w1(const bench_opts *o, result *r)
     sb_node *e = sb_parse_expr(ctx, "tanh(x * y + z) * exp(-w) + 0.5 * x", NULL, NULL, &d);
     w.p = e ? compile_plan(ctx, 1, &e, o, "W1") : NULL;
     if (!w.p) return 1;
+    sb_be_fz_jit_set(1); /* the same plan with its group compiled to C */
+    double t0 = now();
+    w.pj = compile_plan(ctx, 1, &e, o, "W1 (compiled group)");
+    r->jit_compile = now() - t0;
+    sb_be_fz_jit_set(-1);
+    sb_plan_stats st;
+    sb_be_plan_stats(w.pj, &st);
+    if (!st.njit) fprintf(stderr, "    (the group could not be compiled: the interpreter runs it)\n");
     w.ref = malloc(sizeof(float) * W1_N);
     int reps = o->quick ? 5 : 20;
-    double med[3];
-    median_times(3, (bench_fn[]){w1_sb, w1_c, w1_c_libm}, &w, reps, 2, med);
-    r->sb = med[0], r->c = med[1], r->c_libm = med[2];
+    double med[4];
+    median_times(4, (bench_fn[]){w1_sb, w1_c, w1_c_libm, w1_sb_jit}, &w, reps, 2, med);
+    r->sb = med[0], r->c = med[1], r->c_libm = med[2], r->sb_jit = med[3];
     w1_c(&w);
     r->err = max_abs_diff(sb_be_plan_output(w.p, 0)->data, w.ref, W1_N);
+    r->err = fmax(r->err, max_abs_diff(sb_be_plan_output(w.pj, 0)->data, w.ref, W1_N));
+    sb_be_plan_free(w.pj);
     free(w.ref);
     for (int i = 0; i < 4; i++) sb_array_free(w.v[i]);
     sb_be_plan_free(w.p);
@@ -670,6 +688,11 @@ static void print_table(const result *res, int nres, FILE *f)
         if (r->c_libm > 0)
             fprintf(f, "%-8s %-44s %10s %8.3fms %30s %8.2f\n", "", "  C with libm tanhf/expf", "",
                     1e3 * r->c_libm, "", ratio(r->sb, r->c_libm));
+        if (r->sb_jit > 0)
+            fprintf(f, "%-8s %-44s %8.3fms %41s %8.2f %8.2f %8.2f   (plan compile %.0f ms)\n", "",
+                    "  symbench, group compiled to C (SB_JIT=1)", 1e3 * r->sb_jit, "",
+                    ratio(r->sb_jit, r->c), ratio(r->np, r->sb_jit), ratio(r->torch, r->sb_jit),
+                    1e3 * r->jit_compile);
     }
 }
 
@@ -695,6 +718,10 @@ static int write_json(const char *path, const result *res, int nres, cJSON *peer
         if (res[i].np > 0) cJSON_AddNumberToObject(w, "numpy_s", res[i].np);
         if (res[i].torch > 0) cJSON_AddNumberToObject(w, "torch_s", res[i].torch);
         if (res[i].c_libm > 0) cJSON_AddNumberToObject(w, "c_libm_s", res[i].c_libm);
+        if (res[i].sb_jit > 0) {
+            cJSON_AddNumberToObject(w, "symbench_jit_s", res[i].sb_jit);
+            cJSON_AddNumberToObject(w, "jit_plan_compile_s", res[i].jit_compile);
+        }
         cJSON_AddNumberToObject(w, "max_abs_diff_vs_c", res[i].err);
         cJSON_AddItemToArray(arr, w);
     }
@@ -799,6 +826,7 @@ int sb_cmd_bench(int argc, char **argv)
             r->sb = (part[0].sb + part[1].sb) / 2;
             r->c = (part[0].c + part[1].c) / 2;
             r->c_libm = (part[0].c_libm + part[1].c_libm) / 2;
+            r->sb_jit = (part[0].sb_jit + part[1].sb_jit) / 2;
             r->err = fmax(part[0].err, part[1].err);
         }
         r->np = np, r->torch = torch;

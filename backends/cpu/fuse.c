@@ -15,6 +15,7 @@
 #include "plan.h"
 #include "vmath.h"
 
+#include <dlfcn.h>
 #include <omp.h>
 
 #define PAR_MIN (1 << 16) /* elements below which a group runs on one thread */
@@ -118,6 +119,7 @@ void sb_be_fz_build(sb_fz_group *g, sb_node *root, const int32_t *group)
 
 void sb_be_fz_free(sb_fz_group *g)
 {
+    if (g->jit_handle) dlclose(g->jit_handle);
     free(g->leaf);
     free(g->instr);
     memset(g, 0, sizeof *g);
@@ -409,6 +411,24 @@ static void run_range(const run_ctx *rc, char *regs, int64_t b0, int64_t b1)
     if (rc->stream) __builtin_ia32_sfence(); /* order the streamed stores before the caller reads */
 }
 
+/* The compiled kernel, when every leaf is as it assumes: scalar constants, and contiguous
+ * values of the output's shape. */
+static bool run_jit(const run_ctx *rc)
+{
+    const sb_fz_group *g = rc->g;
+    const float *in[SB_FZ_MAXREG];
+    float sc[SB_FZ_MAXREG];
+    for (int k = 0; k < g->nleaf; k++) {
+        bool konst = g->leaf[k]->op == SB_OP_CONST && sb_array_numel(g->leaf[k]->value) == 1;
+        if (konst != (rc->lf[k].kind == LEAF_SCALAR)) return false;
+        if (!konst && rc->lf[k].kind != LEAF_FULL) return false;
+        in[k] = (const float *)rc->lf[k].base;
+        sc[k] = (float)rc->lf[k].scalar;
+    }
+    g->jit(rc->n, in, sc, (float *)rc->out);
+    return true;
+}
+
 void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out, void *scratch,
                   int nthreads)
 {
@@ -418,6 +438,7 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
     rc.scratch = scratch;
     rc.scratch_per = sb_be_fz_scratch(g);
     for (int i = 0; i < g->nleaf; i++) leaf_setup(&rc, i, &leaves[i]);
+    if (g->jit && run_jit(&rc)) return;
     int64_t nblk = (rc.n + SB_FZ_BLOCK - 1) / SB_FZ_BLOCK;
     rc.stream = have_avx512() && rc.n * (int64_t)sb_dtype_size(g->dtype) >= (8 << 20) &&
                 ((uintptr_t)rc.out & 63) == 0;

@@ -433,6 +433,7 @@ static void build_steps(compiler *c)
         if (c->folded[v->id] || (group[v->id] >= 0 && group[v->id] != (int32_t)v->id)) continue;
         step *s = &p->steps[p->nstep++];
         make_step(c, i, group, s);
+        if (s->kind == ST_FUSED && sb_be_fz_jit_on()) sb_be_fz_jit(&s->fz);
         if (s->kind == ST_FUSED && sb_be_fz_scratch(&s->fz) > scratch)
             scratch = sb_be_fz_scratch(&s->fz);
     }
@@ -825,6 +826,7 @@ void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s)
         if (st->kind == ST_FUSED) {
             s->nfused++;
             s->nfused_nodes += st->fz.ninstr;
+            s->njit += st->fz.jit != NULL;
         }
         s->ngemm += st->kind == ST_GEMM;
         s->nbias += st->kind == ST_GEMM && st->bias;
@@ -845,7 +847,7 @@ void sb_be_plan_print(const sb_plan *p, FILE *f)
                 sb_op_get((sb_op)s->node->op)->name);
         for (int k = 0; s->kind == ST_FUSED && k < s->fz.ninstr; k++)
             fprintf(f, "%s%s", k ? " " : " [", sb_op_get((sb_op)s->fz.instr[k].op)->name);
-        if (s->kind == ST_FUSED) fprintf(f, "]");
+        if (s->kind == ST_FUSED) fprintf(f, "]%s", s->fz.jit ? " compiled" : "");
         if (s->kind == ST_GEMM && s->alpha != 1) fprintf(f, " alpha=%g", s->alpha);
         if (s->bias) fprintf(f, s->full ? " +acc" : " +bias");
         fprintf(f, " (frees %d)\n", s->nfree);

@@ -36,6 +36,7 @@ typedef struct sb_plan_stats {
     int nsteps;         /* steps that compute (leaves excluded) */
     int nfused;         /* fused elementwise groups */
     int nfused_nodes;   /* elementwise nodes inside them */
+    int njit;           /* groups compiled to C at run time (fusejit.c) */
     int ngemm, nbias;   /* GEMM steps, bias adds folded into them */
     int nsoftmax;       /* row-softmax steps */
     int nkernel;        /* steps run by the reference kernels */
@@ -55,8 +56,15 @@ typedef struct sb_fz_instr {
     int16_t op, dst, a, b, c; /* registers: leaves first, then one per instruction */
 } sb_fz_instr;
 
+/* A group compiled to C at run time (fusejit.c): n elements; in[k] = leaf k's data (leaves
+ * that are not scalar constants, contiguous, of the output's shape), sc[k] = scalar constant
+ * leaf k's value; out contiguous. */
+typedef void (*sb_fz_jit_fn)(int64_t n, const float *const *in, const float *sc, float *out);
+
 typedef struct sb_fz_group {
     sb_node *root;
+    sb_fz_jit_fn jit;  /* compiled kernel, or NULL (the interpreter runs the group) */
+    void *jit_handle;  /* its dlopen handle */
     sb_dtype dtype;    /* float32 or float64 */
     int nleaf, ninstr;
     sb_node **leaf;    /* values read (of dtype, or scalar constants of any dtype) */
@@ -79,6 +87,17 @@ sb_status sb_be_fz_shape(const sb_fz_group *g, const sb_tensor *leaves, int *ndi
  * nthreads * sb_be_fz_scratch(g) bytes, 64-byte aligned. */
 void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out, void *scratch,
                   int nthreads);
+/* Run-time C generation for groups (fusejit.c). Off unless SB_JIT=1 in the environment or
+ * sb_be_fz_jit_set(1); then sb_be_plan_compile compiles each float32 group with the system C
+ * compiler (`cc`, or $SB_CC) into a shared object cached under $SB_CACHE_DIR, else
+ * $XDG_CACHE_HOME/symbench/kernels, else ~/.cache/symbench/kernels (the file name is a hash of
+ * the source and flags: a cached kernel only costs a dlopen). */
+void sb_be_fz_jit_set(int on); /* 1 on, 0 off, -1 back to the environment's choice */
+bool sb_be_fz_jit_on(void);
+/* Compile (or load from the cache) g's kernel into g->jit; false (g unchanged) when g has an
+ * op or dtype the generator does not cover, or compiling fails. */
+bool sb_be_fz_jit(sb_fz_group *g);
+
 /* Row softmax over the last dim of contiguous x [rows, n] into y (float32 or float64). */
 void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y);
 

@@ -18,97 +18,102 @@
 
 #define SB_VM_INLINE static inline __attribute__((always_inline))
 
-SB_VM_INLINE float sb_vm_bits_f(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
+/* The definitions are one macro so that the run-time code generator (fusejit.c) can paste the
+ * same text into the kernels it compiles: SB_VM_TEXT is the expanded source as a string. */
+#define SB_VM_STR_(...) #__VA_ARGS__
+#define SB_VM_STR(x) SB_VM_STR_(x)
+#define SB_VM_TEXT SB_VM_STR(SB_VM_DEFS)
 
-SB_VM_INLINE uint32_t sb_vm_f_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
+#define SB_VM_DEFS \
+SB_VM_INLINE float sb_vm_bits_f(uint32_t u)                                                         \
+{                                                                                                   \
+    float f;                                                                                        \
+    memcpy(&f, &u, sizeof f);                                                                       \
+    return f;                                                                                       \
+}                                                                                                   \
+SB_VM_INLINE uint32_t sb_vm_f_bits(float f)                                                         \
+{                                                                                                   \
+    uint32_t u;                                                                                     \
+    memcpy(&u, &f, sizeof u);                                                                       \
+    return u;                                                                                       \
+}                                                                                                   \
+/* exp(x), float32, ~1 ulp. */                                                                      \
+SB_VM_INLINE float sb_vm_expf(float x)                                                              \
+{                                                                                                   \
+    const float hi = 88.72283905206835f, lo = -103.972077083991796f, magic = 12582912.0f;           \
+    float xc = x > hi ? hi : x;                                                                     \
+    xc = xc < lo ? lo : xc;                                                                         \
+    float n = (xc * 1.44269504088896341f + magic) - magic; /* round to nearest */                   \
+    float r = xc - n * 0.693359375f;                                                                \
+    r = r - n * -2.12194440e-4f;                                                                    \
+    float p = 1.9875691500e-4f;                                                                     \
+    p = p * r + 1.3981999507e-3f;                                                                   \
+    p = p * r + 8.3334519073e-3f;                                                                   \
+    p = p * r + 4.1665795894e-2f;                                                                   \
+    p = p * r + 1.6666665459e-1f;                                                                   \
+    p = p * r + 5.0000001201e-1f;                                                                   \
+    float y = p * r * r + r + 1.0f;                                                                 \
+    int32_t k = (int32_t)n, h = k >> 1; /* 2^n = 2^h 2^(n-h): both normal for n in [-150, 128] */   \
+    y = y * sb_vm_bits_f((uint32_t)(h + 127) << 23) * sb_vm_bits_f((uint32_t)(k - h + 127) << 23);  \
+    y = x < lo ? 0.0f : y;                                                                          \
+    y = x > hi ? INFINITY : y;                                                                      \
+    return x != x ? x : y;                                                                          \
+}                                                                                                   \
+/* log(x), float32, ~1 ulp for normal x (subnormals are scaled up first). */                        \
+SB_VM_INLINE float sb_vm_logf(float x)                                                              \
+{                                                                                                   \
+    int sub = x < 1.17549435e-38f;                                                                  \
+    float xs = sub ? x * 8388608.0f : x; /* 2^23 */                                                 \
+    uint32_t u = sb_vm_f_bits(xs);                                                                  \
+    int32_t e = (int32_t)((u >> 23) & 0xff) - 126;                                                  \
+    float m = sb_vm_bits_f((u & 0x007fffffu) | 0x3f000000u); /* [0.5, 1) */                         \
+    int small = m < 0.707106781186547524f;                                                          \
+    e = small ? e - 1 : e;                                                                          \
+    m = small ? m + m - 1.0f : m - 1.0f;                                                            \
+    float fe = (float)e - (sub ? 23.0f : 0.0f);                                                     \
+    float z = m * m;                                                                                \
+    float y = 7.0376836292e-2f;                                                                     \
+    y = y * m - 1.1514610310e-1f;                                                                   \
+    y = y * m + 1.1676998740e-1f;                                                                   \
+    y = y * m - 1.2420140846e-1f;                                                                   \
+    y = y * m + 1.4249322787e-1f;                                                                   \
+    y = y * m - 1.6668057665e-1f;                                                                   \
+    y = y * m + 2.0000714765e-1f;                                                                   \
+    y = y * m - 2.4999993993e-1f;                                                                   \
+    y = y * m + 3.3333331174e-1f;                                                                   \
+    y = y * m * z;                                                                                  \
+    y += -2.12194440e-4f * fe;                                                                      \
+    y += -0.5f * z;                                                                                 \
+    float r = m + y + 0.693359375f * fe;                                                            \
+    r = x == 0.0f ? -INFINITY : r;                                                                  \
+    r = x < 0.0f ? NAN : r;                                                                         \
+    r = x == INFINITY ? x : r;                                                                      \
+    return x != x ? x : r;                                                                          \
+}                                                                                                   \
+/* tanh(x), float32, ~2 ulp. */                                                                     \
+SB_VM_INLINE float sb_vm_tanhf(float x)                                                             \
+{                                                                                                   \
+    float ax = fabsf(x);                                                                            \
+    float z = x * x;                                                                                \
+    float p = -5.70498872745e-3f;                                                                   \
+    p = p * z + 2.06390887954e-2f;                                                                  \
+    p = p * z - 5.37397155531e-2f;                                                                  \
+    p = p * z + 1.33314422036e-1f;                                                                  \
+    p = p * z - 3.33332819422e-1f;                                                                  \
+    float small = p * z * x + x;                                                                    \
+    float e = sb_vm_expf(2.0f * (ax > 44.0f ? 44.0f : ax));                                         \
+    float big = 1.0f - 2.0f / (e + 1.0f);                                                           \
+    big = copysignf(big, x);                                                                        \
+    float r = ax < 0.625f ? small : big;                                                            \
+    return x != x ? x : r;                                                                          \
+}                                                                                                   \
+/* sigmoid(x) = 1 / (1 + exp(-x)), float32. */                                                      \
+SB_VM_INLINE float sb_vm_sigmoidf(float x)                                                          \
+{                                                                                                   \
+    return 1.0f / (1.0f + sb_vm_expf(-x));                                                          \
+}                                                                                                   \
+    /* end of SB_VM_DEFS */
 
-/* exp(x), float32, ~1 ulp. */
-SB_VM_INLINE float sb_vm_expf(float x)
-{
-    const float hi = 88.72283905206835f, lo = -103.972077083991796f, magic = 12582912.0f;
-    float xc = x > hi ? hi : x;
-    xc = xc < lo ? lo : xc;
-    float n = (xc * 1.44269504088896341f + magic) - magic; /* round to nearest */
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    int32_t k = (int32_t)n, h = k >> 1; /* 2^n = 2^h 2^(n-h): both normal for n in [-150, 128] */
-    y = y * sb_vm_bits_f((uint32_t)(h + 127) << 23) * sb_vm_bits_f((uint32_t)(k - h + 127) << 23);
-    y = x < lo ? 0.0f : y;
-    y = x > hi ? INFINITY : y;
-    return x != x ? x : y;
-}
-
-/* log(x), float32, ~1 ulp for normal x (subnormals are scaled up first). */
-SB_VM_INLINE float sb_vm_logf(float x)
-{
-    int sub = x < 1.17549435e-38f;
-    float xs = sub ? x * 8388608.0f : x; /* 2^23 */
-    uint32_t u = sb_vm_f_bits(xs);
-    int32_t e = (int32_t)((u >> 23) & 0xff) - 126;
-    float m = sb_vm_bits_f((u & 0x007fffffu) | 0x3f000000u); /* [0.5, 1) */
-    int small = m < 0.707106781186547524f;
-    e = small ? e - 1 : e;
-    m = small ? m + m - 1.0f : m - 1.0f;
-    float fe = (float)e - (sub ? 23.0f : 0.0f);
-    float z = m * m;
-    float y = 7.0376836292e-2f;
-    y = y * m - 1.1514610310e-1f;
-    y = y * m + 1.1676998740e-1f;
-    y = y * m - 1.2420140846e-1f;
-    y = y * m + 1.4249322787e-1f;
-    y = y * m - 1.6668057665e-1f;
-    y = y * m + 2.0000714765e-1f;
-    y = y * m - 2.4999993993e-1f;
-    y = y * m + 3.3333331174e-1f;
-    y = y * m * z;
-    y += -2.12194440e-4f * fe;
-    y += -0.5f * z;
-    float r = m + y + 0.693359375f * fe;
-    r = x == 0.0f ? -INFINITY : r;
-    r = x < 0.0f ? NAN : r;
-    r = x == INFINITY ? x : r;
-    return x != x ? x : r;
-}
-
-/* tanh(x), float32, ~2 ulp. */
-SB_VM_INLINE float sb_vm_tanhf(float x)
-{
-    float ax = fabsf(x);
-    float z = x * x;
-    float p = -5.70498872745e-3f;
-    p = p * z + 2.06390887954e-2f;
-    p = p * z - 5.37397155531e-2f;
-    p = p * z + 1.33314422036e-1f;
-    p = p * z - 3.33332819422e-1f;
-    float small = p * z * x + x;
-    float e = sb_vm_expf(2.0f * (ax > 44.0f ? 44.0f : ax));
-    float big = 1.0f - 2.0f / (e + 1.0f);
-    big = copysignf(big, x);
-    float r = ax < 0.625f ? small : big;
-    return x != x ? x : r;
-}
-
-/* sigmoid(x) = 1 / (1 + exp(-x)), float32. */
-SB_VM_INLINE float sb_vm_sigmoidf(float x)
-{
-    return 1.0f / (1.0f + sb_vm_expf(-x));
-}
+SB_VM_DEFS
 
 #endif

@@ -309,3 +309,33 @@ Test(plan, vmath_accuracy)
     cr_assert(isinf(sb_vm_logf(0.0f)) && sb_vm_logf(0.0f) < 0 && isnan(sb_vm_logf(-1.0f)));
     cr_assert(sb_vm_tanhf(30.0f) == 1.0f && sb_vm_tanhf(-30.0f) == -1.0f);
 }
+
+/* Groups compiled to C at run time (fusejit.c) give the interpreter's values; a second plan
+ * finds the kernels in the cache. Skipped where no C compiler runs. */
+Test(plan, compiled_groups)
+{
+    if (system("cc --version > /dev/null 2>&1") != 0) cr_skip_test("no C compiler");
+    char dir[] = "/tmp/sb-test-plan-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    setenv("SB_CACHE_DIR", dir, 1);
+    sb_be_fz_jit_set(1);
+    const char *outs[] = {"tanh(x * y - 1) * exp(-x) + 0.5 * x",
+                          "maximum(x, 0.25) / (abs(y) + 1) - sigmoid(log(abs(x) + 1))",
+                          "softmax(x * 2 + c)"};
+    check_exprs(3, outs); /* c broadcast: that group falls back to the interpreter */
+    env e;
+    env_init(&e);
+    sb_node *n = parse("tanh(x * y - 1) * exp(-x) + 0.5 * x");
+    sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.njit, 1, "the group is compiled (from the cache)");
+    check_outputs("compiled", 1, &n, &e, p);
+    sb_be_plan_free(p);
+    env_free(&e);
+    sb_be_fz_jit_set(-1);
+    unsetenv("SB_CACHE_DIR");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
