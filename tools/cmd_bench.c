@@ -35,6 +35,7 @@ typedef struct bench_opts {
     const char *peers;   /* path of peers.py, NULL = search */
     bool no_peers;
     bool show_plan;
+    bool jit;            /* every plan's fused groups compiled to C (fusejit.c) */
 } bench_opts;
 
 typedef struct result {
@@ -220,7 +221,7 @@ static int bench_w1(const bench_opts *o, result *r)
     double t0 = now();
     w.pj = compile_plan(ctx, 1, &e, o, "W1 (compiled group)");
     r->jit_compile = now() - t0;
-    sb_be_fz_jit_set(-1);
+    sb_be_fz_jit_set(o->jit ? 1 : -1);
     sb_plan_stats st;
     sb_be_plan_stats(w.pj, &st);
     if (!st.njit) fprintf(stderr, "    (the group could not be compiled: the interpreter runs it)\n");
@@ -540,7 +541,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c] [--json FILE] [--no-peers]\n"
             "                      [--peers PATH] [--coretype NAME | --keep-coretype]\n"
-            "                      [--omp-wait active|passive] [--plan]\n\n"
+            "                      [--omp-wait active|passive] [--jit] [--plan]\n\n"
             "Run the benchmark suite: symbench's CPU plan, a hand-written C reference, NumPy and\n"
             "PyTorch (bench/peers.py through /usr/bin/python3) on the same workloads, in this one\n"
             "invocation, and print times (median of repetitions after warm-up) and ratios.\n"
@@ -557,6 +558,7 @@ static void usage(FILE *f)
             "--keep-coretype    keep the environment's OPENBLAS_CORETYPE\n"
             "--omp-wait POLICY  OMP_WAIT_POLICY for everyone (default: the environment's, else\n"
             "                   passive: idle threads sleep instead of spinning)\n"
+            "--jit              compile every plan's fused groups to C (as SB_JIT=1 does)\n"
             "--plan             print each workload's execution plan on stderr\n");
 }
 
@@ -752,6 +754,7 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **core, b
         } else if (!strcmp(a, "--quick")) o->quick = true;
         else if (!strcmp(a, "--no-peers")) o->no_peers = true;
         else if (!strcmp(a, "--plan")) o->show_plan = true;
+        else if (!strcmp(a, "--jit")) o->jit = true;
         else if (!strcmp(a, "--keep-coretype")) *keep = true;
         else if (!strcmp(a, "--only") && has) snprintf(o->only, sizeof o->only, "%s", argv[++i]);
         else if (!strcmp(a, "--json") && has) o->json = argv[++i];
@@ -774,6 +777,7 @@ int sb_cmd_bench(int argc, char **argv)
     int rc = parse_args(argc, argv, &o, &core, &keep, &wait);
     if (rc) return rc < 0 ? 0 : rc;
     choose_env(argc, argv, core, keep, wait);
+    if (o.jit) sb_be_fz_jit_set(1);
     fprintf(stderr, "symbench bench: %d threads, OpenBLAS core %s, OMP_WAIT_POLICY=%s%s\n",
             omp_get_max_threads(), openblas_get_corename(),
             getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(default)",
