@@ -161,6 +161,8 @@ sb_status sb_cu_prog_time(sb_be_program *p, int nbind, const sb_binding *binds, 
                           bool graph, double *ms, sb_diag *d);
 /* One line per non-leaf step: kind, op#id, a group's members. */
 void sb_cu_prog_print(const sb_be_program *p, FILE *f);
+/* Step i's fused group and its leaves' nodes (NULL when step i is not a group). */
+const sb_cu_group *sb_cu_prog_group(const sb_be_program *p, int i, sb_node *const **leaves);
 /* The kernel source of step i (NULL when the step has none). */
 const char *sb_cu_prog_source(const sb_be_program *p, int i);
 

@@ -1026,3 +1026,10 @@ void sb_cu_prog_print(const sb_be_program *p, FILE *f)
         fprintf(f, "\n");
     }
 }
+
+const sb_cu_group *sb_cu_prog_group(const sb_be_program *p, int i, sb_node *const **leaves)
+{
+    if (i < 0 || i >= p->nsteps || p->steps[i].k != K_GROUP) return NULL;
+    *leaves = p->steps[i].leaf;
+    return &p->steps[i].g;
+}

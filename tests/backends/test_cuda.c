@@ -492,3 +492,182 @@ Test(cuda, bench_plans, .timeout = 600)
     cr_expect(strstr(buf, "G4 SGEMM               plan: 0 fused groups (0 nodes), 0 row, 0 col, 1 gemm"), "%s", buf);
     free(buf);
 }
+
+/* ---- generated group kernels, emulated on the CPU ---------------------------------------------
+ * Without a GPU the group kernels are still checked for what they compute: their source is
+ * compiled as C++ with g++ (CUDA keywords defined away, float4 and the thread indices
+ * emulated), every (block, thread) of the launch is called in turn, and the results are compared
+ * with the CPU evaluator. Flat (float4) and strided (broadcast) paths are both covered. Row
+ * kernels (shuffles, __syncthreads) need a device. */
+typedef struct emu_case {
+    const char *expr;
+    int64_t rows, cols, yrows; /* 2-D inputs [rows, cols] (y: [yrows, cols]); b, v: [cols] */
+} emu_case;
+
+static const emu_case emu_cases[] = {
+    {"tanh(x*y + z) * exp(-w) + 0.5*x", 5, 7, 5},
+    {"x + b", 5, 7, 5},
+    {"x * y - b", 3, 4, 1},
+    {"maximum(x, 0.0) // y % 3.0", 5, 7, 5},
+    {"where(x > y, x, y ** 2)", 4, 9, 1},
+    {"clip(d, -1.0, 1.0) * 2", 4, 3, 4},
+    {"(i * 3 + 1) // 2 - i % 4 + (i > 2)", 4, 3, 4},
+    {"x.astype('float64') + d", 4, 3, 4},
+    {"sigmoid(x) + softplus(y) - relu(z) * sign(w) + abs(x)", 6, 6, 6},
+    {"log1p(sqr(x)) + expm1(y) - round(z * 3) + floor(w) + ceil(x)", 6, 6, 6},
+    {"(x > 0) & (y < 0.5) | ~(z > 1)", 3, 5, 3},
+    {"x / (abs(y) + 1) + sqrt(abs(z)) + log(abs(w) + 1) - erf(x) + cos(y) * sin(z)", 7, 3, 7},
+    {"-x * minimum(y, z) + reciprocal(abs(w) + 1) + log2(abs(x) + 1)", 2, 2, 2},
+};
+
+/* The value of binding name for case c (deterministic). */
+static sb_array *emu_input(const emu_case *c, const char *name)
+{
+    int64_t sh2[2] = {c->rows, c->cols}, sy[2] = {c->yrows, c->cols};
+    uint64_t seed = (uint64_t)name[0] * 131 + (uint64_t)(c - emu_cases);
+    if (!strcmp(name, "b") || !strcmp(name, "v"))
+        return rand_array(SB_DTYPE_F32, 1, &c->cols, seed, -2, 2);
+    if (!strcmp(name, "i")) {
+        sb_array *a = rand_array(SB_DTYPE_F64, 2, sh2, seed, -50, 50), *r = sb_array_cast(a, SB_DTYPE_I64);
+        for (int64_t k = 0; k < sb_array_numel(r); k++) ((int64_t *)r->data)[k] = (int64_t)floor(sb_array_get_f64(a, k));
+        sb_array_free(a);
+        return r;
+    }
+    return rand_array(!strcmp(name, "d") ? SB_DTYPE_F64 : SB_DTYPE_F32, 2,
+                      !strcmp(name, "y") ? sy : sh2, seed, -2, 2);
+}
+
+static void put_value(FILE *f, const sb_array *a, int64_t k)
+{
+    if (a->dtype == SB_DTYPE_F32) fprintf(f, "%af", (double)((float *)a->data)[k]);
+    else if (a->dtype == SB_DTYPE_F64) fprintf(f, "%a", ((double *)a->data)[k]);
+    else fprintf(f, "%lldLL", (long long)sb_array_get_i64(a, k));
+}
+
+/* The harness of case k: leaves as arrays, strides as the backend computes them, the grid. */
+static void emu_harness(FILE *f, int k, const sb_cu_group *g, sb_node *const *leaf,
+                        sb_array **vals, const sb_array *want, const char *kname)
+{
+    int nd = want->ndim;
+    int64_t n = sb_array_numel(want);
+    fprintf(f, "static void run%d(void) {\n", k);
+    int flat = 1;
+    unsigned scal = 0;
+    for (int l = 0; l < g->nleaf; l++) {
+        const sb_array *a = vals[l];
+        fprintf(f, "  alignas(16) static const %s in%d[] = {", sb_cu_ctype(a->dtype), l);
+        for (int64_t e = 0; e < sb_array_numel(a); e++) {
+            put_value(f, a, e);
+            fputc(',', f);
+        }
+        fprintf(f, "};\n  c%d::sb_dims st%d = {{", k, l);
+        int64_t cs = 1, st[SB_MAX_DIMS] = {0};
+        for (int j = a->ndim - 1; j >= 0; j--) {
+            st[nd - a->ndim + j] = a->shape[j] == 1 ? 0 : cs;
+            cs *= a->shape[j];
+        }
+        for (int j = 0; j < SB_MAX_DIMS; j++) fprintf(f, "%lld,", (long long)st[j]);
+        fprintf(f, "}};\n");
+        if (sb_array_numel(a) == 1) scal |= 1u << l;
+        else flat &= a->ndim == nd && !memcmp(a->shape, want->shape, sizeof(int64_t) * (size_t)nd);
+        (void)leaf;
+    }
+    fprintf(f, "  alignas(16) static %s out[%lld];\n  c%d::sb_dims shape = {{", sb_cu_ctype(want->dtype),
+            (long long)n, k);
+    for (int j = 0; j < SB_MAX_DIMS; j++) fprintf(f, "%lld,", (long long)(j < nd ? want->shape[j] : 0));
+    int per = flat && want->dtype == SB_DTYPE_F32 ? 4 : 1;
+    unsigned grid = (unsigned)((n / per + 255) / 256 + 1);
+    fprintf(f, "}};\n  gridDim.x = %u; blockDim.x = 256;\n"
+               "  for (unsigned b = 0; b < %u; b++) for (unsigned t = 0; t < 256; t++) {\n"
+               "    blockIdx.x = b; threadIdx.x = t;\n    c%d::%s(%lldLL, %d, shape, %d, %uu, out",
+            grid, grid, k, kname, (long long)n, nd, flat, scal);
+    for (int l = 0; l < g->nleaf; l++) fprintf(f, ", in%d, st%d", l, l);
+    fprintf(f, ");\n  }\n  printf(\"case %d\\n\");\n"
+               "  for (long long e = 0; e < %lld; e++) printf(\"%%a\\n\", (double)out[e]);\n}\n",
+            k, (long long)n);
+}
+
+static const char emu_prelude[] =
+    "#include <cmath>\n#include <cstdio>\nusing namespace std;\n"
+    "#define __device__\n#define __forceinline__ inline\n#define __global__\n"
+    "#define __launch_bounds__(x)\n#define __restrict__ __restrict\n"
+    "struct float4 { float x, y, z, w; };\n"
+    "static inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }\n"
+    "struct emu_dim { unsigned x, y, z; };\n"
+    "static emu_dim threadIdx, blockIdx, blockDim, gridDim;\n";
+
+Test(cuda, group_kernels_emulated_on_cpu, .init = setup, .fini = teardown, .timeout = 60)
+{
+    if (system("g++ --version > /dev/null 2>&1") != 0) cr_skip_test("no g++ to emulate kernels");
+    char dir[] = "/tmp/sb-cuda-emu-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char src[96], bin[96];
+    snprintf(src, sizeof src, "%s/emu.cpp", dir);
+    snprintf(bin, sizeof bin, "%s/emu", dir);
+    FILE *f = fopen(src, "w");
+    fputs(emu_prelude, f);
+    size_t ncase = sizeof emu_cases / sizeof *emu_cases;
+    sb_array *want[16];
+    const struct sb_backend_i *be = sb_backend_get("cuda");
+    for (size_t k = 0; k < ncase; k++) {
+        const emu_case *c = &emu_cases[k];
+        sb_node *n = parse(c->expr);
+        sb_be_program *p = be->compile(C, 1, &n, 0, &D);
+        cr_assert(p, "%s: %s", c->expr, D.msg);
+        const sb_cu_group *g = NULL;
+        sb_node *const *leaf = NULL;
+        int gi = -1;
+        for (int s = 0; s < 64 && !g; s++)
+            if ((g = sb_cu_prog_group(p, s, &leaf))) gi = s;
+        cr_assert(g, "%s: no group step", c->expr);
+        sb_array *vals[SB_CU_MAXREG];
+        sb_binding b[SB_CU_MAXREG];
+        for (int l = 0; l < g->nleaf; l++) {
+            cr_assert_eq(sb_node_op(leaf[l]), SB_OP_INPUT, "%s: leaf %d", c->expr, l);
+            vals[l] = emu_input(c, sb_node_name(leaf[l]));
+            b[l] = (sb_binding){sb_node_name(leaf[l]), vals[l]};
+        }
+        want[k] = NULL;
+        cr_assert_eq(sb_eval(C, 1, &n, g->nleaf, b, false, &want[k], &D), SB_OK, "%s: %s",
+                     c->expr, D.msg);
+        const char *code = sb_cu_prog_source(p, gi);
+        const char *nm = strstr(strstr(code, "extern \"C\""), "sbk_e_");
+        char kname[40];
+        snprintf(kname, sizeof kname, "%.*s", (int)strcspn(nm, "("), nm);
+        fprintf(f, "namespace c%zu {\n%s}\n", k, code);
+        emu_harness(f, (int)k, g, leaf, vals, want[k], kname);
+        for (int l = 0; l < g->nleaf; l++) sb_array_free(vals[l]);
+        sb_cu_prog_free(p);
+    }
+    fprintf(f, "int main() {\n");
+    for (size_t k = 0; k < ncase; k++) fprintf(f, "  run%zu();\n", k);
+    fprintf(f, "  return 0;\n}\n");
+    fclose(f);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "g++ -std=c++17 -O1 -w -o %s %s 2> %s/log", bin, src, dir);
+    cr_assert_eq(system(cmd), 0, "g++ failed on the generated kernels (see %s)", dir);
+    FILE *r = popen(bin, "r");
+    cr_assert(r);
+    char line[128];
+    for (size_t k = 0; k < ncase; k++) {
+        cr_assert(fgets(line, sizeof line, r), "case %zu: no output", k);
+        int kk = -1;
+        cr_assert(sscanf(line, "case %d", &kk) == 1 && kk == (int)k, "%s", line);
+        sb_array *w = want[k];
+        double tol = w->dtype == SB_DTYPE_F32 ? 2e-6 : 1e-12;
+        for (int64_t e = 0; e < sb_array_numel(w); e++) {
+            cr_assert(fgets(line, sizeof line, r));
+            double got = strtod(line, NULL), ex = sb_array_get_f64(w, e);
+            bool ok = isnan(ex) ? isnan(got) : isinf(ex) ? got == ex : fabs(got - ex) <= tol * (1 + fabs(ex));
+            cr_expect(ok, "%s: element %lld is %.9g, the CPU says %.9g", emu_cases[k].expr,
+                      (long long)e, got, ex);
+        }
+        sb_array_free(w);
+    }
+    pclose(r);
+    remove(src);
+    remove(bin);
+    snprintf(cmd, sizeof cmd, "%s/log", dir);
+    remove(cmd);
+    rmdir(dir);
+}
