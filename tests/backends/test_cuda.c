@@ -671,3 +671,159 @@ Test(cuda, group_kernels_emulated_on_cpu, .init = setup, .fini = teardown, .time
     remove(cmd);
     rmdir(dir);
 }
+
+/* ---- row and column kernels, emulated on the CPU ---------------------------------------------
+ * One warp per block (blockDim 32): each lane is a std::thread, __syncthreads a barrier, and
+ * __shfl_xor_sync exchanges through a slot array between two barriers; __shared__ is static
+ * (blocks run one after the other). Checks the online softmax merge, the warp and block
+ * reductions and the per-thread strided loops against double loops here. */
+typedef struct row_case {
+    sb_cu_row kind;
+    bool col;
+    sb_dtype dt, lab;
+} row_case;
+
+static const char row_prelude[] =
+    "#include <barrier>\n#include <cmath>\n#include <cstdio>\n#include <thread>\n#include <vector>\n"
+    "using namespace std;\n"
+    "#define __device__\n#define __forceinline__ inline\n#define __global__\n#define __shared__ static\n"
+    "#define __launch_bounds__(x)\n#define __restrict__ __restrict\n"
+    "struct emu_dim { unsigned x, y, z; };\n"
+    "static thread_local emu_dim threadIdx;\nstatic emu_dim blockIdx, blockDim, gridDim;\n"
+    "static std::barrier<> *bar;\n"
+    "#define __syncthreads() bar->arrive_and_wait()\n"
+    "template <class T> T __shfl_xor_sync(unsigned, T v, int o) {\n"
+    "  static T slot[32]; slot[threadIdx.x] = v; bar->arrive_and_wait();\n"
+    "  T r = slot[threadIdx.x ^ o]; bar->arrive_and_wait(); return r; }\n"
+    "template <class F> static void launch(unsigned grid, F f) {\n"
+    "  gridDim.x = grid; blockDim.x = 32;\n"
+    "  for (unsigned b = 0; b < grid; b++) {\n"
+    "    blockIdx.x = b; std::barrier<> br(32); bar = &br; std::vector<std::thread> th;\n"
+    "    for (unsigned t = 0; t < 32; t++) th.emplace_back([=] { threadIdx.x = t; f(); });\n"
+    "    for (auto &x : th) x.join();\n  }\n}\n";
+
+/* Reference result of case c on x (rows x n) and targets t, into out (returns its length). */
+static int64_t row_ref(const row_case *c, int64_t rows, int64_t n, const double *x,
+                       const double *t, double *out)
+{
+    if (c->col) {
+        for (int64_t j = 0; j < n; j++) {
+            double v = c->kind == SB_CU_ROW_PROD ? 1 : c->kind == SB_CU_ROW_MAX ? -INFINITY
+                     : c->kind == SB_CU_ROW_MIN ? INFINITY : 0;
+            for (int64_t r = 0; r < rows; r++) {
+                double e = x[r * n + j];
+                v = c->kind == SB_CU_ROW_PROD ? v * e : c->kind == SB_CU_ROW_MAX ? fmax(v, e)
+                  : c->kind == SB_CU_ROW_MIN ? fmin(v, e) : v + e;
+            }
+            out[j] = c->kind == SB_CU_ROW_MEAN ? v / (double)rows : v;
+        }
+        return n;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        const double *xr = x + r * n;
+        double m = -INFINITY, s = 0, p = 1, mn = INFINITY, xe = 0;
+        for (int64_t j = 0; j < n; j++) m = fmax(m, xr[j]), mn = fmin(mn, xr[j]), p *= xr[j];
+        for (int64_t j = 0; j < n; j++) s += exp(xr[j] - m), xe -= t ? t[r * n + j] * log(xr[j]) : 0;
+        double sum = 0;
+        for (int64_t j = 0; j < n; j++) sum += xr[j];
+        switch (c->kind) {
+        case SB_CU_ROW_SOFTMAX: for (int64_t j = 0; j < n; j++) out[r * n + j] = exp(xr[j] - m) / s; break;
+        case SB_CU_ROW_LOG_SOFTMAX: for (int64_t j = 0; j < n; j++) out[r * n + j] = xr[j] - m - log(s); break;
+        case SB_CU_ROW_LOGSUMEXP: out[r] = m + log(s); break;
+        case SB_CU_ROW_SUM: out[r] = sum; break;
+        case SB_CU_ROW_MEAN: out[r] = sum / (double)n; break;
+        case SB_CU_ROW_PROD: out[r] = p; break;
+        case SB_CU_ROW_MAX: out[r] = m; break;
+        case SB_CU_ROW_MIN: out[r] = mn; break;
+        case SB_CU_ROW_XENT_LABELS: out[r] = -log(xr[(int64_t)t[r]]); break;
+        default: out[r] = xe; break;
+        }
+    }
+    return c->kind <= SB_CU_ROW_LOG_SOFTMAX ? rows * n : rows;
+}
+
+static void put_array(FILE *f, const char *ctype, const char *name, const double *v, int64_t n,
+                      bool as_int)
+{
+    fprintf(f, "  static %s %s[] = {", ctype, name);
+    for (int64_t i = 0; i < n; i++) fprintf(f, as_int ? "%.0f," : "%a,", v[i]);
+    fprintf(f, "};\n");
+}
+
+Test(cuda, row_kernels_emulated_on_cpu, .timeout = 60)
+{
+    if (system("g++ --version > /dev/null 2>&1") != 0) cr_skip_test("no g++ to emulate kernels");
+    enum { ROWS = 3, N = 45 };
+    row_case cases[64];
+    int nc = 0;
+    for (int f = 0; f < 2; f++) {
+        sb_dtype dt = f ? SB_DTYPE_F64 : SB_DTYPE_F32;
+        for (int k = 0; k < SB_CU_ROW_COUNT; k++) cases[nc++] = (row_case){(sb_cu_row)k, false, dt, SB_DTYPE_I32};
+        cases[nc++] = (row_case){SB_CU_ROW_XENT_LABELS, false, dt, SB_DTYPE_I64};
+        for (int k = SB_CU_ROW_SUM; k <= SB_CU_ROW_MIN; k++) cases[nc++] = (row_case){(sb_cu_row)k, true, dt, SB_DTYPE_COUNT};
+    }
+    char dir[] = "/tmp/sb-cuda-row-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char src[96], bin[96], cmd[400];
+    snprintf(src, sizeof src, "%s/row.cpp", dir);
+    snprintf(bin, sizeof bin, "%s/row", dir);
+    FILE *f = fopen(src, "w");
+    fputs(row_prelude, f);
+    static double x[ROWS * N], t[ROWS * N], want[64][ROWS * N];
+    int64_t nout[64];
+    uint64_t seed = 11;
+    for (int i = 0; i < nc; i++) {
+        const row_case *c = &cases[i];
+        bool xent = c->kind >= SB_CU_ROW_XENT_LABELS && !c->col;
+        bool pos = xent || c->kind == SB_CU_ROW_PROD;
+        for (int e = 0; e < ROWS * N; e++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            double u = (double)(seed >> 11) / 9007199254740992.0;
+            x[e] = pos ? 0.6 + 0.8 * u : -3 + 6 * u;
+            if (c->dt == SB_DTYPE_F32) x[e] = (float)x[e];
+            t[e] = c->kind == SB_CU_ROW_XENT_LABELS ? floor(u * N) : u;
+            if (c->dt == SB_DTYPE_F32) t[e] = (float)t[e];
+        }
+        nout[i] = row_ref(c, ROWS, N, x, xent ? t : NULL, want[i]);
+        sb_cu_src s = c->col ? sb_cu_gen_col(c->kind, c->dt) : sb_cu_gen_row(c->kind, c->dt, c->lab);
+        fprintf(f, "namespace r%d {\n%s}\nstatic void run%d(void) {\n", i, s.code, i);
+        const char *T = sb_cu_ctype(c->dt);
+        put_array(f, T, "x", x, ROWS * N, false);
+        if (xent && c->kind == SB_CU_ROW_XENT_LABELS) put_array(f, sb_cu_ctype(c->lab), "t", t, ROWS, true);
+        else if (xent) put_array(f, T, "t", t, ROWS * N, false);
+        fprintf(f, "  static %s y[%lld];\n  long long rows = %d, n = %d;\n", T, (long long)nout[i], ROWS, N);
+        unsigned grid = c->col ? (N + 31) / 32 : c->kind == SB_CU_ROW_XENT_LABELS ? 1 : ROWS;
+        fprintf(f, "  launch(%u, [&] { r%d::%s(x, %sy, rows, n); });\n", grid, i, s.name, xent ? "t, " : "");
+        fprintf(f, "  printf(\"case %d\\n\");\n  for (int e = 0; e < %lld; e++) printf(\"%%a\\n\", (double)y[e]);\n}\n",
+                i, (long long)nout[i]);
+        sb_cu_src_free(&s);
+    }
+    fprintf(f, "int main() {\n");
+    for (int i = 0; i < nc; i++) fprintf(f, "  run%d();\n", i);
+    fprintf(f, "}\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "g++ -std=c++20 -O1 -w -pthread -o %s %s 2> %s/log", bin, src, dir);
+    cr_assert_eq(system(cmd), 0, "g++ failed on the row kernels (see %s)", dir);
+    FILE *r = popen(bin, "r");
+    char line[128];
+    for (int i = 0; i < nc; i++) {
+        int kk = -1;
+        cr_assert(fgets(line, sizeof line, r) && sscanf(line, "case %d", &kk) == 1 && kk == i);
+        double tol = cases[i].dt == SB_DTYPE_F32 ? 1e-5 : 1e-12;
+        for (int64_t e = 0; e < nout[i]; e++) {
+            cr_assert(fgets(line, sizeof line, r));
+            double got = strtod(line, NULL), w = want[i][e];
+            cr_expect(fabs(got - w) <= tol * (1 + fabs(w)), "%s %s %s: element %lld is %.12g, expected %.12g",
+                      cases[i].col ? "col" : "row", sb_dtype_name(cases[i].dt),
+                      (const char *[]){"softmax", "log_softmax", "logsumexp", "sum", "mean", "prod", "max",
+                                       "min", "xent_labels", "xent_dense"}[cases[i].kind],
+                      (long long)e, got, w);
+        }
+    }
+    pclose(r);
+    remove(src);
+    remove(bin);
+    snprintf(cmd, sizeof cmd, "%s/log", dir);
+    remove(cmd);
+    rmdir(dir);
+}
