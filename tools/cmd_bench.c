@@ -20,6 +20,7 @@
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
+#include <malloc.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -308,6 +309,7 @@ typedef struct net {
     int np;
     sb_binding b[6];
     sb_plan *plan;
+    bool inplace;              /* the plan writes the new parameters into n->p[] itself */
     /* the C reference's own copy of the parameters and its buffers */
     float *cp[4], *H, *Z, *dH;
     double loss_sb, loss_c;
@@ -341,7 +343,19 @@ static sb_plan *net_compile(sb_ctx *ctx, net *n, const bench_opts *o, const char
     sb_node *lr = sb_const_scalar(ctx, LR, SB_DTYPE_F64, true);
     for (int i = 0; i < n->np; i++)
         outs[1 + i] = sb_apply2(ctx, SB_OP_SUB, p[i], sb_apply2(ctx, SB_OP_MUL, lr, g[i], &d), &d);
-    return compile_plan(ctx, 1 + n->np, outs, o, name);
+    sb_plan *plan = compile_plan(ctx, 1 + n->np, outs, o, name);
+    n->inplace = plan != NULL && !getenv("SB_BENCH_COPY_UPDATES");
+    for (int i = 0; n->inplace && i < n->np; i++) /* SGD updates written into the parameters */
+        if (sb_be_plan_update_inplace(plan, 1 + i, p[i], &d)) {
+            fprintf(stderr, "    %s: ", name);
+            sb_diag_print(&d, stderr);
+            n->inplace = false;
+        }
+    if (plan && o->show_plan) {
+        fprintf(stderr, "after in-place updates:\n");
+        sb_be_plan_print(plan, stderr);
+    }
+    return plan;
 }
 
 static void net_init(net *n, bool hidden, int64_t B)
@@ -387,15 +401,17 @@ static void net_free(net *n)
     sb_be_plan_free(n->plan);
 }
 
-/* symbench: run the plan, then store the new parameters (in place, as an optimizer would). */
+/* symbench: run the plan; the new parameters are written in place (sb_be_plan_update_inplace),
+ * or copied back where that was refused. */
 static void net_sb(void *u)
 {
     net *n = u;
     sb_be_plan_run(n->plan, 2 + n->np, n->b, NULL, NULL);
     n->loss_sb = ((const float *)sb_be_plan_output(n->plan, 0)->data)[0];
-    for (int i = 0; i < n->np; i++)
-        memcpy(n->p[i]->data, sb_be_plan_output(n->plan, 1 + i)->data,
-               (size_t)sb_array_numel(n->p[i]) * 4);
+    for (int i = 0; i < n->np; i++) {
+        const sb_array *v = sb_be_plan_output(n->plan, 1 + i);
+        if (v->data != n->p[i]->data) memcpy(n->p[i]->data, v->data, (size_t)sb_array_numel(v) * 4);
+    }
 }
 
 /* x = tanh(x) in place (vmath.h, AVX-512 when present, OpenMP above 64k elements). */
@@ -500,6 +516,13 @@ static int bench_net(const bench_opts *o, result *r, bool hidden, int64_t B, con
     double med[2];
     median_times(2, (bench_fn[]){net_sb, net_c}, &n, reps, 2, med);
     r->sb = med[0], r->c = med[1];
+    if (o->show_plan) {
+        sb_plan_stats st;
+        sb_be_plan_stats(n.plan, &st);
+        fprintf(stderr, "    %s: %d steps (%d fused, %d gemm, %d kernel), %d buffers, %.1f MB, "
+                "%lld pool allocations\n", name, st.nsteps, st.nfused, st.ngemm, st.nkernel,
+                st.nbuffers, (double)st.pool_bytes / 1e6, (long long)st.pool_allocs);
+    }
     net_free(&n);
     sb_ctx_free(ctx);
     return 0;
@@ -778,6 +801,11 @@ int sb_cmd_bench(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     choose_env(argc, argv, core, keep, wait);
     if (o.jit) sb_be_fz_jit_set(1);
+    /* The steps still run by reference kernels allocate their results each run; keep freed
+     * memory in the heap (no trimming, no mmap for big blocks), so that a steady-state step
+     * reuses it instead of faulting fresh pages in every time. */
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
     fprintf(stderr, "symbench bench: %d threads, OpenBLAS core %s, OMP_WAIT_POLICY=%s%s\n",
             omp_get_max_threads(), openblas_get_corename(),
             getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(default)",

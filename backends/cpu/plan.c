@@ -36,6 +36,8 @@ typedef struct step {
     double alpha;        /* ST_GEMM: scale of the product */
     int nfree;
     uint32_t *free_ids;  /* values released after this step */
+    sb_node *into;       /* ST_FUSED / ST_GEMM: write into this leaf's bound array (in place) */
+    int extra;           /* reads appended for liveness only (the in-place target) */
 } step;
 
 typedef struct pool_buf {
@@ -579,6 +581,26 @@ static sb_status run_leaf(sb_plan *p, int si, int nbind, const sb_binding *binds
     return SB_OK;
 }
 
+/* The tensor a step writes: a pool buffer, or the bound array of the leaf it updates in place
+ * (which must have the result's shape). */
+static sb_status step_out(sb_plan *p, const step *s, sb_dtype dt, int nd, const int64_t *shape,
+                          sb_tensor *out, sb_diag *d)
+{
+    if (!s->into) {
+        *out = pool_tensor(p, dt, nd, shape);
+        return SB_OK;
+    }
+    const sb_tensor *t = &p->val[s->into->id];
+    bool ok = t->dtype == dt && t->ndim == nd && sb_be_tensor_is_contig(t);
+    for (int i = 0; ok && i < nd; i++) ok = t->shape[i] == shape[i];
+    if (!ok)
+        return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                           "in-place update of '%s': the new value's shape differs from its own",
+                           s->into->name);
+    *out = sb_be_tensor_ref(t);
+    return SB_OK;
+}
+
 static sb_status run_fused(sb_plan *p, const step *s, sb_diag *d)
 {
     const sb_fz_group *g = &s->fz;
@@ -588,7 +610,8 @@ static sb_status run_fused(sb_plan *p, const step *s, sb_diag *d)
     int64_t shape[SB_MAX_DIMS];
     sb_status st = sb_be_fz_shape(g, lv, &nd, shape, d);
     if (st) return st;
-    sb_tensor out = pool_tensor(p, g->dtype, nd, shape);
+    sb_tensor out;
+    if ((st = step_out(p, s, g->dtype, nd, shape, &out, d))) return st;
     sb_be_fz_run(g, lv, &out, p->scratch, p->nthreads);
     p->val[s->node->id] = out;
     return SB_OK;
@@ -650,16 +673,20 @@ static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
     const sb_tensor *bias = add.buf ? &add : NULL;
     if (!st) {
         int64_t shape[2] = {M, N};
-        sb_tensor C = pool_tensor(p, dt, 2, shape);
+        sb_tensor C;
+        st = step_out(p, s, dt, 2, shape, &C, d);
         size_t es = sb_dtype_size(dt), row = (size_t)N * es;
-        char *c = sb_be_tensor_ptr(&C);
-        if (bias && s->full)
-            memcpy(c, sb_be_tensor_ptr(bias), (size_t)M * row);
-        else if (bias)
+        char *c = st ? NULL : sb_be_tensor_ptr(&C);
+        if (st) {
+            /* the in-place target does not fit */
+        } else if (bias && s->full) {
+            if (c != (char *)sb_be_tensor_ptr(bias)) /* updating P in place: nothing to copy */
+                memcpy(c, sb_be_tensor_ptr(bias), (size_t)M * row);
+        } else if (bias)
             for (int64_t i = 0; i < M; i++) memcpy(c + (size_t)i * row, sb_be_tensor_ptr(bias), row);
         else if (K == 0 && M * N > 0)
             memset(c, 0, (size_t)M * row);
-        if (M > 0 && N > 0 && K > 0) {
+        if (!st && M > 0 && N > 0 && K > 0) {
             enum CBLAS_TRANSPOSE a = ta ? CblasTrans : CblasNoTrans, b = tb ? CblasTrans : CblasNoTrans;
             if (dt == SB_DTYPE_F32)
                 cblas_sgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, (float)s->alpha, sb_be_tensor_ptr(&A),
@@ -668,7 +695,7 @@ static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
                 cblas_dgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, s->alpha, sb_be_tensor_ptr(&A),
                             lda, sb_be_tensor_ptr(&B), ldb, bias ? 1.0 : 0.0, (double *)c, (int)N);
         }
-        p->val[s->node->id] = C;
+        if (!st) p->val[s->node->id] = C;
     }
     sb_be_tensor_release(&add);
     sb_be_tensor_release(&A);
@@ -808,6 +835,106 @@ sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_arra
         memcpy(res[i]->data, a->data, (size_t)sb_array_numel(a) * sb_dtype_size(a->dtype));
     }
     return SB_OK;
+}
+
+/* ---- in-place updates ------------------------------------------------------------------- */
+/* Whether value v may share memory with leaf L: v is L, or a reference-kernel result (views
+ * such as transpose are made there) computed from a value that may. Fused groups and GEMMs
+ * write fresh buffers, which stops the walk. */
+static bool may_alias(const sb_plan *p, const int *step_of, const sb_node *v, const sb_node *L)
+{
+    if (v == L) return true;
+    int k = step_of[v->id];
+    if (k < 0 || p->steps[k].kind != ST_KERNEL) return false;
+    for (int i = 0; i < p->steps[k].nread; i++)
+        if (may_alias(p, step_of, p->steps[k].read[i], L)) return true;
+    return false;
+}
+
+/* Every writer reads its target only where it is safe (a fused group reads it elementwise at
+ * the positions it writes; a GEMM only as the matrix it accumulates onto), reads nothing that
+ * an earlier writer changed, and no output other than the writer's may show the target. */
+static sb_status check_inplace(const sb_plan *p, const int *step_of, sb_diag *d)
+{
+    for (int k = 0; k < p->nstep; k++) {
+        const step *w = &p->steps[k];
+        if (!w->into) continue;
+        if (step_of[w->into->id] < 0)
+            return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                               "cannot update '%s' in place: the plan does not read it",
+                               w->into->name);
+        if (w->kind == ST_GEMM && (may_alias(p, step_of, w->mm->in[0], w->into) ||
+                                   may_alias(p, step_of, w->mm->in[1], w->into)))
+            return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                               "cannot update '%s' in place: the product reads it",
+                               w->into->name);
+        for (int r = 0; r < w->nread - w->extra; r++) {
+            const sb_node *v = w->read[r];
+            for (int j = 0; j <= k; j++) {
+                const step *e = &p->steps[j];
+                if (!e->into || !may_alias(p, step_of, v, e->into)) continue;
+                bool own = j == k && v == e->into &&
+                           (w->kind == ST_FUSED || (w->full && v == w->bias));
+                if (!own)
+                    return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                                       "cannot update '%s' in place: a step reads it after or "
+                                       "while it is written", e->into->name);
+            }
+        }
+        for (int i = 0; i < p->nout; i++)
+            if (p->outs[i] != w->node && may_alias(p, step_of, p->outs[i], w->into))
+                return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                                   "cannot update '%s' in place: another output shows it",
+                                   w->into->name);
+    }
+    return SB_OK;
+}
+
+sb_status sb_be_plan_update_inplace(sb_plan *p, int i, sb_node *leaf, sb_diag *d)
+{
+    SB_ASSERT(i >= 0 && i < p->nout);
+    sb_node *o = p->outs[i];
+    int k = -1, nread = 0;
+    for (int j = 0; j < p->nstep; j++) {
+        if (p->steps[j].node == o) k = j;
+        for (int r = 0; r < p->steps[j].nread; r++) nread += p->steps[j].read[r] == o;
+    }
+    bool same = leaf && (leaf->op == SB_OP_INPUT || leaf->op == SB_OP_SHARED) &&
+                sb_type_eq(&leaf->type, &o->type);
+    for (int j = 0; j < p->nout; j++) same &= j == i || p->outs[j] != o;
+    if (!same || k < 0 || nread || (p->steps[k].kind != ST_FUSED && p->steps[k].kind != ST_GEMM) ||
+        p->steps[k].into)
+        return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                           "output %d cannot be written into '%s' in place", i,
+                           leaf && leaf->name ? leaf->name : "?");
+    /* writers go last (nobody reads them), in the order they were declared */
+    step w = p->steps[k];
+    memmove(&p->steps[k], &p->steps[k + 1], sizeof *p->steps * (size_t)(p->nstep - 1 - k));
+    p->steps[p->nstep - 1] = w;
+    p->steps[p->nstep - 1].into = leaf;
+    int *step_of = sb_xmalloc(sizeof *step_of * (size_t)p->nnodes);
+    for (int j = 0; j < p->nnodes; j++) step_of[j] = -1;
+    for (int j = 0; j < p->nstep; j++) step_of[p->steps[j].node->id] = j;
+    sb_status st = check_inplace(p, step_of, d);
+    free(step_of);
+    step *ws = &p->steps[p->nstep - 1];
+    if (st) {
+        ws->into = NULL; /* stays a plain step, moved: liveness below */
+    } else {             /* it reads the leaf's value: keep it alive until then */
+        ws->read = sb_xrealloc(ws->read, sizeof *ws->read * (size_t)(ws->nread + 1));
+        ws->read[ws->nread++] = leaf;
+        ws->extra = 1;
+    }
+    uint8_t *is_out = sb_xcalloc((size_t)p->nnodes, 1);
+    for (int j = 0; j < p->nout; j++) is_out[p->outs[j]->id] = 1;
+    for (int j = 0; j < p->nstep; j++) {
+        free(p->steps[j].free_ids);
+        p->steps[j].free_ids = NULL;
+        p->steps[j].nfree = 0;
+    }
+    plan_liveness(p, is_out);
+    free(is_out);
+    return st;
 }
 
 const sb_array *sb_be_plan_output(const sb_plan *p, int i)

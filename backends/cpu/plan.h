@@ -28,6 +28,14 @@ sb_plan *sb_be_plan_compile(sb_ctx *ctx, int nout, sb_node *const *outs, sb_diag
  * receive new arrays (caller frees); the borrowed outputs are available either way. */
 sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_array **res,
                          sb_diag *d);
+/* Write output i (a shared variable's new value, say) into the array bound to `leaf` at each
+ * run, in place, instead of a pool buffer: the step computing it moves to the end of the
+ * schedule. Fails (d filled, nothing changes but the step's position) unless output i has
+ * leaf's type, is computed by a fused group or a GEMM and read by no other step, and the update
+ * is safe: every other reader of the leaf (or of a view of it) runs before, the group reads it
+ * only elementwise / the GEMM only as the matrix it accumulates onto. The caller's array then
+ * holds the new value after a run, and output i shows it. */
+sb_status sb_be_plan_update_inplace(sb_plan *p, int i, sb_node *leaf, sb_diag *d);
 /* Output i of the last successful run, borrowed (C order; valid until the next run / free). */
 const sb_array *sb_be_plan_output(const sb_plan *p, int i);
 void sb_be_plan_free(sb_plan *p);
