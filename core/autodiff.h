@@ -50,6 +50,10 @@ bool sb_ad_has_lop(sb_op op);
 sb_node *sb_ad_rop(sb_ad *c, sb_node *n, sb_node *const *dx);
 bool sb_ad_has_rop(sb_op op);
 
+/* The nodes below roots[0..nroot) (NULL roots skipped) in post-order: inputs before their
+ * users, each node once. Returns the count; *out is malloc'd (free it). */
+int sb_ad_topo(sb_ctx *ctx, int nroot, sb_node *const *roots, sb_node ***out);
+
 /* Rebuild n with every grad / Lop / Rop / jacobian / hessian node below it expanded. memo maps
  * node ids below nmemo to their rebuilt nodes (NULL = not yet visited). */
 sb_node *sb_ad_expand(sb_ad *c, sb_node *n, sb_node **memo, size_t nmemo);

@@ -748,8 +748,8 @@ bool sb_ad_lop(sb_ad *c, sb_node *n, sb_node *g, sb_node **gin)
 }
 
 /* ---- reverse mode -------------------------------------------------------------------------- */
-/* Post-order DFS from roots: inputs before users, each node once. Returns count; *out malloc'd. */
-static int topo_from(sb_ctx *ctx, int nroot, sb_node *const *roots, sb_node ***out)
+/* Contract: see autodiff.h (an iterative post-order DFS: no recursion depth limit). */
+int sb_ad_topo(sb_ctx *ctx, int nroot, sb_node *const *roots, sb_node ***out)
 {
     size_t nn = sb_ctx_node_count(ctx);
     unsigned char *mark = sb_xcalloc(nn, 1);
@@ -886,7 +886,7 @@ sb_status sb_grad(sb_ctx *ctx, sb_node *cost, int nwrt, sb_node *const *wrt,
     }
     for (int i = 0; i < nwrt; i++) w[i] = sb_ad_expand(&r.c, wrt[i], memo, nmemo);
     sb_node **order = NULL;
-    int nord = topo_from(ctx, nk + 1, roots, &order);
+    int nord = sb_ad_topo(ctx, nk + 1, roots, &order);
     r.n0 = sb_ctx_node_count(ctx);
     r.dep = sb_xcalloc(r.n0, sizeof *r.dep);
     r.blocked = sb_xcalloc(r.n0, sizeof *r.blocked);

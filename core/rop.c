@@ -192,33 +192,6 @@ sb_node *sb_ad_rop(sb_ad *c, sb_node *n, sb_node *const *dx)
 }
 
 /* ---- forward mode ---------------------------------------------------------------------------- */
-/* Post-order from f, inputs first (same walk as grad.c's, kept local). */
-static int topo1(sb_ctx *ctx, sb_node *f, sb_node ***out)
-{
-    size_t nn = sb_ctx_node_count(ctx);
-    unsigned char *mark = sb_xcalloc(nn, 1);
-    sb_ptrvec order = {0}, stack = {0};
-    sb_ptrvec_push(&stack, f);
-    while (stack.n) {
-        sb_node *n = stack.v[stack.n - 1];
-        if (mark[n->id] == 2) {
-            stack.n--;
-        } else if (mark[n->id] == 0) {
-            mark[n->id] = 1;
-            for (int k = n->nin - 1; k >= 0; k--)
-                if (!mark[n->in[k]->id]) sb_ptrvec_push(&stack, n->in[k]);
-        } else {
-            mark[n->id] = 2;
-            stack.n--;
-            sb_ptrvec_push(&order, n);
-        }
-    }
-    free(mark);
-    sb_ptrvec_free(&stack);
-    *out = (sb_node **)order.v;
-    return order.n;
-}
-
 /* The tangent of every node of order[] in turn; tan[] is indexed by node id. */
 static void push_forward(sb_ad *c, int nord, sb_node **order, sb_node **tan)
 {
@@ -255,7 +228,7 @@ sb_status sb_rop(sb_ctx *ctx, sb_node *f, int nwrt, sb_node *const *wrt, sb_node
                                "Rop: the eval point for %s must be a float tensor of its shape",
                                sb_ad_desc(w[i], buf, sizeof buf));
     sb_node **order = NULL;
-    int nord = topo1(ctx, fe, &order);
+    int nord = sb_ad_topo(ctx, 1, &fe, &order);
     sb_node **tan = sb_xcalloc(sb_ctx_node_count(ctx), sizeof *tan);
     for (int i = 0; i < nwrt; i++)
         if (sb_dtype_is_float(w[i]->type.dtype)) tan[w[i]->id] = sb_ad_fit(&c, v[i], w[i]);
