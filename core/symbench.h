@@ -545,6 +545,69 @@ SB_API sb_status sb_train_run(const struct sb_pipeline *p, sb_graph *g, int nbin
                               const sb_binding *binds, bool quiet, sb_diag *d);
 
 /* ---------------------------------------------------------------------------------------------
+ * Profiling (core/profile.c): per-step time and memory of runs, like Theano's ProfileStats
+ *
+ *     sb_profile_reset();
+ *     sb_profile_enable(true);
+ *     sb_function_call(f, ...);                   // the CPU plan / evaluator record each step
+ *     sb_profile_enable(false);
+ *     sb_profile_summary *s = sb_profile_summarize();
+ *     sb_profile_print(s, stderr, 10);            // per op type, top 10 nodes, memory
+ *     sb_profile_summary_free(s);
+ *
+ * One collector per process (not thread-safe). While enabled, the CPU backend's plan and the
+ * reference evaluator record every step they run: what it ran (an op name, "fused{exp,log1p}"
+ * for a fused group, "gemm", ...), the node it computed, its wall time (monotonic clock), the
+ * bytes of its output and whether it allocated; and each run's wall time and pool memory. The
+ * CUDA backend records nothing. Disabled, a run loop pays one branch per step.
+ * ------------------------------------------------------------------------------------------- */
+
+SB_API void sb_profile_enable(bool on);
+SB_API bool sb_profile_enabled(void);
+/* Forget everything recorded (enabled or not stays as it is). */
+SB_API void sb_profile_reset(void);
+/* Record one step / one run by hand (what the backends do; tests use it). op is copied. */
+SB_API void sb_profile_record(uint32_t node, const char *op, double seconds, size_t bytes,
+                              bool allocated);
+SB_API void sb_profile_record_run(double seconds, size_t pool_bytes);
+
+/* One row of a summary: an op type (node = UINT32_MAX) or one node. */
+typedef struct sb_profile_row {
+    const char *op;      /* the step's label: op name, "fused{...}", "gemm", ... */
+    uint32_t node;       /* the node computed (the root of a fused group); UINT32_MAX in op rows */
+    int nnodes;          /* op rows: distinct nodes; node rows: 1 */
+    int64_t calls;
+    double seconds;      /* total over the calls */
+    double percent;      /* of the summary's step_seconds */
+    int64_t allocs;      /* calls that allocated their output */
+    size_t bytes;        /* output bytes written, over all calls */
+    size_t alloc_bytes;  /* of which newly allocated */
+} sb_profile_row;
+
+typedef struct sb_profile_summary {
+    int64_t runs;
+    double run_seconds;    /* wall time of the runs (steps and the loop around them) */
+    int64_t steps;
+    double step_seconds;   /* sum of the step times: the total of the tables */
+    int64_t allocs;
+    size_t alloc_bytes;    /* memory allocated by steps */
+    size_t peak_pool_bytes;/* most memory a program held for its values after a run */
+    int nops;
+    sb_profile_row *ops;   /* per op type, most time first */
+    int nnodes;
+    sb_profile_row *nodes; /* per node, most time first */
+} sb_profile_summary;
+
+/* Aggregate what was recorded so far (free with sb_profile_summary_free). */
+SB_API sb_profile_summary *sb_profile_summarize(void);
+SB_API void sb_profile_summary_free(sb_profile_summary *s);
+/* The tables as text: totals, per op type, the top `top` nodes (0 = all), memory. */
+SB_API void sb_profile_print(const sb_profile_summary *s, FILE *f, int top);
+/* The same as JSON (malloc'd): {"runs", "run_seconds", "steps", "step_seconds", "ops": [...],
+ * "nodes": [...], "memory": {...}}; see docs/performance.md, "Profiling". */
+SB_API char *sb_profile_json(const sb_profile_summary *s, int top);
+
+/* ---------------------------------------------------------------------------------------------
  * Plugins (rewrites/plugin.c; tutorial: docs/plugins.md)
  *
  * A plugin is a shared object exporting one function:

@@ -1,7 +1,8 @@
 /* report.c: the HTML report of a run: the stages in order (pass, time, node counts, the drawing
- * as inline SVG), the rule table, the extraction cost before and after, a summary of the outputs
- * and, for training runs, the loss curve as an inline SVG polyline. One self-contained file: no
- * scripts, no links to anything outside it. */
+ * as inline SVG), the rule table, the extraction cost before and after, a summary of the outputs,
+ * for training runs the loss curve as an inline SVG polyline, and with `--profile` the per-op
+ * profile (time per op type and per node, memory). One self-contained file: no scripts, no links
+ * to anything outside it. */
 #include "viz-impl.h"
 
 #include <errno.h>
@@ -35,6 +36,7 @@ struct sb_report {
     int nloss, caploss;
     bool have_cost;
     double cost_before, cost_after;
+    char *profile;       /* the profile section's HTML, or NULL */
 };
 
 /* Grow a vector of elements of size sz to hold one more. */
@@ -59,6 +61,7 @@ void sb_report_free(sb_report *r)
     for (int i = 0; i < r->nrule; i++) free(r->rule[i].name);
     for (int i = 0; i < r->nout; i++) free(r->out[i].name), free(r->out[i].summary);
     free(r->stage), free(r->rule), free(r->out), free(r->loss), free(r->title);
+    free(r->profile);
     free(r);
 }
 
@@ -154,6 +157,49 @@ void sb_report_add_loss(sb_report *r, double step, double loss)
     r->loss[r->nloss][0] = step;
     r->loss[r->nloss][1] = loss;
     r->nloss++;
+}
+
+/* ---- profile ------------------------------------------------------------------------------ */
+static void put_esc(FILE *f, const char *s);
+
+/* One table of profile rows (op types or nodes): time, share, calls, average, allocations. */
+static void profile_rows(FILE *f, const sb_profile_row *rows, int n, bool nodes)
+{
+    fprintf(f, "<table class=\"profile\">\n<tr><th>time (ms)</th><th>%%</th><th>calls</th>"
+               "<th>avg (&micro;s)</th><th>allocs</th><th>bytes out / call</th>%s<th>op</th></tr>\n",
+            nodes ? "<th>node</th>" : "<th>nodes</th>");
+    for (int i = 0; i < n; i++) {
+        const sb_profile_row *w = &rows[i];
+        fprintf(f, "<tr><td>%.3f</td><td>%.1f</td><td>%lld</td><td>%.2f</td><td>%lld</td><td>%zu</td>",
+                w->seconds * 1e3, w->percent, (long long)w->calls,
+                w->calls ? w->seconds * 1e6 / (double)w->calls : 0.0, (long long)w->allocs,
+                w->calls ? w->bytes / (size_t)w->calls : 0);
+        if (nodes) fprintf(f, "<td>%%%u</td><td>", w->node);
+        else fprintf(f, "<td>%d</td><td>", w->nnodes);
+        put_esc(f, w->op);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+void sb_report_set_profile(sb_report *r, const sb_profile_summary *s, int top)
+{
+    free(r->profile);
+    r->profile = NULL;
+    if (!s) return;
+    size_t len = 0;
+    FILE *f = open_memstream(&r->profile, &len);
+    SB_ASSERT(f);
+    fprintf(f, "<h2 id=\"profile\">Profile</h2>\n<p class=\"profile-total\">%lld run%s, %.3f ms wall; "
+               "%lld steps took %.3f ms; %lld allocations by steps (%zu bytes); peak pool %zu bytes</p>\n",
+            (long long)s->runs, s->runs == 1 ? "" : "s", s->run_seconds * 1e3, (long long)s->steps,
+            s->step_seconds * 1e3, (long long)s->allocs, s->alloc_bytes, s->peak_pool_bytes);
+    fputs("<h3>Per op type</h3>\n", f);
+    profile_rows(f, s->ops, s->nops, false);
+    int n = top > 0 && top < s->nnodes ? top : s->nnodes;
+    fprintf(f, "<h3>Top %d nodes (of %d)</h3>\n", n, s->nnodes);
+    profile_rows(f, s->nodes, n, true);
+    fclose(f);
 }
 
 /* ---- HTML --------------------------------------------------------------------------------- */
@@ -259,6 +305,7 @@ static void write_html(FILE *f, const sb_report *r)
     fputs("</h1>\n", f);
     write_tables(f, r);
     if (r->nloss) write_loss(f, r);
+    if (r->profile) fputs(r->profile, f);
     if (r->nstage) write_stages(f, r);
     fputs("</body>\n</html>\n", f);
 }

@@ -137,6 +137,9 @@ void sb_report_set_cost(sb_report *r, double before, double after);
 void sb_report_add_output(sb_report *r, const char *name, const sb_array *value);
 /* One point of the loss curve (training runs); drawn as an inline SVG polyline. */
 void sb_report_add_loss(sb_report *r, double step, double loss);
+/* The profile section (symbench run --profile): totals, the per-op-type table and the top
+ * `top` nodes (0 = all) of s, rendered now (s may be freed after); NULL removes it. */
+void sb_report_set_profile(sb_report *r, const sb_profile_summary *s, int top);
 /* Write the self-contained HTML file (no scripts, no external resources). */
 sb_status sb_report_write(const sb_report *r, const char *path, sb_diag *d);
 /* The HTML text itself (malloc'd), for tests and for callers that write elsewhere. */

@@ -8,6 +8,7 @@
  * released when its last consumer has run (outputs are kept). In f64 mode float32 leaves are
  * widened once and every float op computes and returns float64. */
 #include "tensor.h"
+#include "profile.h"
 
 typedef struct evaluator {
     bool f64;
@@ -187,6 +188,19 @@ static sb_status eval_op(evaluator *ev, const sb_node *n, sb_tensor *out)
     return st;
 }
 
+/* eval_op timed for the profiler (core/profile.h): the op, its output's bytes, and whether it
+ * allocated (a buffer of its own, not a view of an input). */
+static sb_status eval_op_profiled(evaluator *ev, const sb_node *n, sb_tensor *out)
+{
+    double t0 = sb_prof_begin();
+    sb_status st = eval_op(ev, n, out);
+    bool fresh = !st && out->buf && out->buf->owned;
+    for (int i = 0; fresh && i < n->nin; i++) fresh = ev->val[n->in[i]->id].buf != out->buf;
+    size_t bytes = st ? 0 : (size_t)sb_be_tensor_numel(out) * sb_dtype_size(out->dtype);
+    sb_prof_end(t0, n->id, st ? NULL : sb_op_get((sb_op)n->op)->name, bytes, fresh);
+    return st;
+}
+
 /* ---- the DAG ----------------------------------------------------------------------------- */
 /* Mark the nodes reachable from outs and count each one's consumers. */
 static void count_uses(evaluator *ev, int nout, sb_node *const *outs)
@@ -258,7 +272,7 @@ static sb_status run_stack(evaluator *ev, int nout, sb_node *const *outs)
             if (!ready) continue;
             rc = n->nin == 0 && (sb_op_get((sb_op)n->op)->flags & SB_F_LEAF)
                      ? eval_leaf(ev, n, &out)
-                     : eval_op(ev, n, &out);
+                     : sb_prof_on ? eval_op_profiled(ev, n, &out) : eval_op(ev, n, &out);
             if (rc) break;
             for (int i = 0; i < n->nin; i++) used(ev, n->in[i]);
         }
@@ -284,7 +298,10 @@ sb_status sb_eval(sb_ctx *ctx, int nout, sb_node *const *outs, int nbind,
         res[i] = NULL;
     }
     count_uses(&ev, nout, outs);
+    bool prof = sb_prof_on; /* profiling (core/profile.h) */
+    double t0 = prof ? sb_prof_run_begin() : 0;
     sb_status st = run_stack(&ev, nout, outs);
+    if (prof) sb_prof_run_end(t0, 0);
     sb_tensor keep[nout > 0 ? nout : 1];
     for (int i = 0; i < nout && !st; i++) keep[i] = sb_be_tensor_ref(&ev.val[outs[i]->id]);
     for (int i = 0; i < ev.nnodes; i++) sb_be_tensor_release(&ev.val[i]);
