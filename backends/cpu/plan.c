@@ -17,12 +17,15 @@
  * reference kernels. A pool buffer is reused by a later step only when its refcount says no
  * live value or view refers to it. */
 #include "plan.h"
+#include "backends/backend.h"
+#include "profile.h"
 
 #include <cblas.h>
 #include <omp.h>
 
-enum step_kind { ST_LEAF, ST_FUSED, ST_GEMM, ST_SOFTMAX, ST_KERNEL, ST_EVAL };
-static const char *const kind_name[] = {"leaf", "fused", "gemm", "softmax", "kernel", "eval"};
+enum step_kind { ST_LEAF, ST_FUSED, ST_GEMM, ST_SOFTMAX, ST_KERNEL, ST_IFELSE, ST_REDUCE };
+static const char *const kind_name[] = {"leaf", "fused", "gemm", "softmax", "kernel", "ifelse",
+                                        "reduce"};
 
 typedef struct step {
     int kind;
@@ -30,6 +33,7 @@ typedef struct step {
     int nread;
     sb_node **read;      /* values the step reads (liveness) */
     sb_fz_group fz;      /* ST_FUSED */
+    sb_fz_reduce rz;     /* ST_REDUCE: a reduction fused with its input group (fuse_reduce.c) */
     sb_node *mm;         /* ST_GEMM: the matmul (node itself, or the input of the bias add) */
     sb_node *bias;       /* ST_GEMM: folded addend (bias row, or full matrix), or NULL */
     bool full;           /* ST_GEMM: the addend is a full [M, N] matrix */
@@ -38,6 +42,10 @@ typedef struct step {
     uint32_t *free_ids;  /* values released after this step */
     sb_node *into;       /* ST_FUSED / ST_GEMM: write into this leaf's bound array (in place) */
     int extra;           /* reads appended for liveness only (the in-place target) */
+    int nsub[2];         /* ST_IFELSE: steps of the then / else sub-schedules, which follow it */
+    bool own[2];         /* ST_IFELSE: the branch's value is computed inside its sub-schedule */
+    int wrote_over;      /* ST_FUSED: leaf whose buffer the last run wrote over, -1 = none */
+    bool view;           /* last run: the value shared a buffer with one of the step's reads */
 } step;
 
 typedef struct pool_buf {
@@ -61,10 +69,12 @@ struct sb_plan {
     sb_tensor *keep;     /* outputs of the last run */
     sb_array *outarr;    /* their borrowed headers */
     bool have_out;
+    int64_t nrun;        /* computing steps executed by the last run */
 };
 
 /* ---- compiling: order --------------------------------------------------------------------- */
-/* Nodes reachable from outs, inputs first; ifelse inputs are not followed (sb_eval runs it). */
+/* Nodes reachable from outs, inputs first (ifelse branches included: lazy_regions decides which
+ * nodes run only inside a branch). */
 static int topo_order(sb_plan *p, sb_node ***order)
 {
     uint8_t *mark = sb_xcalloc((size_t)p->nnodes, 1); /* 1 inputs pushed, 2 emitted */
@@ -74,8 +84,7 @@ static int topo_order(sb_plan *p, sb_node ***order)
         sb_node *n = st.v[st.n - 1];
         if (mark[n->id] == 0) { /* first visit: its inputs go above it */
             mark[n->id] = 1;
-            int nin = n->op == SB_OP_IFELSE ? 0 : n->nin;
-            for (int i = nin - 1; i >= 0; i--)
+            for (int i = n->nin - 1; i >= 0; i--)
                 if (mark[n->in[i]->id] != 2) sb_ptrvec_push(&st, n->in[i]);
             continue;
         }
@@ -217,8 +226,8 @@ static void build_readers(int nnodes, int n, sb_node **order, sb_node ***reads, 
 
 /* Assign group[id] (the root's id, -1 = not fused) walking consumers before producers. */
 static void plan_fusion(int n, sb_node **order, sb_node *const *byid, const readers *r,
-                        const uint8_t *is_out, const uint8_t *candidate, int32_t *group,
-                        int32_t *regs)
+                        const uint8_t *is_out, const uint8_t *candidate, const int32_t *reg,
+                        int32_t *group, int32_t *regs)
 {
     for (int i = n - 1; i >= 0; i--) {
         sb_node *v = order[i];
@@ -230,7 +239,9 @@ static void plan_fusion(int n, sb_node **order, sb_node *const *byid, const read
             if (gc < 0 || (g >= 0 && gc != g)) join = false;
             g = gc;
         }
-        if (join) join = same_static_shape(v, byid[g]) && regs[g] + v->nin + 1 <= SB_FZ_MAXREG;
+        if (join)
+            join = same_static_shape(v, byid[g]) && regs[g] + v->nin + 1 <= SB_FZ_MAXREG &&
+                   reg[v->id] == reg[g];
         if (join) {
             group[v->id] = g;
             regs[g] += v->nin + 1; /* one more instruction, its inputs as possible leaves */
@@ -256,6 +267,12 @@ typedef struct compiler {
     uint8_t *folded;    /* nodes folded into a GEMM step (matmuls, their scalings) */
     sb_node ***reads;   /* by order index */
     int *nreads;
+    int32_t *reg;       /* by id: the region the node runs in (lazy_regions) */
+    int32_t *child;     /* by id * 2 + branch: an ifelse's branch regions */
+    int nreg;
+    int32_t *rparent;   /* by region: enclosing region (-1 for the main schedule, region 0) */
+    int32_t *rdepth;
+    uint8_t *absorbed;  /* by id: group roots computed inside their reduction's step */
 } compiler;
 
 /* What node i of the order reads when it is a step of its own (or nothing when folded). */
@@ -264,7 +281,7 @@ static void node_reads(compiler *c, int i)
     sb_node *v = c->order[i];
     sb_node *tmp[3];
     int k = 0;
-    if (c->folded[v->id] || v->op == SB_OP_IFELSE) {
+    if (c->folded[v->id]) {
         k = 0;
     } else if (c->mm_of[v->id]) {
         tmp[k++] = c->mm_of[v->id]->in[0];
@@ -330,6 +347,13 @@ static void make_step(compiler *c, int i, const int32_t *group, step *s)
         s->read = sb_xmalloc(sizeof *s->read * (size_t)(s->nread > 0 ? s->nread : 1));
         memcpy(s->read, s->fz.leaf, sizeof *s->read * (size_t)s->nread);
         return;
+    } else if (!c->mm_of[v->id] && sb_be_fz_reducible(v)) {
+        s->kind = ST_REDUCE;
+        sb_be_fz_reduce_build(&s->rz, v, c->absorbed[v->in[0]->id], group);
+        s->nread = s->rz.g.nleaf;
+        s->read = sb_xmalloc(sizeof *s->read * (size_t)(s->nread > 0 ? s->nread : 1));
+        memcpy(s->read, s->rz.g.leaf, sizeof *s->read * (size_t)s->nread);
+        return;
     } else if (c->mm_of[v->id] || gemm_ok(v)) {
         s->kind = ST_GEMM;
         s->mm = c->mm_of[v->id] ? c->mm_of[v->id] : v;
@@ -339,34 +363,147 @@ static void make_step(compiler *c, int i, const int32_t *group, step *s)
     } else if (softmax_fast(v)) {
         s->kind = ST_SOFTMAX;
     } else {
-        s->kind = v->op == SB_OP_IFELSE ? ST_EVAL : ST_KERNEL;
+        s->kind = v->op == SB_OP_IFELSE ? ST_IFELSE : ST_KERNEL;
     }
     s->nread = c->nreads[i];
     s->read = c->reads[i];
     c->reads[i] = NULL;
 }
 
-/* Release lists: each value after the last step that reads it (outputs are kept). */
-static void plan_liveness(sb_plan *p, const uint8_t *is_out)
+/* The index after step i and, for an ifelse, after both of its sub-schedules. */
+static int step_next(const sb_plan *p, int i)
 {
-    int32_t *last = sb_xmalloc(sizeof *last * (size_t)p->nnodes);
-    for (int i = 0; i < p->nnodes; i++) last[i] = -1;
-    for (int i = 0; i < p->nstep; i++) {
-        last[p->steps[i].node->id] = i; /* a value nobody reads dies at once */
-        for (int k = 0; k < p->steps[i].nread; k++) last[p->steps[i].read[k]->id] = i;
-    }
-    for (int i = 0; i < p->nstep; i++) {
+    const step *s = &p->steps[i];
+    return i + 1 + (s->kind == ST_IFELSE ? s->nsub[0] + s->nsub[1] : 0);
+}
+
+/* Release lists of the steps of one (sub-)schedule [lo, hi), then of its nested ones: a value
+ * computed by a step of the range is released after the last step of the range that reads it
+ * (an ifelse step reads what its branches read from outside them), at once when none does.
+ * Outputs and `keep` (the branch's result, taken by its ifelse) stay. last[] is scratch by
+ * node id, all -1 on entry and on return. */
+static void range_liveness(sb_plan *p, int lo, int hi, const uint8_t *is_out,
+                           const sb_node *keep, int32_t *last)
+{
+    for (int i = lo; i < hi; i = step_next(p, i)) last[p->steps[i].node->id] = i;
+    for (int i = lo; i < hi; i = step_next(p, i))
+        for (int k = 0; k < p->steps[i].nread; k++) {
+            uint32_t id = p->steps[i].read[k]->id;
+            if (last[id] >= 0) last[id] = i; /* computed in this range (values from outside: -1) */
+        }
+    for (int i = lo; i < hi; i = step_next(p, i)) {
         step *s = &p->steps[i];
         s->free_ids = sb_xmalloc(sizeof *s->free_ids * (size_t)(s->nread + 1));
-        if (!is_out[s->node->id] && last[s->node->id] == i) s->free_ids[s->nfree++] = s->node->id;
+        uint32_t me = s->node->id;
+        if (!is_out[me] && s->node != keep && last[me] == i) s->free_ids[s->nfree++] = me;
         for (int k = 0; k < s->nread; k++) {
             uint32_t id = s->read[k]->id;
             bool dup = false;
             for (int j = 0; j < s->nfree; j++) dup |= s->free_ids[j] == id;
-            if (!dup && !is_out[id] && last[id] == i) s->free_ids[s->nfree++] = id;
+            if (!dup && !is_out[id] && s->read[k] != keep && last[id] == i)
+                s->free_ids[s->nfree++] = id;
         }
     }
+    for (int i = lo; i < hi; i = step_next(p, i)) last[p->steps[i].node->id] = -1;
+    for (int i = lo; i < hi; i = step_next(p, i)) {
+        const step *s = &p->steps[i];
+        if (s->kind != ST_IFELSE) continue;
+        int a = i + 1, b = a + s->nsub[0];
+        range_liveness(p, a, b, is_out, s->node->in[1], last);
+        range_liveness(p, b, b + s->nsub[1], is_out, s->node->in[2], last);
+    }
+}
+
+/* Release lists of every step (see range_liveness). */
+static void plan_liveness(sb_plan *p, const uint8_t *is_out)
+{
+    int32_t *last = sb_xmalloc(sizeof *last * (size_t)p->nnodes);
+    for (int i = 0; i < p->nnodes; i++) last[i] = -1;
+    range_liveness(p, 0, p->nstep, is_out, NULL, last);
     free(last);
+}
+
+/* ---- compiling: lazy ifelse ----------------------------------------------------------------- */
+/* Each node runs in one region: the main schedule (region 0) or one branch of an ifelse (a
+ * region inside the ifelse's own). A node's region is the innermost one that encloses every
+ * region demanding it: its readers' regions, except that an ifelse demands its condition in its
+ * own region and each branch in that branch's region. So a node runs inside a branch exactly
+ * when nothing outside that branch needs it; a value both branches need, or the rest of the
+ * graph too, is computed once before the ifelse. */
+static int region_lca(const compiler *c, int a, int b)
+{
+    if (a < 0) return b;
+    while (c->rdepth[a] > c->rdepth[b]) a = c->rparent[a];
+    while (c->rdepth[b] > c->rdepth[a]) b = c->rparent[b];
+    while (a != b) {
+        a = c->rparent[a];
+        b = c->rparent[b];
+    }
+    return a;
+}
+
+static int region_new(compiler *c, int parent)
+{
+    int r = c->nreg++;
+    c->rparent[r] = parent;
+    c->rdepth[r] = parent < 0 ? 0 : c->rdepth[parent] + 1;
+    return r;
+}
+
+/* Assign c->reg walking consumers before producers (each node's readers are placed first). */
+static void lazy_regions(compiler *c)
+{
+    size_t nn = (size_t)c->p->nnodes;
+    int nif = 0;
+    for (int i = 0; i < c->n; i++) nif += c->order[i]->op == SB_OP_IFELSE;
+    c->reg = sb_xmalloc(sizeof *c->reg * nn);
+    c->child = sb_xmalloc(sizeof *c->child * 2 * nn);
+    c->rparent = sb_xmalloc(sizeof *c->rparent * (size_t)(2 * nif + 1));
+    c->rdepth = sb_xmalloc(sizeof *c->rdepth * (size_t)(2 * nif + 1));
+    for (size_t i = 0; i < nn; i++) c->reg[i] = -1;
+    region_new(c, -1);
+    for (int i = 0; i < c->p->nout; i++) c->reg[c->p->outs[i]->id] = 0;
+    for (int i = c->n - 1; i >= 0; i--) {
+        sb_node *v = c->order[i];
+        int r = c->reg[v->id];
+        SB_ASSERT(r >= 0);
+        bool cond = v->op == SB_OP_IFELSE;
+        if (cond)
+            for (int b = 0; b < 2; b++) c->child[2 * v->id + b] = region_new(c, r);
+        for (int k = 0; k < v->nin; k++) {
+            int rk = cond && k > 0 ? c->child[2 * v->id + k - 1] : r;
+            c->reg[v->in[k]->id] = region_lca(c, c->reg[v->in[k]->id], rk);
+        }
+    }
+}
+
+/* What an ifelse step reads for liveness: its condition and everything that a step of its
+ * sub-schedules (or a branch's result) reads from outside them; own[b] says whether branch b's
+ * value is computed inside. mark is scratch by node id (zero on entry and return). */
+static void ifelse_reads(sb_plan *p, int k, uint8_t *mark)
+{
+    step *s = &p->steps[k];
+    int end = step_next(p, k);
+    for (int b = 0; b < 2; b++) {
+        int lo = k + 1 + (b ? s->nsub[0] : 0), hi = lo + s->nsub[b];
+        for (int j = lo; j < hi; j++) s->own[b] |= p->steps[j].node == s->node->in[1 + b];
+    }
+    for (int j = k + 1; j < end; j++) mark[p->steps[j].node->id] = 1;
+    sb_ptrvec rd = {0};
+    for (int j = k; j < end; j++) {
+        int n = j == k ? s->node->nin : p->steps[j].nread;
+        for (int r = 0; r < n; r++) {
+            sb_node *v = j == k ? s->node->in[r] : p->steps[j].read[r];
+            if (mark[v->id]) continue;
+            mark[v->id] = 2;
+            sb_ptrvec_push(&rd, v);
+        }
+    }
+    for (int j = k + 1; j < end; j++) mark[p->steps[j].node->id] = 0;
+    for (int r = 0; r < rd.n; r++) mark[((sb_node *)rd.v[r])->id] = 0;
+    free(s->read);
+    s->read = (sb_node **)rd.v;
+    s->nread = rd.n;
 }
 
 static void compiler_init(compiler *c, sb_plan *p)
@@ -387,8 +524,7 @@ static void compiler_init(compiler *c, sb_plan *p)
     for (int i = 0; i < c->n; i++) {
         sb_node *v = c->order[i];
         c->byid[v->id] = v;
-        if (v->op != SB_OP_IFELSE)
-            for (int k = 0; k < v->nin; k++) c->users[v->in[k]->id]++;
+        for (int k = 0; k < v->nin; k++) c->users[v->in[k]->id]++;
     }
     for (int i = 0; i < p->nout; i++) {
         c->is_out[p->outs[i]->id] = 1;
@@ -410,6 +546,57 @@ static void compiler_free(compiler *c)
     free(c->full_of);
     free(c->alpha_of);
     free(c->folded);
+    free(c->reg);
+    free(c->child);
+    free(c->rparent);
+    free(c->rdepth);
+}
+
+/* Steps of region r in order; an ifelse's step is followed by its two branches' steps. Nodes
+ * of r are ridx[rstart[r]..rstart[r + 1]) (order indices, inputs first). */
+static void emit_region(compiler *c, int r, const int32_t *group, const int32_t *rstart,
+                        const int32_t *ridx)
+{
+    sb_plan *p = c->p;
+    for (int j = rstart[r]; j < rstart[r + 1]; j++) {
+        int i = ridx[j];
+        sb_node *v = c->order[i];
+        if (c->folded[v->id] || (group[v->id] >= 0 && group[v->id] != (int32_t)v->id)) continue;
+        if (c->absorbed[v->id]) continue; /* its reduction's step computes it */
+        int k = p->nstep++;
+        make_step(c, i, group, &p->steps[k]);
+        p->steps[k].wrote_over = -1;
+        if (p->steps[k].kind == ST_FUSED && sb_be_fz_jit_on()) sb_be_fz_jit(&p->steps[k].fz);
+        for (int b = 0; v->op == SB_OP_IFELSE && b < 2; b++) {
+            int before = p->nstep;
+            emit_region(c, c->child[2 * v->id + b], group, rstart, ridx);
+            p->steps[k].nsub[b] = p->nstep - before;
+        }
+    }
+}
+
+/* The schedule: nodes bucketed by region (keeping the order), region 0 emitted. */
+static void layout_steps(compiler *c, const int32_t *group)
+{
+    sb_plan *p = c->p;
+    int32_t *rstart = sb_xcalloc((size_t)c->nreg + 1, sizeof *rstart);
+    int32_t *ridx = sb_xmalloc(sizeof *ridx * (size_t)(c->n + 1));
+    for (int i = 0; i < c->n; i++) rstart[c->reg[c->order[i]->id] + 1]++;
+    for (int r = 0; r < c->nreg; r++) rstart[r + 1] += rstart[r];
+    int32_t *fill = sb_xcalloc((size_t)c->nreg, sizeof *fill);
+    for (int i = 0; i < c->n; i++) {
+        int r = c->reg[c->order[i]->id];
+        ridx[rstart[r] + fill[r]++] = i;
+    }
+    p->steps = sb_xcalloc((size_t)c->n + 1, sizeof *p->steps);
+    emit_region(c, 0, group, rstart, ridx);
+    uint8_t *mark = sb_xcalloc((size_t)p->nnodes, 1);
+    for (int k = 0; k < p->nstep; k++)
+        if (p->steps[k].kind == ST_IFELSE) ifelse_reads(p, k, mark);
+    free(mark);
+    free(fill);
+    free(ridx);
+    free(rstart);
 }
 
 /* Fusion over the nodes left after GEMM formation, then one step per schedulable node. */
@@ -427,17 +614,22 @@ static void build_steps(compiler *c)
         sb_node *v = c->order[i];
         cand[v->id] = !c->mm_of[v->id] && !c->folded[v->id] && sb_be_fz_fusable(v);
     }
-    plan_fusion(c->n, c->order, c->byid, &r, c->is_out, cand, group, regs);
-    p->steps = sb_xcalloc((size_t)c->n + 1, sizeof *p->steps);
+    plan_fusion(c->n, c->order, c->byid, &r, c->is_out, cand, c->reg, group, regs);
+    c->absorbed = sb_xcalloc(nn, 1);
+    for (int i = 0; i < c->n; i++) { /* a group read only by a fusable reduction goes into it */
+        sb_node *v = c->order[i], *u = v->nin ? v->in[0] : NULL;
+        c->absorbed[u ? u->id : 0] |= u && sb_be_fz_reducible(v) && !c->mm_of[v->id] &&
+                                      !c->folded[v->id] && group[u->id] == (int32_t)u->id &&
+                                      c->users[u->id] == 1 && !c->is_out[u->id];
+    }
+    layout_steps(c, group);
+    free(c->absorbed);
     size_t scratch = 0;
-    for (int i = 0; i < c->n; i++) {
-        sb_node *v = c->order[i];
-        if (c->folded[v->id] || (group[v->id] >= 0 && group[v->id] != (int32_t)v->id)) continue;
-        step *s = &p->steps[p->nstep++];
-        make_step(c, i, group, s);
-        if (s->kind == ST_FUSED && sb_be_fz_jit_on()) sb_be_fz_jit(&s->fz);
-        if (s->kind == ST_FUSED && sb_be_fz_scratch(&s->fz) > scratch)
-            scratch = sb_be_fz_scratch(&s->fz);
+    for (int k = 0; k < p->nstep; k++) {
+        const sb_fz_group *g = p->steps[k].kind == ST_FUSED    ? &p->steps[k].fz
+                               : p->steps[k].kind == ST_REDUCE ? &p->steps[k].rz.g
+                                                               : NULL;
+        if (g && sb_be_fz_scratch(g) > scratch) scratch = sb_be_fz_scratch(g);
     }
     p->nthreads = omp_get_max_threads();
     size_t bytes = scratch * (size_t)p->nthreads;
@@ -466,6 +658,7 @@ sb_plan *sb_be_plan_compile(sb_ctx *ctx, int nout, sb_node *const *outs, sb_diag
             sb_be_plan_free(p);
             return NULL;
         }
+    lazy_regions(&c);
     form_gemms(&c);
     build_steps(&c);
     compiler_free(&c);
@@ -482,6 +675,7 @@ void sb_be_plan_free(sb_plan *p)
     for (int i = 0; p->keep && i < p->nout; i++) sb_be_tensor_release(&p->keep[i]);
     for (int i = 0; i < p->nstep; i++) {
         sb_be_fz_free(&p->steps[i].fz);
+        sb_be_fz_reduce_free(&p->steps[i].rz);
         free(p->steps[i].read);
         free(p->steps[i].free_ids);
     }
@@ -703,6 +897,22 @@ static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
     return st;
 }
 
+/* A reduction fused with its input group, into a pool buffer. */
+static sb_status run_reduce(sb_plan *p, const step *s, sb_diag *d)
+{
+    const sb_fz_reduce *r = &s->rz;
+    sb_tensor lv[SB_FZ_MAXREG];
+    for (int i = 0; i < r->g.nleaf; i++) lv[i] = p->val[r->g.leaf[i]->id];
+    int nd;
+    int64_t shape[SB_MAX_DIMS];
+    sb_status st = sb_be_fz_reduce_shape(r, lv, &nd, shape, d);
+    if (st) return st;
+    sb_tensor out = pool_tensor(p, s->node->type.dtype, nd, shape);
+    sb_be_fz_reduce_run(r, lv, &out, p->scratch, p->nthreads);
+    p->val[s->node->id] = out;
+    return SB_OK;
+}
+
 static sb_status run_softmax(sb_plan *p, const step *s)
 {
     sb_dtype dt = s->node->type.dtype;
@@ -769,17 +979,22 @@ static sb_status run_kernel(sb_plan *p, const step *s, sb_diag *d)
     return SB_OK;
 }
 
-/* ifelse: lazily, through the reference evaluator (only the branch taken is computed). */
-static sb_status run_eval(sb_plan *p, const step *s, int nbind, const sb_binding *binds,
-                          sb_diag *d)
+static sb_status run_range(sb_plan *p, int lo, int hi, int nbind, const sb_binding *binds,
+                           sb_diag *d);
+
+/* ifelse: the condition is known (computed before); run the taken branch's sub-schedule only,
+ * then take its value (the branch's own reference is dropped when it was computed inside). */
+static sb_status run_ifelse(sb_plan *p, int k, int nbind, const sb_binding *binds, sb_diag *d)
 {
-    sb_array *r = NULL;
-    sb_status st = sb_eval(p->ctx, 1, &s->node, nbind, binds, false, &r, d);
+    const step *s = &p->steps[k];
+    const sb_node *n = s->node;
+    int b = sb_be_tensor_get_f64(&p->val[n->in[0]->id], 0) != 0 ? 0 : 1;
+    int lo = k + 1 + (b ? s->nsub[0] : 0);
+    sb_status st = run_range(p, lo, lo + s->nsub[b], nbind, binds, d);
     if (st) return st;
-    sb_tensor t = sb_be_tensor_new(r->dtype, r->ndim, r->shape);
-    memcpy(sb_be_tensor_ptr(&t), r->data, (size_t)sb_array_numel(r) * sb_dtype_size(r->dtype));
-    sb_array_free(r);
-    p->val[s->node->id] = t;
+    sb_tensor *v = &p->val[n->in[1 + b]->id];
+    p->val[n->id] = v->dtype == n->type.dtype ? sb_be_tensor_ref(v) : sb_be_tensor_as(v, n->type.dtype);
+    if (s->own[b]) sb_be_tensor_release(v);
     return SB_OK;
 }
 
@@ -791,7 +1006,8 @@ static sb_status run_step(sb_plan *p, int i, int nbind, const sb_binding *binds,
     case ST_FUSED: return run_fused(p, s, d);
     case ST_GEMM: return run_gemm(p, s, d);
     case ST_SOFTMAX: return run_softmax(p, s);
-    case ST_EVAL: return run_eval(p, s, nbind, binds, d);
+    case ST_REDUCE: return run_reduce(p, s, d);
+    case ST_IFELSE: return run_ifelse(p, i, nbind, binds, d);
     default: return run_kernel(p, s, d);
     }
 }
@@ -811,6 +1027,73 @@ static void keep_outputs(sb_plan *p)
     }
 }
 
+/* ---- profiling (core/profile.h) ---------------------------------------------------------- */
+/* What the profiler calls step s: its op, "fused{op,op,...}" (members in order), "gemm". */
+static void step_label(const step *s, char *buf, size_t cap)
+{
+    if (s->kind == ST_GEMM) {
+        snprintf(buf, cap, "gemm");
+    } else if (s->kind == ST_FUSED) {
+        size_t k = (size_t)snprintf(buf, cap, "fused{");
+        for (int i = 0; i < s->fz.ninstr && k + 24 < cap; i++)
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "," : "",
+                                  sb_op_get((sb_op)s->fz.instr[i].op)->name);
+        snprintf(buf + k, cap - k, k + 24 < cap ? "}" : ",...}");
+    } else {
+        snprintf(buf, cap, "%s", sb_op_get((sb_op)s->node->op)->name);
+    }
+}
+
+/* Bytes the pool holds (its buffers' capacity). */
+static size_t pool_bytes(const sb_plan *p)
+{
+    size_t n = 0;
+    for (int i = 0; i < p->pool.n; i++) n += ((const pool_buf *)p->pool.v[i])->cap;
+    return n;
+}
+
+/* run_step, timed and recorded: label, output bytes, and whether it allocated (the pool grew,
+ * or a reference kernel made a buffer of its own rather than a view of an input). Leaves are
+ * not recorded. */
+static sb_status run_step_profiled(sb_plan *p, int i, int nbind, const sb_binding *binds,
+                                   sb_diag *d)
+{
+    const step *s = &p->steps[i];
+    if (s->kind == ST_LEAF) return run_step(p, i, nbind, binds, d);
+    char label[160];
+    step_label(s, label, sizeof label);
+    int64_t nalloc = p->nalloc;
+    double t0 = sb_prof_begin();
+    sb_status st = run_step(p, i, nbind, binds, d);
+    const sb_tensor *o = &p->val[s->node->id];
+    bool fresh = p->nalloc != nalloc;
+    if (!st && s->kind == ST_KERNEL && o->buf && o->buf->owned) {
+        fresh = true;
+        for (int k = 0; k < s->node->nin; k++) fresh &= p->val[s->node->in[k]->id].buf != o->buf;
+    }
+    size_t bytes = st || !o->buf ? 0 : (size_t)sb_be_tensor_numel(o) * sb_dtype_size(o->dtype);
+    sb_prof_end(t0, s->node->id, st ? NULL : label, bytes, fresh);
+    return st;
+}
+
+/* Run the (sub-)schedule [lo, hi): each step, then the values it releases. An ifelse step runs
+ * one of the sub-schedules after it (its steps are profiled, not the ifelse itself); the loop
+ * goes on after both. */
+static sb_status run_range(sb_plan *p, int lo, int hi, int nbind, const sb_binding *binds,
+                           sb_diag *d)
+{
+    for (int i = lo; i < hi; i = step_next(p, i)) {
+        const step *s = &p->steps[i];
+        sb_status st = sb_prof_on && s->kind != ST_IFELSE
+                           ? run_step_profiled(p, i, nbind, binds, d)
+                           : run_step(p, i, nbind, binds, d);
+        if (st) return st;
+        p->nrun += s->kind != ST_LEAF;
+        for (int k = 0; k < s->nfree; k++) sb_be_tensor_release(&p->val[s->free_ids[k]]);
+    }
+    return SB_OK;
+}
+
 sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_array **res,
                          sb_diag *d)
 {
@@ -819,14 +1102,13 @@ sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_arra
         if (res) res[i] = NULL;
     }
     p->have_out = false;
-    sb_status st = SB_OK;
-    for (int i = 0; i < p->nstep && !st; i++) {
-        if ((st = run_step(p, i, nbind, binds, d))) break;
-        const step *s = &p->steps[i];
-        for (int k = 0; k < s->nfree; k++) sb_be_tensor_release(&p->val[s->free_ids[k]]);
-    }
+    bool prof = sb_prof_on; /* profiling (core/profile.h): one branch per step when off */
+    double t0 = prof ? sb_prof_run_begin() : 0;
+    p->nrun = 0;
+    sb_status st = run_range(p, 0, p->nstep, nbind, binds, d);
     if (!st) keep_outputs(p);
     for (int i = 0; i < p->nstep; i++) sb_be_tensor_release(&p->val[p->steps[i].node->id]);
+    if (prof) sb_prof_run_end(t0, pool_bytes(p));
     if (st) return st;
     p->have_out = true;
     for (int i = 0; res && i < p->nout; i++) {
@@ -839,12 +1121,14 @@ sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_arra
 
 /* ---- in-place updates ------------------------------------------------------------------- */
 /* Whether value v may share memory with leaf L: v is L, or a reference-kernel result (views
- * such as transpose are made there) computed from a value that may. Fused groups and GEMMs
- * write fresh buffers, which stops the walk. */
+ * such as transpose are made there) or an ifelse (its branch's value) computed from a value
+ * that may. Fused groups and GEMMs write fresh buffers, which stops the walk. */
 static bool may_alias(const sb_plan *p, const int *step_of, const sb_node *v, const sb_node *L)
 {
     if (v == L) return true;
     int k = step_of[v->id];
+    if (k >= 0 && p->steps[k].kind == ST_IFELSE)
+        return may_alias(p, step_of, v->in[1], L) || may_alias(p, step_of, v->in[2], L);
     if (k < 0 || p->steps[k].kind != ST_KERNEL) return false;
     for (int i = 0; i < p->steps[k].nread; i++)
         if (may_alias(p, step_of, p->steps[k].read[i], L)) return true;
@@ -958,25 +1242,91 @@ void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s)
         s->ngemm += st->kind == ST_GEMM;
         s->nbias += st->kind == ST_GEMM && st->bias;
         s->nsoftmax += st->kind == ST_SOFTMAX;
-        s->nkernel += st->kind == ST_KERNEL || st->kind == ST_EVAL;
+        s->nreduce += st->kind == ST_REDUCE;
+        s->nkernel += st->kind == ST_KERNEL;
+        s->nifelse += st->kind == ST_IFELSE;
     }
+    s->nrun = p->nrun;
     s->nbuffers = p->pool.n;
     for (int i = 0; i < p->pool.n; i++) s->pool_bytes += ((pool_buf *)p->pool.v[i])->cap;
     s->pool_allocs = p->nalloc;
 }
 
-void sb_be_plan_print(const sb_plan *p, FILE *f)
+/* Steps [lo, hi), a branch's sub-schedule indented under its ifelse. */
+static void print_range(const sb_plan *p, int lo, int hi, int depth, FILE *f)
 {
-    for (int i = 0; i < p->nstep; i++) {
+    for (int i = lo; i < hi; i = step_next(p, i)) {
         const step *s = &p->steps[i];
         if (s->kind == ST_LEAF) continue;
-        fprintf(f, "%3d %-7s %%%u %s", i, kind_name[s->kind], s->node->id,
+        fprintf(f, "%3d %*s%-7s %%%u %s", i, 2 * depth, "", kind_name[s->kind], s->node->id,
                 sb_op_get((sb_op)s->node->op)->name);
         for (int k = 0; s->kind == ST_FUSED && k < s->fz.ninstr; k++)
             fprintf(f, "%s%s", k ? " " : " [", sb_op_get((sb_op)s->fz.instr[k].op)->name);
         if (s->kind == ST_FUSED) fprintf(f, "]%s", s->fz.jit ? " compiled" : "");
+        for (int k = 0; s->kind == ST_REDUCE && k < s->rz.g.ninstr; k++)
+            fprintf(f, "%s%s%s", k ? " " : " [", sb_op_get((sb_op)s->rz.g.instr[k].op)->name,
+                    k == s->rz.g.ninstr - 1 ? "]" : "");
         if (s->kind == ST_GEMM && s->alpha != 1) fprintf(f, " alpha=%g", s->alpha);
         if (s->bias) fprintf(f, s->full ? " +acc" : " +bias");
         fprintf(f, " (frees %d)\n", s->nfree);
+        for (int b = 0; s->kind == ST_IFELSE && b < 2; b++) {
+            int a = i + 1 + (b ? s->nsub[0] : 0);
+            fprintf(f, "    %*s%s: %d steps\n", 2 * depth, "", b ? "else" : "then", s->nsub[b]);
+            print_range(p, a, a + s->nsub[b], depth + 1, f);
+        }
     }
+}
+
+void sb_be_plan_print(const sb_plan *p, FILE *f)
+{
+    print_range(p, 0, p->nstep, 0, f);
+}
+
+/* ---- describing the plan (drawings, pass reports) ---------------------------------------- */
+/* Mark in kernel[] (with k) the nodes step s computes: from its node down its inputs, stopping
+ * at the values it reads and at nodes another step computes. Returns how many it marked. */
+static int step_members(const sb_plan *p, const step *s, const int *step_of, int k, int *kernel)
+{
+    sb_ptrvec st = {0};
+    int n = 0;
+    sb_ptrvec_push(&st, s->node);
+    while (st.n) {
+        sb_node *v = st.v[--st.n];
+        if ((int)v->id >= p->nnodes || kernel[v->id] == k) continue;
+        bool read = false;
+        for (int r = 0; r < s->nread && !read; r++) read = s->read[r] == v;
+        if (v != s->node && (read || step_of[v->id] >= 0 || v->nin == 0)) continue;
+        kernel[v->id] = k;
+        n++;
+        for (int i = 0; i < v->nin; i++) sb_ptrvec_push(&st, v->in[i]);
+    }
+    sb_ptrvec_free(&st);
+    return n;
+}
+
+void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks)
+{
+    memset(kernel, 0, sizeof *kernel * (size_t)n);
+    memset(marks, 0, sizeof *marks * (size_t)n);
+    int *step_of = sb_xmalloc(sizeof *step_of * (size_t)(p->nnodes + 1));
+    for (int j = 0; j < p->nnodes; j++) step_of[j] = -1;
+    for (int j = 0; j < p->nstep; j++) step_of[p->steps[j].node->id] = j;
+    int *mine = sb_xcalloc((size_t)p->nnodes + 1, sizeof *mine);
+    int nk = 0;
+    for (int j = 0; j < p->nstep; j++) {
+        const step *s = &p->steps[j];
+        uint32_t id = s->node->id;
+        if (s->kind == ST_LEAF || (int)id >= n) continue;
+        bool group = s->kind != ST_KERNEL && s->kind != ST_SOFTMAX && s->kind != ST_IFELSE;
+        int k = group ? ++nk : 0;
+        unsigned m = s->kind == ST_GEMM ? SB_BE_MARK_GEMM : group ? SB_BE_MARK_FUSED : 0;
+        if (group) step_members(p, s, step_of, k, mine);
+        for (int v = 0; group && v < p->nnodes && v < n; v++)
+            if (mine[v] == k) kernel[v] = k, marks[v] |= m;
+        if (s->into) marks[id] |= SB_BE_MARK_INPLACE;
+        if (s->kind == ST_KERNEL && (s->view || sb_op_get((sb_op)s->node->op)->flags & SB_F_VIEW))
+            marks[id] |= SB_BE_MARK_VIEW;
+    }
+    free(mine);
+    free(step_of);
 }

@@ -47,7 +47,10 @@ typedef struct sb_plan_stats {
     int njit;           /* groups compiled to C at run time (fusejit.c) */
     int ngemm, nbias;   /* GEMM steps, bias adds folded into them */
     int nsoftmax;       /* row-softmax steps */
+    int nreduce;        /* reductions fused with their elementwise input (fuse_reduce.c) */
     int nkernel;        /* steps run by the reference kernels */
+    int nifelse;        /* ifelse steps (each followed by its branches' sub-schedules) */
+    int64_t nrun;       /* computing steps the last run executed (untaken branches skipped) */
     int nbuffers;       /* pool buffers */
     size_t pool_bytes;  /* their total capacity */
     int64_t pool_allocs;/* pool (re)allocations since compile */
@@ -55,6 +58,12 @@ typedef struct sb_plan_stats {
 void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s);
 /* One line per step: kind, node, fused members. */
 void sb_be_plan_print(const sb_plan *p, FILE *f);
+/* How the plan computes each node (drawings, the fuse/inplace pass reports): kernel[id] = the
+ * number (from 1, in schedule order) of the fused group, fused reduction or GEMM step that
+ * computes node id together with that step's other members, 0 when a step of its own computes
+ * it or it is not in the plan; marks[id] = SB_BE_MARK_* bits (backends/backend.h: in place,
+ * view, fused, gemm). Both arrays have n entries (node ids of the plan's context). */
+void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks);
 
 /* ---- fused elementwise groups (fuse.c) ---- */
 #define SB_FZ_BLOCK 256   /* elements per block (each register is one block) */
@@ -73,6 +82,8 @@ typedef struct sb_fz_group {
     sb_node *root;
     sb_fz_jit_fn jit;  /* compiled kernel, or NULL (the interpreter runs the group) */
     void *jit_handle;  /* its dlopen handle */
+    int64_t jit_seen;  /* elements the interpreter computed (JIT policy; -1: never compile) */
+    struct sb_fz_jit_job *job; /* background compile in flight (fusejit.c), or NULL */
     sb_dtype dtype;    /* float32 or float64 */
     int nleaf, ninstr;
     sb_node **leaf;    /* values read (of dtype, or scalar constants of any dtype) */
@@ -95,16 +106,61 @@ sb_status sb_be_fz_shape(const sb_fz_group *g, const sb_tensor *leaves, int *ndi
  * nthreads * sb_be_fz_scratch(g) bytes, 64-byte aligned. */
 void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out, void *scratch,
                   int nthreads);
-/* Run-time C generation for groups (fusejit.c). Off unless SB_JIT=1 in the environment or
- * sb_be_fz_jit_set(1); then sb_be_plan_compile compiles each float32 group with the system C
- * compiler (`cc`, or $SB_CC) into a shared object cached under $SB_CACHE_DIR, else
- * $XDG_CACHE_HOME/symbench/kernels, else ~/.cache/symbench/kernels (the file name is a hash of
- * the source and flags: a cached kernel only costs a dlopen). */
-void sb_be_fz_jit_set(int on); /* 1 on, 0 off, -1 back to the environment's choice */
-bool sb_be_fz_jit_on(void);
-/* Compile (or load from the cache) g's kernel into g->jit; false (g unchanged) when g has an
- * op or dtype the generator does not cover, or compiling fails. */
+/* Run-time C generation for groups (fusejit.c): a float32 group becomes one C function
+ * compiled with the system C compiler (`cc`, or $SB_CC) into a shared object cached under
+ * $SB_CACHE_DIR, else $XDG_CACHE_HOME/symbench/kernels, else ~/.cache/symbench/kernels (the
+ * file name is a hash of the source and flags: a cached kernel only costs a dlopen). Compiled
+ * kernels give bit-for-bit the interpreter's results (no contraction, the same math), so when
+ * a group switches does not change any value. Policy (SB_JIT in the environment):
+ *   SB_JIT=0     never;
+ *   SB_JIT=1     eager: sb_be_plan_compile compiles every group (sb_be_fz_jit_on() is true);
+ *   unset/auto   each group counts the elements the interpreter computed; once past
+ *                $SB_JIT_MIN (default 2^24) a background thread compiles it (nice'd, or just
+ *                dlopens it when cached) and the runs after it is ready use it. */
+enum { SB_FZ_JIT_OFF = 0, SB_FZ_JIT_EAGER = 1, SB_FZ_JIT_AUTO = 2 };
+void sb_be_fz_jit_set(int mode); /* a mode above, or -1: back to the environment's choice */
+int sb_be_fz_jit_mode(void);
+bool sb_be_fz_jit_on(void);      /* eager mode */
+/* Compile (or load from the cache) g's kernel into g->jit now; false (g unchanged) when g has
+ * an op or dtype the generator does not cover, or compiling fails. */
 bool sb_be_fz_jit(sb_fz_group *g);
+/* Called by each run of g over n elements: the compiled kernel to use (NULL: interpret),
+ * counting n and starting or adopting the background compile under the auto policy. */
+sb_fz_jit_fn sb_be_fz_jit_poll(const sb_fz_group *g, int64_t n);
+/* Wait until g's background compile (if any) finished, and adopt its kernel; for tests. */
+void sb_be_fz_jit_wait(sb_fz_group *g);
+/* Drop g's background compile (it finishes alone and frees itself). */
+void sb_be_fz_jit_drop(sb_fz_group *g);
+
+/* ---- reductions fused with their elementwise input (fuse_reduce.c) ----
+ * sum mean prod max min (and logsumexp over trailing axes) of a float32/64 value computed in
+ * one pass with the group that produces it (its result is never stored): over all axes, over
+ * trailing axes ("rows": [R, n] -> [R]) or over leading axes ("columns": [M, N] -> [N]). Work
+ * is split in tasks fixed by the sizes only (never by the thread count), and partial results
+ * are combined in task order, so results do not depend on the number of threads. Floats
+ * accumulate in float64 (float32 values are summed in 16 float lanes over at most 256 values
+ * first). */
+typedef struct sb_fz_reduce {
+    sb_fz_group g;     /* the input: a group, or one value read as is (g.ninstr == 0) */
+    sb_node *node;     /* the reduction */
+    int ndim;          /* the input's rank */
+    int lead;          /* rows: dims [lead, ndim) reduced; columns: dims [0, lead) reduced */
+    bool cols;
+} sb_fz_reduce;
+/* Whether reduction node n can be such a step (op, dtypes, static rank, axes). */
+bool sb_be_fz_reducible(const sb_node *n);
+/* Build r for n; its input n->in[0] is the root of the group with members group[id] ==
+ * n->in[0]->id when `absorb`, else a value read as is. */
+void sb_be_fz_reduce_build(sb_fz_reduce *r, sb_node *n, bool absorb, const int32_t *group);
+void sb_be_fz_reduce_free(sb_fz_reduce *r);
+/* The result's shape from the leaves' values; fills d when they do not broadcast or max/min
+ * would reduce an empty axis. */
+sb_status sb_be_fz_reduce_shape(const sb_fz_reduce *r, const sb_tensor *leaves, int *ndim,
+                                int64_t *shape, sb_diag *d);
+/* Compute into out (contiguous, of the node's dtype and the shape above); scratch as for
+ * sb_be_fz_run (nthreads * sb_be_fz_scratch(&r->g) bytes). */
+void sb_be_fz_reduce_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tensor *out,
+                         void *scratch, int nthreads);
 
 /* Row softmax over the last dim of contiguous x [rows, n] into y (float32 or float64). */
 void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y);

@@ -386,3 +386,100 @@ Test(plan, inplace_updates)
     sb_be_plan_free(p);
     env_free(&e);
 }
+
+/* Bind scalar s (VARS[3]) to v. */
+static void set_s(env *e, double v)
+{
+    sb_array_set_f64(e->val[3], 0, v);
+}
+
+/* Lazy ifelse: the untaken branch (an index out of range) never runs; taking it
+ * fails; the steps executed count only the branch taken. */
+Test(plan, ifelse_runs_only_the_taken_branch)
+{
+    env e;
+    env_init(&e);
+    sb_node *n = parse("ifelse(s < 0, tanh(x) * 2 + y, x[i * 10] + 1) * 3");
+    sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
+    cr_assert_not_null(p, "%s", D.msg);
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.nifelse, 1);
+    set_s(&e, -1);
+    check_outputs("then", 1, &n, &e, p);
+    sb_be_plan_stats(p, &st);
+    int64_t ran_then = st.nrun;
+    cr_assert_lt(ran_then, st.nsteps, "the else branch's steps are skipped");
+    set_s(&e, 1);
+    sb_diag_clear(&D);
+    cr_assert_neq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK, "the else branch runs now");
+    cr_assert_null(sb_be_plan_output(p, 0));
+    set_s(&e, -2); /* and the plan recovers */
+    check_outputs("then again", 1, &n, &e, p);
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.nrun, ran_then);
+    sb_be_plan_free(p);
+    /* the same with the branches swapped: now only the then branch is skipped */
+    n = parse("ifelse(s > 0, sum(y[i * 5]), sum(x * y))");
+    p = sb_be_plan_compile(C, 1, &n, &D);
+    for (int r = 0; r < 3; r++) check_outputs("else", 1, &n, &e, p);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+/* t = exp(x) * y is needed by both branches and by another output: it is computed once, before
+ * the ifelse (one step for t, whichever branch runs, and t stays alive for the output read
+ * after the ifelse); values only a branch needs run inside it. */
+Test(plan, ifelse_shares_values_with_the_rest)
+{
+    env e;
+    env_init(&e);
+    sb_node *n[2] = {parse("ifelse(s < 0, sum(exp(x) * y, axis=1), max(exp(x) * y, axis=1) * 2)"),
+                     parse("exp(x) * y + ifelse(s < 0, x, y)")};
+    sb_plan *p = sb_be_plan_compile(C, 2, n, &D);
+    cr_assert_not_null(p, "%s", D.msg);
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.nifelse, 2);
+    /* t, its sum, its max and the max's scaling, the condition, 2 ifelse, the sum output */
+    cr_assert_eq(st.nfused, 3, "t, t + ifelse and max * 2 (got %d)", st.nfused);
+    for (int r = 0; r < 4; r++) {
+        set_s(&e, r % 2 ? 1 : -1);
+        check_outputs("shared", 2, n, &e, p);
+        sb_be_plan_stats(p, &st);
+        /* both ifelse, the condition, t, t + ifelse, then sum (1 step) or max and * 2 (2) */
+        cr_assert_eq(st.nrun, r % 2 ? 7 : 6, "run %d executed %lld steps", r, (long long)st.nrun);
+    }
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+/* Nested ifelse: an inner ifelse inside a branch; failing branches at each level are never
+ * taken; a value the outer condition's branch and the inner branch share runs in the branch. */
+Test(plan, ifelse_nested)
+{
+    env e;
+    env_init(&e);
+    sb_node *n = parse("ifelse(s < 0, ifelse(sum(x * x) > 1000, x[i + 7] * 1, "
+                       "tanh(x * y) + sum(x * x)), sqrt(y[i - 9]) + 1) + 1");
+    sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
+    cr_assert_not_null(p, "%s", D.msg);
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.nifelse, 2);
+    set_s(&e, -1);
+    for (int r = 0; r < 3; r++) check_outputs("nested", 1, &n, &e, p);
+    set_s(&e, 1);
+    sb_diag_clear(&D);
+    cr_assert_neq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK, "the outer else fails");
+    sb_be_plan_free(p);
+    /* ifelse whose branches are leaves, and one whose branch is an output too */
+    sb_node *m[2] = {parse("ifelse(s < 0, x, y)"), parse("x")};
+    p = sb_be_plan_compile(C, 2, m, &D);
+    for (int r = 0; r < 4; r++) {
+        set_s(&e, r % 2 ? 1 : -1);
+        check_outputs("leaves", 2, m, &e, p);
+    }
+    sb_be_plan_free(p);
+    env_free(&e);
+}
