@@ -6,7 +6,9 @@
 #include "pipeline.h"
 #include "core-impl.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 
 /* ---- small checks ------------------------------------------------------------------------- */
 static sb_status check_keys_typed(const sb_json *j, const cJSON *obj, const char *const *allowed,
@@ -83,6 +85,33 @@ char *sb_pipeline_path(const sb_pipeline *p, const char *rel)
 {
     if (rel[0] == '/' || !strcmp(p->dir, ".")) return sb_xstrdup(rel);
     return sb_xasprintf("%s/%s", p->dir, rel);
+}
+
+sb_status sb_make_dirs(const char *path, bool whole, sb_diag *d)
+{
+    char *buf = sb_xasprintf("%s%s", path, whole ? "/" : "");
+    for (char *s = strchr(buf + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdir(buf, 0777) && errno != EEXIST) {
+            sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot create directory '%s': %s", buf,
+                        strerror(errno));
+            free(buf);
+            return SB_ERR_IO;
+        }
+        *s = '/';
+    }
+    free(buf);
+    return SB_OK;
+}
+
+sb_status sb_pipeline_save_value(const sb_pipeline *p, const sb_save_spec *s, const sb_array *a,
+                                 sb_diag *d)
+{
+    sb_diag tmp = {0};
+    if (sb_make_dirs(s->path, false, &tmp) || sb_npy_save(s->path, a, &tmp))
+        return sb_json_error(p->doc, s->item, tmp.status, d, "%s: %s", tmp.file, tmp.msg);
+    printf("saved %s -> %s\n", s->name, s->path);
+    return SB_OK;
 }
 
 /* ---- data specs --------------------------------------------------------------------------- */
@@ -216,11 +245,28 @@ static sb_status train_eval(sb_pipeline *p, const cJSON *o, sb_diag *d)
     return SB_OK;
 }
 
+/* "loss": an output's name (checked against the graph when it is loaded); "resume": a bool. */
+static sb_status train_choice(sb_pipeline *p, const cJSON *c, sb_diag *d)
+{
+    sb_train_spec *t = &p->train;
+    if (!strcmp(c->string, "resume")) {
+        if (want(p->doc, c, cJSON_IsBool(c), "true or false", d)) return d->status;
+        t->resume = cJSON_IsTrue(c);
+        return SB_OK;
+    }
+    if (want(p->doc, c, cJSON_IsString(c) && c->valuestring[0], "the name of an output", d))
+        return d->status;
+    free(t->loss);
+    t->loss = sb_xstrdup(c->valuestring);
+    t->loss_item = c;
+    return SB_OK;
+}
+
 static sb_status train_spec(sb_pipeline *p, const cJSON *o, sb_diag *d)
 {
     static const char *const keys[] = {"steps", "epochs", "batch_size", "batch_over", "log_every",
                                        "eval_every", "eval", "seed", "metrics", "checkpoint",
-                                       NULL};
+                                       "loss", "resume", NULL};
     sb_train_spec *t = &p->train;
     if (want(p->doc, o, cJSON_IsObject(o), "an object", d) ||
         check_keys(p->doc, o, keys, "train", d))
@@ -241,9 +287,14 @@ static sb_status train_spec(sb_pipeline *p, const cJSON *o, sb_diag *d)
             st = get_names(p->doc, c, &t->batch_over, &t->nbatch_over, d);
         else if (!strcmp(k, "eval")) st = train_eval(p, c, d);
         else if (!strcmp(k, "metrics")) st = get_path(p, c, &t->metrics, d);
-        else st = get_path(p, c, &t->checkpoint, d);
+        else if (!strcmp(k, "checkpoint")) st = get_path(p, c, &t->checkpoint, d);
+        else st = train_choice(p, c, d); /* loss, resume */
         if (st != SB_OK) return st;
     }
+    const cJSON *resume = cJSON_GetObjectItemCaseSensitive(o, "resume");
+    if (resume && !t->checkpoint)
+        return sb_json_error(p->doc, resume, SB_ERR_VALUE, d, "'resume' needs a 'checkpoint' "
+                             "(the directory a run resumes from)");
     return SB_OK;
 }
 
@@ -357,6 +408,7 @@ sb_pipeline *sb_pipeline_load(const char *path, sb_diag *d)
     p->dir = slash ? sb_xasprintf("%.*s", (int)(slash - path) + (slash == path), path)
                    : sb_xstrdup(".");
     p->backend = sb_xstrdup("cpu");
+    p->train.resume = true;
     const cJSON *root = sb_json_root(j);
     sb_status st = SB_OK;
     if (!cJSON_IsObject(root))
@@ -386,6 +438,7 @@ void sb_pipeline_free(sb_pipeline *p)
     free_specs(t->eval_data, t->neval_data);
     free(t->metrics);
     free(t->checkpoint);
+    free(t->loss);
     for (int i = 0; i < p->nsave; i++) {
         free(p->save[i].name);
         free(p->save[i].path);
@@ -452,6 +505,46 @@ static sb_status add_graph_data(sb_pipeline *p, const sb_json *gdoc, const cJSON
     return SB_OK;
 }
 
+int sb_pipeline_output(const sb_graph *g, const char *name)
+{
+    for (int i = 0; i < sb_graph_count(g, SB_ROLE_OUTPUT); i++)
+        if (!strcmp(sb_graph_name(g, SB_ROLE_OUTPUT, i), name)) return i;
+    return -1;
+}
+
+static bool output_is_scalar(const sb_graph *g, int i)
+{
+    return i >= 0 && sb_graph_node(g, SB_ROLE_OUTPUT, i)->type.ndim == 0;
+}
+
+/* train.loss must name a scalar output of g. */
+static sb_status check_loss(const sb_pipeline *p, const sb_graph *g, sb_diag *d)
+{
+    const sb_train_spec *t = &p->train;
+    if (!t->loss) return SB_OK;
+    int k = sb_pipeline_output(g, t->loss);
+    if (k < 0)
+        return sb_json_error(p->doc, t->loss_item, SB_ERR_VALUE, d,
+                             "train.loss: '%s' is not an output of the graph", t->loss);
+    if (output_is_scalar(g, k)) return SB_OK;
+    char buf[96];
+    return sb_json_error(p->doc, t->loss_item, SB_ERR_TYPE, d, "train.loss: '%s' is %s, not a "
+                         "scalar", t->loss,
+                         sb_type_str(&sb_graph_node(g, SB_ROLE_OUTPUT, k)->type, buf, sizeof buf));
+}
+
+int sb_pipeline_loss(const sb_pipeline *p, const sb_graph *g)
+{
+    if (p->train.loss) return sb_pipeline_output(g, p->train.loss);
+    int k = sb_pipeline_output(g, "loss");
+    if (output_is_scalar(g, k)) return k;
+    k = sb_pipeline_output(g, "cost");
+    if (output_is_scalar(g, k)) return k;
+    for (k = 0; k < sb_graph_count(g, SB_ROLE_OUTPUT); k++)
+        if (output_is_scalar(g, k)) return k;
+    return -1;
+}
+
 sb_graph *sb_pipeline_load_graph(sb_pipeline *p, sb_ctx *ctx, sb_diag *d)
 {
     sb_diag local = {0};
@@ -479,7 +572,7 @@ sb_graph *sb_pipeline_load_graph(sb_pipeline *p, sb_ctx *ctx, sb_diag *d)
                      : sb_xstrdup(".");
     }
     sb_graph *g = sb_graph_load_doc(ctx, gdoc, groot, d);
-    if (g && add_graph_data(p, gdoc, groot, gdir ? gdir : p->dir, d) != SB_OK) {
+    if (g && (add_graph_data(p, gdoc, groot, gdir ? gdir : p->dir, d) || check_loss(p, g, d))) {
         sb_graph_free(g);
         g = NULL;
     }
@@ -542,14 +635,4 @@ sb_array *sb_pipeline_data_load(const sb_pipeline *p, const sb_data_spec *s, con
     }
     if (!a) wrap_error(s->doc ? s->doc : p->doc, s->item, &tmp, d);
     return a;
-}
-
-void sb_pipeline_note_unsupported(const sb_pipeline *p, const char *key)
-{
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(sb_json_root(p->doc), key);
-    if (!c) return;
-    int line, col;
-    sb_json_pos(p->doc, c, &line, &col);
-    fprintf(stderr, "%s:%d:%d: note: '%s' is not supported yet (ignored)\n", p->file, line, col,
-            key);
 }

@@ -63,6 +63,11 @@ typedef struct sb_train_spec {
     sb_data_spec *eval_data;
     char *metrics;           /* "metrics": JSON-lines metrics path (resolved) or NULL */
     char *checkpoint;        /* "checkpoint": checkpoint path (resolved) or NULL */
+    char *loss;              /* "loss": the output minimized and reported, or NULL (default:
+                                see sb_pipeline_loss) */
+    const cJSON *loss_item;
+    bool resume;             /* "resume": continue from the checkpoint when it exists (default
+                                true); false starts over and replaces it */
     const cJSON *json;       /* the raw `train` object (for keys added later); NULL if absent */
 } sb_train_spec;
 
@@ -110,7 +115,8 @@ char *sb_pipeline_path(const sb_pipeline *p, const char *rel);
 /* The graph the pipeline names (file or inline), loaded into ctx. NULL + d on error. Shared
  * variables declared in the graph with an initial value ({"type": T, "init": ...}) and not named
  * in the pipeline's `data` get that value as their data spec (paths relative to the graph file;
- * errors at their position there). */
+ * errors at their position there). A `train.loss` that names no output of the graph, or a
+ * non-scalar one, is an error at its value. */
 sb_graph *sb_pipeline_load_graph(sb_pipeline *p, sb_ctx *ctx, sb_diag *d);
 
 /* graph_json.c: load a graph from the object `root` of an already parsed document (an inline
@@ -127,8 +133,35 @@ const sb_data_spec *sb_pipeline_data(const sb_pipeline *p, const char *name);
 sb_array *sb_pipeline_data_load(const sb_pipeline *p, const sb_data_spec *s, const sb_type *t,
                                 sb_diag *d);
 
-/* Print "FILE:line:col: note: 'key' is not supported yet (ignored)" on stderr for a top-level
- * key (dotted "viz.stages" for nested ones is not needed) when the pipeline has it. */
-void sb_pipeline_note_unsupported(const sb_pipeline *p, const char *key);
+/* Index of g's output called name, or -1. */
+int sb_pipeline_output(const sb_graph *g, const char *name);
+
+/* The output the training loop minimizes and reports: `train.loss` when given, else the scalar
+ * output named "loss", else the one named "cost", else the first scalar output; -1 when the
+ * graph has no scalar output. */
+int sb_pipeline_loss(const sb_pipeline *p, const sb_graph *g);
+
+/* mkdir -p: the directories leading to path (its dirname), and path itself when `whole`.
+ * SB_ERR_IO + d ("cannot create directory 'DIR': reason", file = path) on failure. */
+sb_status sb_make_dirs(const char *path, bool whole, sb_diag *d);
+
+/* Write a as the `save` target s (parent directories created) and print "saved NAME -> PATH" on
+ * stdout; an error points at the target's value in the pipeline. */
+sb_status sb_pipeline_save_value(const sb_pipeline *p, const sb_save_spec *s, const sb_array *a,
+                                 sb_diag *d);
+
+/* ---- compiled functions of a pipeline's graph (core/train.c) -------------------------------- */
+/* The value bound to name in binds[0..nbind), or NULL. */
+const sb_array *sb_binding_value(int nbind, const sb_binding *binds, const char *name);
+
+/* A new store holding a copy of the bound value of each of g's shared variables (each must be
+ * bound). */
+sb_shared_store *sb_pipeline_store(const sb_graph *g, int nbind, const sb_binding *binds);
+
+/* Compile one function of g on the pipeline's backend: its arguments are g's inputs in graph
+ * order, its outputs g's outputs outs[0..nout) (indices), and with `updates` every update of
+ * the graph (applied to store at each call, as Theano's function does). NULL + d on error. */
+sb_function *sb_pipeline_function(const sb_pipeline *p, sb_graph *g, int nout, const int *outs,
+                                  bool updates, sb_shared_store *store, sb_diag *d);
 
 #endif

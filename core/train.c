@@ -52,24 +52,6 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* mkdir -p of path itself (dir = true) or of its parent directory. */
-static sb_status make_dirs(const char *path, bool dir, sb_diag *d)
-{
-    char *buf = sb_xasprintf("%s%s", path, dir ? "/" : "");
-    for (char *s = strchr(buf + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST) {
-            sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot create directory '%s': %s", buf,
-                        strerror(errno));
-            free(buf);
-            return SB_ERR_IO;
-        }
-        *s = '/';
-    }
-    free(buf);
-    return SB_OK;
-}
-
 /* ---- shuffling ---------------------------------------------------------------------------- */
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -115,13 +97,48 @@ static sb_array *gather(const sb_array *a, const int64_t *rows, int64_t m)
     return b;
 }
 
-/* ---- setup -------------------------------------------------------------------------------- */
-static const sb_array *bound(int nbind, const sb_binding *binds, const char *name)
+/* ---- compiled functions of a pipeline's graph (shared with tools/cmd_run.c) ---------------- */
+const sb_array *sb_binding_value(int nbind, const sb_binding *binds, const char *name)
 {
     for (int i = 0; i < nbind; i++)
         if (!strcmp(binds[i].name, name)) return binds[i].value;
     return NULL;
 }
+
+sb_shared_store *sb_pipeline_store(const sb_graph *g, int nbind, const sb_binding *binds)
+{
+    sb_shared_store *s = sb_shared_store_new();
+    for (int i = 0; i < sb_graph_count(g, SB_ROLE_SHARED); i++) {
+        const char *name = sb_graph_name(g, SB_ROLE_SHARED, i);
+        const sb_array *v = sb_binding_value(nbind, binds, name);
+        SB_ASSERT(v);
+        sb_shared_set_value(s, name, v);
+    }
+    return s;
+}
+
+sb_function *sb_pipeline_function(const sb_pipeline *p, sb_graph *g, int nout, const int *outs,
+                                  bool updates, sb_shared_store *store, sb_diag *d)
+{
+    int nin = sb_graph_count(g, SB_ROLE_INPUT), nupd = updates ? sb_graph_count(g, SB_ROLE_UPDATE) : 0;
+    sb_node **in = sb_xcalloc((size_t)nin + 1, sizeof *in);
+    sb_node **out = sb_xcalloc((size_t)nout + 1, sizeof *out);
+    sb_update *u = sb_xcalloc((size_t)nupd + 1, sizeof *u);
+    for (int i = 0; i < nin; i++) in[i] = sb_graph_node(g, SB_ROLE_INPUT, i);
+    for (int i = 0; i < nout; i++) out[i] = sb_graph_node(g, SB_ROLE_OUTPUT, outs[i]);
+    for (int i = 0; i < nupd; i++) {
+        u[i].var = sb_graph_find(g, SB_ROLE_SHARED, sb_graph_name(g, SB_ROLE_UPDATE, i));
+        u[i].value = sb_graph_node(g, SB_ROLE_UPDATE, i);
+    }
+    sb_function_opts o = {.backend = p->backend};
+    sb_function *f = sb_function_new(g->ctx, nin, in, nout, out, nupd, u, 0, NULL, store, &o, d);
+    free(in);
+    free(out);
+    free(u);
+    return f;
+}
+
+/* ---- setup -------------------------------------------------------------------------------- */
 
 /* The train object's JSON item for key (positions in errors), or the object itself. */
 static const cJSON *train_item(const trainer *tr, const char *key)
@@ -141,7 +158,7 @@ static sb_status setup_data(trainer *tr, int nbind, const sb_binding *binds, sb_
     tr->nrows = -1;
     for (int i = 0; i < tr->nin; i++) {
         tr->inputs[i] = sb_graph_node(tr->g, SB_ROLE_INPUT, i);
-        tr->full[i] = bound(nbind, binds, tr->inputs[i]->name);
+        tr->full[i] = sb_binding_value(nbind, binds, tr->inputs[i]->name);
         SB_ASSERT(tr->full[i]);
     }
     for (int k = 0; k < tr->t->nbatch_over; k++) {
@@ -170,48 +187,16 @@ static sb_status setup_data(trainer *tr, int nbind, const sb_binding *binds, sb_
     return SB_OK;
 }
 
-/* Shared values start as copies of their bindings. */
-static void setup_store(trainer *tr, int nbind, const sb_binding *binds)
-{
-    tr->store = sb_shared_store_new();
-    for (int i = 0; i < sb_graph_count(tr->g, SB_ROLE_SHARED); i++) {
-        const char *name = sb_graph_name(tr->g, SB_ROLE_SHARED, i);
-        const sb_array *v = bound(nbind, binds, name);
-        SB_ASSERT(v);
-        sb_shared_set_value(tr->store, name, v);
-    }
-}
-
-/* Index of the output called name, or -1. */
-static int output_index(const sb_graph *g, const char *name)
-{
-    for (int i = 0; i < sb_graph_count(g, SB_ROLE_OUTPUT); i++)
-        if (!strcmp(sb_graph_name(g, SB_ROLE_OUTPUT, i), name)) return i;
-    return -1;
-}
-
-/* The step function: the loss output ("loss", "cost", else the first) and the graph's updates. */
+/* The step function: the loss output (sb_pipeline_loss) and the graph's updates. */
 static sb_status setup_step(trainer *tr, sb_diag *d)
 {
-    if (sb_graph_count(tr->g, SB_ROLE_OUTPUT) == 0)
-        return sb_json_error(tr->p->doc, train_item(tr, "steps"), SB_ERR_VALUE, d,
-                             "train: the graph has no output to report as the loss");
-    tr->loss = output_index(tr->g, "loss");
-    if (tr->loss < 0) tr->loss = output_index(tr->g, "cost");
-    if (tr->loss < 0) tr->loss = 0;
-    int nupd = sb_graph_count(tr->g, SB_ROLE_UPDATE);
-    if (nupd == 0)
+    tr->loss = sb_pipeline_loss(tr->p, tr->g);
+    if (tr->loss < 0)
+        return sb_json_error(tr->p->doc, train_item(tr, "loss"), SB_ERR_VALUE, d,
+                             "train: the graph has no scalar output to report as the loss");
+    if (sb_graph_count(tr->g, SB_ROLE_UPDATE) == 0)
         sb_log(1, "%s: note: the graph has no updates: training changes nothing", tr->p->file);
-    sb_update *u = sb_xcalloc((size_t)nupd + 1, sizeof *u);
-    for (int i = 0; i < nupd; i++) {
-        u[i].var = sb_graph_find(tr->g, SB_ROLE_SHARED, sb_graph_name(tr->g, SB_ROLE_UPDATE, i));
-        u[i].value = sb_graph_node(tr->g, SB_ROLE_UPDATE, i);
-    }
-    sb_node *loss = sb_graph_node(tr->g, SB_ROLE_OUTPUT, tr->loss);
-    sb_function_opts o = {.backend = tr->p->backend};
-    tr->step_fn = sb_function_new(tr->g->ctx, tr->nin, tr->inputs, 1, &loss, nupd, u, 0, NULL,
-                                  tr->store, &o, d);
-    free(u);
+    tr->step_fn = sb_pipeline_function(tr->p, tr->g, 1, &tr->loss, true, tr->store, d);
     return tr->step_fn ? SB_OK : d->status;
 }
 
@@ -223,7 +208,7 @@ static sb_status setup_eval(trainer *tr, sb_diag *d)
     int nout = sb_graph_count(tr->g, SB_ROLE_OUTPUT);
     tr->eval_idx = sb_xcalloc((size_t)nout + 1, sizeof *tr->eval_idx);
     for (int i = 0; i < t->neval_outputs; i++) {
-        int k = output_index(tr->g, t->eval_outputs[i]);
+        int k = sb_pipeline_output(tr->g, t->eval_outputs[i]);
         if (k < 0)
             return sb_json_error(tr->p->doc, train_item(tr, "eval"), SB_ERR_VALUE, d,
                                  "train.eval: '%s' is not an output of the graph",
@@ -245,12 +230,7 @@ static sb_status setup_eval(trainer *tr, sb_diag *d)
         if (!tr->eval_args[i]) return d->status;
     }
     if (!tr->neval) return SB_OK;
-    sb_node **outs = sb_xcalloc((size_t)tr->neval, sizeof *outs);
-    for (int i = 0; i < tr->neval; i++) outs[i] = sb_graph_node(tr->g, SB_ROLE_OUTPUT, tr->eval_idx[i]);
-    sb_function_opts o = {.backend = tr->p->backend};
-    tr->eval_fn = sb_function_new(tr->g->ctx, tr->nin, tr->inputs, tr->neval, outs, 0, NULL, 0,
-                                  NULL, tr->store, &o, d);
-    free(outs);
+    tr->eval_fn = sb_pipeline_function(tr->p, tr->g, tr->neval, tr->eval_idx, false, tr->store, d);
     return tr->eval_fn ? SB_OK : d->status;
 }
 
@@ -278,7 +258,7 @@ static void trainer_free(trainer *tr)
 static sb_status checkpoint_save(const trainer *tr, sb_diag *d)
 {
     const char *dir = tr->t->checkpoint;
-    if (make_dirs(dir, true, d)) return d->status;
+    if (sb_make_dirs(dir, true, d)) return d->status;
     for (int i = 0; i < sb_shared_count(tr->store); i++) {
         const char *name = sb_shared_name(tr->store, i);
         char *tmp = sb_xasprintf("%s/%s.npy.tmp", dir, name), *path = sb_xasprintf("%s/%s.npy", dir, name);
@@ -351,6 +331,33 @@ static sb_status checkpoint_load(trainer *tr, bool *resumed, sb_diag *d)
     }
     *resumed = st == SB_OK;
     return st;
+}
+
+/* Resume from the checkpoint when it exists and `resume` is true (saying so on stderr), or,
+ * with `resume` false, start over: the old state.json is removed at once, so that a run
+ * interrupted before its first checkpoint cannot resume from the replaced one. */
+static sb_status checkpoint_start(trainer *tr, bool *resumed, sb_diag *d)
+{
+    *resumed = false;
+    if (!tr->t->resume) {
+        char *path = sb_xasprintf("%s/state.json", tr->t->checkpoint);
+        sb_status st = SB_OK;
+        int rc = unlink(path);
+        if (rc && errno != ENOENT)
+            st = sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot remove: %s", strerror(errno));
+        else if (!rc && !tr->quiet)
+            fprintf(stderr, "starting over (\"resume\": false): replacing the checkpoint %s\n",
+                    tr->t->checkpoint);
+        free(path);
+        return st;
+    }
+    if (checkpoint_load(tr, resumed, d)) return d->status;
+    if (*resumed && !tr->quiet && tr->step >= tr->total)
+        fprintf(stderr, "%s is at step %lld of %lld: nothing left to train (\"resume\": false "
+                "starts over)\n", tr->t->checkpoint, (long long)tr->step, (long long)tr->total);
+    else if (*resumed && !tr->quiet)
+        fprintf(stderr, "resuming from %s at step %lld\n", tr->t->checkpoint, (long long)tr->step);
+    return SB_OK;
 }
 
 /* ---- logging ------------------------------------------------------------------------------ */
@@ -489,7 +496,7 @@ static const sb_array *named_value(const trainer *tr, const char *name, int nbin
     for (int i = 0; i < tr->neval && !v; i++)
         if (!strcmp(sb_graph_name(tr->g, SB_ROLE_OUTPUT, tr->eval_idx[i]), name)) v = tr->eval_res[i];
     if (!v && !strcmp(sb_graph_name(tr->g, SB_ROLE_OUTPUT, tr->loss), name)) v = tr->last_loss;
-    return v ? v : sb_graph_find(tr->g, SB_ROLE_INPUT, name) ? bound(nbind, binds, name) : NULL;
+    return v ? v : sb_graph_find(tr->g, SB_ROLE_INPUT, name) ? sb_binding_value(nbind, binds, name) : NULL;
 }
 
 static sb_status save_all(const trainer *tr, int nbind, const sb_binding *binds, sb_diag *d)
@@ -501,10 +508,7 @@ static sb_status save_all(const trainer *tr, int nbind, const sb_binding *binds,
             return sb_json_error(tr->p->doc, s->item, SB_ERR_VALUE, d,
                                  "cannot save '%s' after training: not a shared variable, an "
                                  "input, the loss or an evaluated output", s->name);
-        sb_diag tmp = {0};
-        if (make_dirs(s->path, false, &tmp) || sb_npy_save(s->path, a, &tmp))
-            return sb_json_error(tr->p->doc, s->item, tmp.status, d, "%s: %s", tmp.file, tmp.msg);
-        printf("saved %s -> %s\n", s->name, s->path);
+        if (sb_pipeline_save_value(tr->p, s, a, d)) return d->status;
     }
     return SB_OK;
 }
@@ -513,13 +517,11 @@ static sb_status train(trainer *tr, int nbind, const sb_binding *binds, sb_diag 
 {
     bool resumed = false;
     if (setup_data(tr, nbind, binds, d)) return d->status;
-    setup_store(tr, nbind, binds);
+    tr->store = sb_pipeline_store(tr->g, nbind, binds);
     if (setup_step(tr, d) || setup_eval(tr, d)) return d->status;
-    if (tr->t->checkpoint && checkpoint_load(tr, &resumed, d)) return d->status;
-    if (resumed && !tr->quiet)
-        fprintf(stderr, "resuming from %s at step %lld\n", tr->t->checkpoint, (long long)tr->step);
+    if (tr->t->checkpoint && checkpoint_start(tr, &resumed, d)) return d->status;
     if (tr->t->metrics) {
-        if (make_dirs(tr->t->metrics, false, d)) return d->status;
+        if (sb_make_dirs(tr->t->metrics, false, d)) return d->status;
         tr->metrics = fopen(tr->t->metrics, resumed ? "a" : "w");
         if (!tr->metrics)
             return sb_diag_set(d, SB_ERR_IO, tr->t->metrics, 0, 0, "cannot open for writing: %s",

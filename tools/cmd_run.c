@@ -1,7 +1,8 @@
 /* cmd_run.c: `symbench run PIPELINE.json`: the end-to-end path.
  *
  * load the pipeline and its graph -> bind data to every input and shared variable -> expand
- * grad/Rop -> run the passes (trace, stage callback) -> evaluate the outputs once (or train) ->
+ * grad/Rop -> run the passes (trace, stage callback) -> evaluate the outputs once, applying the
+ * graph's updates to the shared variables as one call of a Theano function does (or train) ->
  * print a summary of each output -> write the `save` targets as .npy. Any error is one line
  * "file:line:col: message" on stderr and exit status 1; usage errors exit 2. */
 #include "backends/backend.h"
@@ -12,15 +13,15 @@
 #include "viz/viz.h"
 
 #include <errno.h>
-#include <sys/stat.h>
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: symbench run [--help] [--quiet] PIPELINE.json\n\n"
             "Run a pipeline: load its graph and data, expand gradients, run the optimization\n"
-            "passes, evaluate the outputs once (or train), print each output and write the\n"
-            "'save' targets as .npy. Paths in the pipeline are relative to its file.\n"
+            "passes, evaluate the outputs once and apply the graph's updates once (or train),\n"
+            "print each output and write the 'save' targets as .npy (shared variables with\n"
+            "their updated values). Paths in the pipeline are relative to its file.\n"
             "See docs/formats.md for the pipeline format.\n\n"
             "  --quiet   print no per-stage lines\n"
             "  --help    show this help\n");
@@ -35,6 +36,7 @@ typedef struct run_state {
     sb_binding *binds;   /* names point into the graph; values owned here */
     int nout;
     sb_array **res;      /* output values */
+    sb_shared_store *store; /* shared values after the evaluation's updates */
     FILE *trace;
     bool quiet;
     const struct sb_backend_i *be; /* the pipeline's backend */
@@ -49,30 +51,13 @@ static void run_free(run_state *r)
     free(r->binds);
     for (int i = 0; i < r->nout; i++) sb_array_free(r->res[i]);
     free(r->res);
+    sb_shared_store_free(r->store);
     if (r->trace) fclose(r->trace);
     free(r->viz_dir);
     sb_report_free(r->report);
     sb_graph_free(r->g);
     sb_ctx_free(r->ctx);
     sb_pipeline_free(r->p);
-}
-
-/* Create the directories leading to path (mkdir -p of its dirname). */
-static sb_status make_parents(const char *path, sb_diag *d)
-{
-    char *buf = sb_xstrdup(path);
-    for (char *s = strchr(buf + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST) {
-            sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot create directory '%s': %s", buf,
-                        strerror(errno));
-            free(buf);
-            return SB_ERR_IO;
-        }
-        *s = '/';
-    }
-    free(buf);
-    return SB_OK;
 }
 
 /* ---- data ----------------------------------------------------------------------------------- */
@@ -138,7 +123,7 @@ static void draw_stage(run_state *r, const sb_graph *g, int index, const char *p
     sb_viz_opts o = {.title = title};
     sb_diag tmp = {0};
     sb_drawing *dr = sb_viz_graph(g, &o);
-    if (make_parents(path, &tmp) == SB_OK && dr)
+    if (sb_make_dirs(path, false, &tmp) == SB_OK && dr)
         sb_drawing_write(dr, path, r->p->viz_format, &tmp);
     sb_drawing_free(dr);
     if (tmp.status)
@@ -169,7 +154,7 @@ static void on_stage(const sb_graph *g, const sb_stage_info *st, void *user)
 static sb_status run_passes(run_state *r, sb_diag *d)
 {
     if (r->p->trace) {
-        if (make_parents(r->p->trace, d)) return d->status;
+        if (sb_make_dirs(r->p->trace, false, d)) return d->status;
         r->trace = fopen(r->p->trace, "w");
         if (!r->trace)
             return sb_diag_set(d, SB_ERR_IO, r->p->trace, 0, 0, "cannot open for writing: %s",
@@ -194,7 +179,7 @@ static sb_status write_report(const run_state *r, sb_diag *d)
     for (int i = 0; i < r->nout; i++)
         sb_report_add_output(r->report, sb_graph_name(r->g, SB_ROLE_OUTPUT, i), r->res[i]);
     sb_diag tmp = {0};
-    if (make_parents(r->p->report, &tmp) || sb_report_write(r->report, r->p->report, &tmp)) {
+    if (sb_make_dirs(r->p->report, false, &tmp) || sb_report_write(r->report, r->p->report, &tmp)) {
         const cJSON *at = cJSON_GetObjectItemCaseSensitive(sb_json_root(r->p->doc), "report");
         return sb_json_error(r->p->doc, at, tmp.status, d, "%s: %s", tmp.file, tmp.msg);
     }
@@ -213,22 +198,26 @@ static const struct sb_backend_i *backend(const run_state *r, sb_diag *d)
     return NULL;
 }
 
-/* Compile the outputs for the pipeline's backend and run them once on the bound data. */
+/* One call of the graph as a compiled function on the pipeline's backend: every output is
+ * computed and every update then replaces its shared value in r->store (all from the values
+ * before the call, as Theano's function does). */
 static sb_status evaluate(run_state *r, sb_diag *d)
 {
-    const struct sb_backend_i *be = r->be;
+    int nin = sb_graph_count(r->g, SB_ROLE_INPUT);
     r->nout = sb_graph_count(r->g, SB_ROLE_OUTPUT);
-    r->res = sb_xcalloc((size_t)(r->nout ? r->nout : 1), sizeof *r->res);
-    sb_node **outs = sb_xcalloc((size_t)(r->nout ? r->nout : 1), sizeof *outs);
-    for (int i = 0; i < r->nout; i++) outs[i] = sb_graph_node(r->g, SB_ROLE_OUTPUT, i);
-    sb_be_program *prog = be->compile(r->ctx, r->nout, outs, 0, d);
-    sb_status st = prog ? be->run(prog, r->nbind, r->binds, r->res, d) : d->status;
-    be->program_free(prog);
-    free(outs);
-    if (st != SB_OK) {
-        for (int i = 0; i < r->nout; i++) r->res[i] = NULL; /* nothing owned on failure */
-        if (!d->file[0]) snprintf(d->file, sizeof d->file, "%s", r->p->file);
-    }
+    r->res = sb_xcalloc((size_t)r->nout + 1, sizeof *r->res);
+    r->store = sb_pipeline_store(r->g, r->nbind, r->binds);
+    int *idx = sb_xcalloc((size_t)r->nout + 1, sizeof *idx);
+    const sb_array **args = sb_xcalloc((size_t)nin + 1, sizeof *args);
+    for (int i = 0; i < r->nout; i++) idx[i] = i;
+    for (int i = 0; i < nin; i++)
+        args[i] = sb_binding_value(r->nbind, r->binds, sb_graph_name(r->g, SB_ROLE_INPUT, i));
+    sb_function *f = sb_pipeline_function(r->p, r->g, r->nout, idx, true, r->store, d);
+    sb_status st = f ? sb_function_call(f, nin, args, r->res, d) : d->status;
+    sb_function_free(f);
+    free(args);
+    free(idx);
+    if (st != SB_OK && !d->file[0]) snprintf(d->file, sizeof d->file, "%s", r->p->file);
     return st;
 }
 
@@ -242,13 +231,20 @@ static void print_outputs(const run_state *r)
         printf("%s: %s = ", sb_graph_name(r->g, SB_ROLE_OUTPUT, i), sb_type_str(&t, buf, sizeof buf));
         sb_array_print(a, stdout, 6); /* ends the line */
     }
+    int nupd = sb_graph_count(r->g, SB_ROLE_UPDATE);
+    for (int i = 0; i < nupd; i++)
+        printf("%s%s%s", i ? ", " : "updated ", sb_graph_name(r->g, SB_ROLE_UPDATE, i),
+               i == nupd - 1 ? "\n" : "");
 }
 
-/* The value named by a save target: an output, else a shared variable or input's data. */
+/* The value named by a save target: an output, else a shared variable (its value after the
+ * updates), else an input's data. */
 static const sb_array *named_value(const run_state *r, const char *name)
 {
     for (int i = 0; i < r->nout; i++)
         if (!strcmp(sb_graph_name(r->g, SB_ROLE_OUTPUT, i), name)) return r->res[i];
+    const sb_array *v = sb_shared_peek(r->store, name);
+    if (v) return v;
     for (int i = 0; i < r->nbind; i++)
         if (!strcmp(r->binds[i].name, name)) return r->binds[i].value;
     return NULL;
@@ -263,10 +259,7 @@ static sb_status save_all(const run_state *r, sb_diag *d)
             return sb_json_error(r->p->doc, s->item, SB_ERR_VALUE, d,
                                  "cannot save '%s': not an output, input or shared variable",
                                  s->name);
-        sb_diag tmp = {0};
-        if (make_parents(s->path, &tmp) || sb_npy_save(s->path, a, &tmp))
-            return sb_json_error(r->p->doc, s->item, tmp.status, d, "%s: %s", tmp.file, tmp.msg);
-        printf("saved %s -> %s\n", s->name, s->path);
+        if (sb_pipeline_save_value(r->p, s, a, d)) return d->status;
     }
     return SB_OK;
 }

@@ -467,3 +467,153 @@ Test(train, store_from_pipeline_data, .init = make_tmp, .fini = rm_tmp)
         sb_pipeline_free(p);
     }
 }
+
+/* ---- train.loss and train.resume ---------------------------------------------------------- */
+/* Load name's pipeline and its graph; returns the first error's status with "file:line:col:
+ * message" (file without the directory) in msg. */
+static sb_status load_error(const char *name, char *msg, size_t n)
+{
+    char *path = tpath(name);
+    sb_diag d = {0};
+    sb_pipeline *p = sb_pipeline_load(path, &d);
+    sb_ctx *ctx = sb_ctx_init();
+    sb_graph *g = p ? sb_pipeline_load_graph(p, ctx, &d) : NULL;
+    const char *file = strrchr(d.file, '/') ? strrchr(d.file, '/') + 1 : d.file;
+    snprintf(msg, n, "%s:%d:%d: %s", file, d.line, d.col, d.msg);
+    sb_graph_free(g);
+    sb_ctx_free(ctx);
+    sb_pipeline_free(p);
+    free(path);
+    return d.status;
+}
+
+/* Two scalar outputs, mse and twice = 2 mse, and a non-scalar one first; SGD on mse. */
+static const char *two_losses_graph =
+    "{\"inputs\": {\"x\": \"float64[?, 4]\", \"y\": \"float64[?]\"},"
+    " \"shared\": {\"w\": \"float64[4]\", \"c\": \"float64\"},"
+    " \"outputs\": {\"pred\": \"x @ w + c\", \"mse\": \"mean((pred - y) ** 2)\","
+    "   \"twice\": \"2 * mse\"},"
+    " \"updates\": {\"w\": \"w - 0.05 * grad(mse, w)\", \"c\": \"c - 0.05 * grad(mse, c)\"}}";
+
+/* train.loss picks the output logged as the loss (the updates alone decide the training); by
+ * default the first scalar output is taken when none is called loss or cost. */
+Test(train, loss_names_the_reported_output, .init = make_tmp, .fini = rm_tmp)
+{
+    write_regression_data();
+    write_pipeline("a.json", two_losses_graph, "\"steps\": 20, \"loss\": \"mse\", \"metrics\": \"m1.jsonl\"");
+    write_pipeline("b.json", two_losses_graph, "\"steps\": 20, \"loss\": \"twice\", \"metrics\": \"m2.jsonl\"");
+    write_pipeline("c.json", two_losses_graph, "\"steps\": 20, \"metrics\": \"m3.jsonl\"");
+    char msg[2048];
+    double l1[8], l2[8], l3[8];
+    int nl;
+    cr_assert_eq(train_file("a.json", msg, sizeof msg), SB_OK, "%s", msg);
+    cr_assert_eq(train_file("b.json", msg, sizeof msg), SB_OK, "%s", msg);
+    cr_assert_eq(train_file("c.json", msg, sizeof msg), SB_OK, "%s", msg);
+    cr_assert_eq(read_losses("m1.jsonl", l1, 8, &nl), 4);
+    cr_assert_eq(read_losses("m2.jsonl", l2, 8, &nl), 4);
+    cr_assert_eq(read_losses("m3.jsonl", l3, 8, &nl), 4);
+    for (int i = 0; i < 4; i++) {
+        cr_expect(fabs(l2[i] - 2 * l1[i]) <= 1e-8 * l2[i], "step %d: twice %.17g, mse %.17g", i,
+                  l2[i], l1[i]); /* metrics hold 9 digits */
+        cr_expect_eq(l3[i], l1[i], "default loss %.17g is not mse %.17g", l3[i], l1[i]);
+    }
+    cr_expect_lt(l1[3], l1[0]);
+}
+
+Test(train, loss_errors_point_at_the_value, .init = make_tmp, .fini = rm_tmp)
+{
+    char *text = sb_xasprintf("{\"graph\": %s,\n \"data\": {},\n \"train\": {\"steps\": 1, \"loss\": \"%%s\"}}\n",
+                              two_losses_graph);
+    char *t1 = sb_xasprintf(text, "nope"), *t2 = sb_xasprintf(text, "pred");
+    write_text("l1.json", t1);
+    write_text("l2.json", t2);
+    write_text("l3.json", "{\"graph\": {\"outputs\": {\"o\": \"1 + 2\"}},\n"
+                          " \"train\": {\"loss\": 3}}\n");
+    free(text);
+    free(t1);
+    free(t2);
+    char msg[2048];
+    cr_expect_eq(load_error("l1.json", msg, sizeof msg), SB_ERR_VALUE);
+    cr_expect_str_eq(msg, "l1.json:3:32: train.loss: 'nope' is not an output of the graph");
+    cr_expect_eq(load_error("l2.json", msg, sizeof msg), SB_ERR_TYPE);
+    cr_expect_str_eq(msg, "l2.json:3:32: train.loss: 'pred' is float64[?], not a scalar");
+    cr_expect_eq(load_error("l3.json", msg, sizeof msg), SB_ERR_SYNTAX);
+    cr_expect_str_eq(msg, "l3.json:2:20: 'loss' must be the name of an output");
+}
+
+/* A graph without a scalar output cannot be trained: there is no loss to report. */
+Test(train, no_scalar_output_is_an_error, .init = make_tmp, .fini = rm_tmp)
+{
+    write_regression_data();
+    write_text("ns.json",
+               "{\"graph\": {\"inputs\": {\"x\": \"float64[?, 4]\"}, \"shared\": {\"w\": \"float64[4]\"},"
+               " \"outputs\": {\"pred\": \"x @ w\"}, \"updates\": {\"w\": \"w * 0.5\"}},\n"
+               " \"data\": {\"x\": \"x.npy\", \"w\": {\"init\": \"ones\"}},\n"
+               " \"train\": {\"steps\": 2}}\n");
+    char msg[2048];
+    cr_expect_eq(train_file("ns.json", msg, sizeof msg), SB_ERR_VALUE);
+    cr_expect(strstr(msg, "ns.json:3:11: train: the graph has no scalar output to report as the loss"),
+              "%s", msg);
+}
+
+/* The "step" of a checkpoint's state.json. */
+static int checkpoint_step(const char *dir)
+{
+    char *st = sb_xasprintf("%s/%s/state.json", tmpdir, dir);
+    sb_diag d = {0};
+    char *text = sb_read_file(st, NULL, &d);
+    free(st);
+    cr_assert_not_null(text, "%s", d.msg);
+    const char *s = strstr(text, "\"step\": ");
+    cr_assert_not_null(s, "%s", text);
+    int step = atoi(s + 8);
+    free(text);
+    return step;
+}
+
+/* resume (default true) continues a checkpoint, so a shorter run there trains nothing; resume
+ * false starts over from the data's initial values and replaces the checkpoint and metrics. */
+Test(train, resume_false_starts_over, .init = make_tmp, .fini = rm_tmp)
+{
+    write_regression_data();
+    char msg[2048];
+    double l[16];
+    int nl;
+    write_pipeline("fresh.json", regression_graph, "\"steps\": 5, \"checkpoint\": \"ck0\"");
+    cr_assert_eq(train_file("fresh.json", msg, sizeof msg), SB_OK, "%s", msg);
+    sb_array *w5 = load("out/w.npy");
+    write_pipeline("long.json", regression_graph, "\"steps\": 20, \"checkpoint\": \"ck\", \"metrics\": \"m.jsonl\"");
+    cr_assert_eq(train_file("long.json", msg, sizeof msg), SB_OK, "%s", msg);
+    cr_assert_eq(read_losses("m.jsonl", l, 16, &nl), 4);
+    write_pipeline("again.json", regression_graph,
+                   "\"steps\": 5, \"checkpoint\": \"ck\", \"resume\": true, \"metrics\": \"m.jsonl\"");
+    cr_assert_eq(train_file("again.json", msg, sizeof msg), SB_OK, "%s", msg);
+    cr_expect_eq(checkpoint_step("ck"), 20, "resume: true retrained a finished checkpoint");
+    sb_array *w20 = load("out/w.npy");
+    cr_expect_not(same_array(w20, w5));
+    write_pipeline("over.json", regression_graph,
+                   "\"steps\": 5, \"checkpoint\": \"ck\", \"resume\": false, \"metrics\": \"m.jsonl\"");
+    cr_assert_eq(train_file("over.json", msg, sizeof msg), SB_OK, "%s", msg);
+    cr_expect_eq(checkpoint_step("ck"), 5, "resume: false kept the old checkpoint");
+    cr_expect_eq(read_losses("m.jsonl", l, 16, &nl), 1, "the metrics were not started over");
+    sb_array *w = load("out/w.npy"), *wck = load("ck/w.npy");
+    cr_expect(same_array(w, w5), "starting over differs from a fresh run");
+    cr_expect(same_array(wck, w5), "the checkpoint's w was not replaced");
+    sb_array_free(w5);
+    sb_array_free(w20);
+    sb_array_free(w);
+    sb_array_free(wck);
+}
+
+Test(train, resume_errors_point_at_the_value, .init = make_tmp, .fini = rm_tmp)
+{
+    write_text("r1.json", "{\"graph\": {\"outputs\": {\"o\": \"1 + 2\"}},\n"
+                          " \"train\": {\"steps\": 1, \"resume\": false}}\n");
+    write_text("r2.json", "{\"graph\": {\"outputs\": {\"o\": \"1 + 2\"}},\n"
+                          " \"train\": {\"checkpoint\": \"ck\", \"resume\": \"yes\"}}\n");
+    char msg[2048];
+    cr_expect_eq(load_error("r1.json", msg, sizeof msg), SB_ERR_VALUE);
+    cr_expect_str_eq(msg, "r1.json:2:34: 'resume' needs a 'checkpoint' (the directory a run resumes from)");
+    cr_expect_eq(load_error("r2.json", msg, sizeof msg), SB_ERR_SYNTAX);
+    cr_expect_str_eq(msg, "r2.json:2:42: 'resume' must be true or false");
+}

@@ -136,6 +136,29 @@ if [[ $rc != 0 || "$out" != *"saved w -> out/train/w.npy"* || ! -s out/train/rep
     echo "  stderr: $(cat "$TMP/stderr")"
     fails=$((fails + 1))
 fi
+# one evaluation = one call of a Theano function: outputs from the old values, then the updates
+# (W <- W - 1, c <- sum(old W) = 6); save writes the updated shared variables
+expect_out "total: float64[] = 9
+y: float64[2] = [4.5, 4.5]
+updated W, c
+saved W -> out/eval_W.npy
+saved c -> out/eval_c.npy
+saved total -> out/eval_total.npy" -- run --quiet eval_update.pipeline.json
+count=$((count + 1))
+if [[ -x /usr/bin/python3 ]] && ! /usr/bin/python3 -c '
+import numpy as np
+W, c, t = np.load("out/eval_W.npy"), np.load("out/eval_c.npy"), np.load("out/eval_total.npy")
+W0 = np.full((2, 2), 1.5)
+assert W.dtype == np.float64 and W.shape == (2, 2) and (W == W0 - 1).all(), W
+assert c.shape == () and c == W0.sum(), c
+assert t == W0.sum() + 3, t'; then
+    echo "FAIL: the saved values of eval_update.pipeline.json differ from NumPy's"
+    fails=$((fails + 1))
+fi
+expect 1 "resume_no_checkpoint.pipeline.json:4:35: 'resume' needs a 'checkpoint' (the directory a run resumes from)" \
+    -- run resume_no_checkpoint.pipeline.json
+expect 1 "loss_unknown.pipeline.json:4:33: train.loss: 'mse' is not an output of the graph" \
+    -- run loss_unknown.pipeline.json
 expect_out "y: float64[2] = [6, 15]
 m: float64[3] = [4, 5, 6]
 report -> out/report.html" -- run --quiet viz.pipeline.json
