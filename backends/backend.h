@@ -18,6 +18,14 @@
 typedef struct sb_be_buffer sb_be_buffer;   /* device memory, defined by each backend */
 typedef struct sb_be_program sb_be_program; /* a compiled list of outputs, per backend */
 
+/* What describe() says about a node (bits). */
+enum sb_be_mark {
+    SB_BE_MARK_INPLACE = 1 << 0, /* writes its result over its first input's memory (in place) */
+    SB_BE_MARK_VIEW = 1 << 1,    /* its value is a view of its first input (no copy) */
+    SB_BE_MARK_FUSED = 1 << 2,   /* computed inside a fused group (elementwise or reduction) */
+    SB_BE_MARK_GEMM = 1 << 3,    /* computed by one GEMM call with the nodes folded into it */
+};
+
 /* compile flags */
 enum sb_be_flag {
     SB_BE_F64 = 1 << 0, /* reference mode: every float op computes and returns float64 */
@@ -52,10 +60,49 @@ struct sb_backend_i {
     bool (*available)(void);
     /* (optional) Wait for queued device work; NULL = nothing to wait for. */
     void (*synchronize)(void);
+
+    /* (optional) From the next run on, write output i (the new value of the shared variable
+     * or input `leaf`, of leaf's type) straight into the host array bound to leaf at each run
+     * (the binding's data is written, const notwithstanding) instead of returning it: res[i]
+     * is then NULL. Outputs and the other written values are still computed from the values
+     * before the run; a run that fails writes into no bound array. SB_OK, or d filled
+     * (SB_ERR_UNSUPPORTED) when the backend cannot do it safely for this output: the program
+     * then behaves as before. NULL = never (callers copy and swap). */
+    sb_status (*update_inplace)(sb_be_program *p, int i, sb_node *leaf, sb_diag *d);
+
+    /* (optional) How the program computes each node, for drawings of the compiled plan and the
+     * fuse / inplace pass reports: kernel[id] = the number (from 1, in schedule order) of the
+     * step that computes node id together with other nodes (a fused elementwise group, a fused
+     * reduction, a GEMM with its bias / scale / accumulation folded in), 0 otherwise; marks[id]
+     * = SB_BE_MARK_* bits. n = entries of both arrays (node ids of the program's context); nodes
+     * the program does not compute get 0. NULL = nothing to say (no clusters, no marks). */
+    void (*describe)(const sb_be_program *p, int n, int *kernel, unsigned *marks);
 };
 
 /* The backend named name ("cpu"), or NULL if there is none of that name in this build. */
 SB_API const struct sb_backend_i *sb_backend_get(const char *name);
+
+/* What a backend's plan makes of a graph (backends/describe.c): describe()'s arrays for the
+ * program of the graph's outputs and update values (updates offered to update_inplace, as a
+ * compiled function does), and counts over them. */
+typedef struct sb_be_plan_desc {
+    int n;             /* entries of kernel[] and marks[] (node ids of the graph's context) */
+    int *kernel;       /* by node id: the multi-node step computing it (1..nkernels), or 0 */
+    unsigned *marks;   /* by node id: SB_BE_MARK_* */
+    bool described;    /* the backend has describe(); false: every entry is 0 */
+    int nkernels;      /* numbered steps: fused groups, fused reductions, GEMMs */
+    int *size;         /* size[k]: nodes computed by step k (k in 1..nkernels) */
+    int nfused, nfused_nodes; /* fused steps and the nodes inside them */
+    int ngemm;         /* GEMM steps */
+    int ninplace;      /* nodes whose step writes in place */
+    int nviews;        /* nodes computed as views */
+} sb_be_plan_desc;
+
+/* Compile g's outputs and update values with be (flags 0) and describe the program into pd
+ * (free with sb_be_plan_desc_free). The compile error, if any, is returned with d filled. */
+sb_status sb_be_describe_graph(const struct sb_backend_i *be, const sb_graph *g,
+                               sb_be_plan_desc *pd, sb_diag *d);
+void sb_be_plan_desc_free(sb_be_plan_desc *pd);
 
 /* The CPU backend's instance (backends/cpu/cpu.c). */
 const struct sb_backend_i *sb_be_cpu_get(void);
