@@ -1,5 +1,6 @@
 /* bench.c: the GPU benchmarks of issue 8 (G1-G4) on the CUDA backend, for
- * `symbench bench --backend cuda` (tools/cmd_bench.c calls sb_be_cuda_bench).
+ * `symbench bench --backend cuda` (sb_be_cuda_bench in backends/backend.c loads the module
+ * and calls sb_cu_bench through its descriptor).
  *
  *   G1  tanh(x*y + z) * exp(-w) + 0.5*x on 100M float32 (one fused kernel; GB/s of 5 arrays)
  *   G2  row softmax 8192x8192 float32
@@ -162,7 +163,7 @@ static void row(FILE *out, const char *name, double ms, double target, const cha
             per_ms / ms, ms <= target ? "ok" : "above target");
 }
 
-int sb_be_cuda_bench(FILE *out, bool quick, sb_diag *d)
+int sb_cu_bench(FILE *out, bool quick, sb_diag *d)
 {
     sb_diag why = {0};
     if (!sb_cu_device_ok(&why)) fprintf(out, "cuda bench: %s: plans only\n", why.msg);

@@ -159,6 +159,8 @@ void sb_cu_prog_stats(const sb_be_program *p, int counts[SB_CU_NKINDS], int *fus
  * uploaded once; as a CUDA graph when graph); programs with host steps: whole runs. */
 sb_status sb_cu_prog_time(sb_be_program *p, int nbind, const sb_binding *binds, int reps,
                           bool graph, double *ms, sb_diag *d);
+/* G1-G4 (bench.c): a table on out; without a device each workload's plan. 0 = ok. */
+int sb_cu_bench(FILE *out, bool quick, sb_diag *d);
 /* One line per non-leaf step: kind, op#id, a group's members. */
 void sb_cu_prog_print(const sb_be_program *p, FILE *f);
 /* Step i's fused group and its leaves' nodes (NULL when step i is not a group). */
