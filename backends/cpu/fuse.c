@@ -12,7 +12,7 @@
  * (AVX-512) and the baseline, and picked once by a CPU check. float32 exp/log/tanh/sigmoid use
  * vmath.h (vectorizable, ~1-2 ulp); float64 uses libm. Blocks are shared among OpenMP threads
  * above a size threshold. */
-#include "plan.h"
+#include "fuse_impl.h"
 #include "vmath.h"
 
 #include <dlfcn.h>
@@ -119,6 +119,7 @@ void sb_be_fz_build(sb_fz_group *g, sb_node *root, const int32_t *group)
 
 void sb_be_fz_free(sb_fz_group *g)
 {
+    sb_be_fz_jit_drop(g);
     if (g->jit_handle) dlclose(g->jit_handle);
     free(g->leaf);
     free(g->instr);
@@ -154,34 +155,12 @@ sb_status sb_be_fz_shape(const sb_fz_group *g, const sb_tensor *leaves, int *ndi
 }
 
 /* ---- leaves at run time ----------------------------------------------------------------- */
-enum { LEAF_FULL, LEAF_SCALAR, LEAF_PERIODIC, LEAF_GATHER };
-
-typedef struct leaf_rt {
-    int kind;
-    double scalar;
-    const char *base;   /* FULL / PERIODIC: first element; GATHER: element 0 of the view */
-    int64_t period;     /* PERIODIC: elements in one repetition */
-    int64_t strides[SB_MAX_DIMS]; /* GATHER: strides over the output's shape */
-} leaf_rt;
-
-typedef struct run_ctx {
-    const sb_fz_group *g;
-    leaf_rt lf[SB_FZ_MAXREG];
-    int ndim;
-    int64_t shape[SB_MAX_DIMS];
-    int64_t n;
-    char *out;
-    char *scratch;
-    size_t scratch_per;
-    bool stream;        /* large, aligned output on an AVX-512 CPU: non-temporal stores */
-} run_ctx;
-
 /* Classify leaf t against the output shape. */
-static void leaf_setup(run_ctx *rc, int i, const sb_tensor *t)
+static void leaf_setup(sb_fz_ctx *rc, int i, const sb_tensor *t)
 {
-    leaf_rt *l = &rc->lf[i];
+    sb_fz_leaf *l = &rc->lf[i];
     if (sb_be_tensor_numel(t) == 1) {
-        l->kind = LEAF_SCALAR;
+        l->kind = SB_FZ_LEAF_SCALAR;
         l->scalar = sb_be_tensor_get_f64(t, 0);
         return;
     }
@@ -189,7 +168,7 @@ static void leaf_setup(run_ctx *rc, int i, const sb_tensor *t)
     l->base = sb_be_tensor_ptr(&v);
     memcpy(l->strides, v.strides, sizeof l->strides);
     if (sb_be_tensor_is_contig(&v)) {
-        l->kind = LEAF_FULL;
+        l->kind = SB_FZ_LEAF_FULL;
         return;
     }
     /* contiguous t whose dims equal the output's trailing dims: repeats with period numel(t) */
@@ -197,7 +176,7 @@ static void leaf_setup(run_ctx *rc, int i, const sb_tensor *t)
     int lead = rc->ndim - t->ndim, k = 0;
     while (k < t->ndim && t->shape[k] == 1) k++;
     for (int j = k; periodic && j < t->ndim; j++) periodic = t->shape[j] == rc->shape[lead + j];
-    l->kind = periodic ? LEAF_PERIODIC : LEAF_GATHER;
+    l->kind = periodic ? SB_FZ_LEAF_PERIODIC : SB_FZ_LEAF_GATHER;
     l->period = sb_be_tensor_numel(t);
     if (periodic) l->base = sb_be_tensor_ptr(t);
 }
@@ -205,7 +184,8 @@ static void leaf_setup(run_ctx *rc, int i, const sb_tensor *t)
 /* ---- instruction loops ---------------------------------------------------------------------
  * One function per op, dtype and ISA (a single loop each, so that GCC vectorizes every one),
  * generated from one list; tables indexed by op pick them. errno is not set (no-math-errno),
- * which lets sqrt and friends vectorize. */
+ * which lets sqrt and friends vectorize; no contraction into FMA (fp-contract=off), so that the
+ * kernels fusejit.c compiles (the same expressions, the same flag) give the same bits. */
 static inline double sig_f64(double x)
 {
     return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
@@ -258,10 +238,11 @@ typedef void (*fz_fn)(int64_t n, void *o, const void *a, const void *b, const vo
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define FZ_DEF(OP, EXPR)                                                                         \
-    __attribute__((target("arch=x86-64-v4"), optimize("no-math-errno"))) static void          \
+    __attribute__((target("arch=x86-64-v4"), optimize("no-math-errno", "fp-contract=off")))   \
+    static void                                                                                  \
         CAT(PFX, v4_##OP)(int64_t n, void *o_, const void *a_, const void *b_, const void *c_) \
             FZ_BODY(EXPR)                                                                        \
-    __attribute__((optimize("no-math-errno"))) static void                                     \
+    __attribute__((optimize("no-math-errno", "fp-contract=off"))) static void                  \
         CAT(PFX, _##OP)(int64_t n, void *o_, const void *a_, const void *b_, const void *c_)   \
             FZ_BODY(EXPR)
 #define FZ_V4(OP, EXPR) [SB_OP_##OP] = CAT(PFX, v4_##OP),
@@ -299,7 +280,7 @@ static const fz_fn fz_f64_v4[SB_OP_COUNT] = {FZ_LIST(FZ_V4)};
 static const fz_fn fz_f64[SB_OP_COUNT] = {FZ_LIST(FZ_BASE)};
 #undef T
 
-static bool have_avx512(void)
+bool sb_be_fz_avx512(void)
 {
     static int cached = -1;
     if (cached < 0) {
@@ -312,12 +293,12 @@ static bool have_avx512(void)
 
 /* ---- one block ------------------------------------------------------------------------------ */
 /* Fill register r (es-byte elements) with leaf l's values at flat positions [start, start+n). */
-static const void *leaf_block(const run_ctx *rc, const leaf_rt *l, int64_t start, int64_t n,
+static const void *leaf_block(const sb_fz_ctx *rc, const sb_fz_leaf *l, int64_t start, int64_t n,
                               char *r, size_t es)
 {
-    if (l->kind == LEAF_FULL) return l->base + (size_t)start * es;
-    if (l->kind == LEAF_SCALAR) return r; /* splatted once per thread */
-    if (l->kind == LEAF_PERIODIC) {
+    if (l->kind == SB_FZ_LEAF_FULL) return l->base + (size_t)start * es;
+    if (l->kind == SB_FZ_LEAF_SCALAR) return r; /* splatted once per thread */
+    if (l->kind == SB_FZ_LEAF_PERIODIC) {
         int64_t off = start % l->period, done = 0;
         while (done < n) {
             int64_t k = l->period - off < n - done ? l->period - off : n - done;
@@ -352,8 +333,7 @@ __attribute__((target("arch=x86-64-v4"))) static void stream_copy(char *dst, con
     memcpy(dst + k, src + k, bytes - k);
 }
 
-/* Run the group's instructions over [start, start + n) with this thread's registers. */
-static void run_block(const run_ctx *rc, char *regs, int64_t start, int64_t n, bool v4)
+const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64_t n, bool v4)
 {
     const sb_fz_group *g = rc->g;
     size_t es = sb_dtype_size(g->dtype), rb = SB_FZ_BLOCK * es;
@@ -363,16 +343,21 @@ static void run_block(const run_ctx *rc, char *regs, int64_t start, int64_t n, b
     if (ahead < rc->n) {
         size_t span = (size_t)(rc->n - ahead < SB_FZ_BLOCK ? rc->n - ahead : SB_FZ_BLOCK) * es;
         for (int i = 0; i < g->nleaf; i++)
-            if (rc->lf[i].kind == LEAF_FULL)
+            if (rc->lf[i].kind == SB_FZ_LEAF_FULL)
                 for (size_t off = 0; off < span; off += 64)
                     __builtin_prefetch(rc->lf[i].base + (size_t)ahead * es + off, 0, 3);
-        for (size_t off = 0; off < span; off += 64)
+        for (size_t off = 0; rc->out && off < span; off += 64)
             __builtin_prefetch(rc->out + (size_t)ahead * es + off, 1, 3);
+    }
+    if (g->ninstr == 0) { /* a single value (a reduction's input read as is) */
+        if (rc->out) memcpy(rc->out + (size_t)start * es, R[0], (size_t)n * es);
+        return rc->out ? rc->out + (size_t)start * es : R[0];
     }
     for (int k = 0; k < g->ninstr; k++) {
         const sb_fz_instr *in = &g->instr[k];
         bool last = k == g->ninstr - 1, stream = last && rc->stream;
-        void *o = last && !stream ? rc->out + (size_t)start * es : regs + (size_t)in->dst * rb;
+        void *o = last && !stream && rc->out ? rc->out + (size_t)start * es
+                                             : regs + (size_t)in->dst * rb;
         int ar = sb_op_get((sb_op)in->op)->arity;
         const void *a = R[in->a], *b = ar > 1 ? R[in->b] : a, *c = ar > 2 ? R[in->c] : a;
         const fz_fn *tab = g->dtype == SB_DTYPE_F32 ? (v4 ? fz_f32_v4 : fz_f32)
@@ -381,14 +366,14 @@ static void run_block(const run_ctx *rc, char *regs, int64_t start, int64_t n, b
         R[in->dst] = o;
         if (stream) stream_copy(rc->out + (size_t)start * es, o, (size_t)n * es);
     }
+    return rc->out ? rc->out + (size_t)start * es : R[g->instr[g->ninstr - 1].dst];
 }
 
-/* Splat the scalar leaves into their registers (once per thread and run). */
-static void splat(const run_ctx *rc, char *regs)
+void sb_be_fz_splat(const sb_fz_ctx *rc, char *regs)
 {
     const sb_fz_group *g = rc->g;
     for (int i = 0; i < g->nleaf; i++) {
-        if (rc->lf[i].kind != LEAF_SCALAR) continue;
+        if (rc->lf[i].kind != SB_FZ_LEAF_SCALAR) continue;
         if (g->dtype == SB_DTYPE_F32) {
             float *r = (float *)(regs + (size_t)i * SB_FZ_BLOCK * 4);
             for (int j = 0; j < SB_FZ_BLOCK; j++) r[j] = (float)rc->lf[i].scalar;
@@ -400,57 +385,68 @@ static void splat(const run_ctx *rc, char *regs)
 }
 
 /* Blocks [b0, b1) on one thread. */
-static void run_range(const run_ctx *rc, char *regs, int64_t b0, int64_t b1)
+static void run_range(const sb_fz_ctx *rc, char *regs, int64_t b0, int64_t b1)
 {
-    bool v4 = have_avx512();
-    splat(rc, regs);
+    bool v4 = sb_be_fz_avx512();
+    sb_be_fz_splat(rc, regs);
     for (int64_t bl = b0; bl < b1; bl++) {
         int64_t start = bl * SB_FZ_BLOCK, n = rc->n - start;
-        run_block(rc, regs, start, n < SB_FZ_BLOCK ? n : SB_FZ_BLOCK, v4);
+        sb_be_fz_block(rc, regs, start, n < SB_FZ_BLOCK ? n : SB_FZ_BLOCK, v4);
     }
     if (rc->stream) __builtin_ia32_sfence(); /* order the streamed stores before the caller reads */
 }
 
 /* The compiled kernel, when every leaf is as it assumes: scalar constants, and contiguous
  * values of the output's shape. */
-static bool run_jit(const run_ctx *rc)
+static bool run_jit(const sb_fz_ctx *rc, sb_fz_jit_fn fn)
 {
     const sb_fz_group *g = rc->g;
     const float *in[SB_FZ_MAXREG];
     float sc[SB_FZ_MAXREG];
     for (int k = 0; k < g->nleaf; k++) {
         bool konst = g->leaf[k]->op == SB_OP_CONST && sb_array_numel(g->leaf[k]->value) == 1;
-        if (konst != (rc->lf[k].kind == LEAF_SCALAR)) return false;
-        if (!konst && rc->lf[k].kind != LEAF_FULL) return false;
+        if (konst != (rc->lf[k].kind == SB_FZ_LEAF_SCALAR)) return false;
+        if (!konst && rc->lf[k].kind != SB_FZ_LEAF_FULL) return false;
         in[k] = (const float *)rc->lf[k].base;
         sc[k] = (float)rc->lf[k].scalar;
     }
-    g->jit(rc->n, in, sc, (float *)rc->out);
+    fn(rc->n, in, sc, (float *)rc->out);
     return true;
+}
+
+void sb_be_fz_ctx_init(sb_fz_ctx *rc, const sb_fz_group *g, const sb_tensor *leaves, int ndim,
+                       const int64_t *shape)
+{
+    memset(rc, 0, sizeof *rc);
+    rc->g = g;
+    rc->ndim = ndim;
+    rc->n = 1;
+    for (int k = 0; k < ndim; k++) rc->n *= shape[k];
+    memcpy(rc->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    for (int i = 0; i < g->nleaf; i++) leaf_setup(rc, i, &leaves[i]);
 }
 
 void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out, void *scratch,
                   int nthreads)
 {
-    run_ctx rc = {.g = g, .ndim = out->ndim, .n = sb_be_tensor_numel(out)};
-    memcpy(rc.shape, out->shape, sizeof rc.shape);
+    sb_fz_ctx rc;
+    sb_be_fz_ctx_init(&rc, g, leaves, out->ndim, out->shape);
     rc.out = sb_be_tensor_ptr(out);
-    rc.scratch = scratch;
-    rc.scratch_per = sb_be_fz_scratch(g);
-    for (int i = 0; i < g->nleaf; i++) leaf_setup(&rc, i, &leaves[i]);
-    if (g->jit && run_jit(&rc)) return;
+    sb_fz_jit_fn fn = sb_be_fz_jit_poll(g, rc.n);
+    if (fn && run_jit(&rc, fn)) return;
     int64_t nblk = (rc.n + SB_FZ_BLOCK - 1) / SB_FZ_BLOCK;
-    rc.stream = have_avx512() && rc.n * (int64_t)sb_dtype_size(g->dtype) >= (8 << 20) &&
+    size_t per = sb_be_fz_scratch(g);
+    rc.stream = sb_be_fz_avx512() && rc.n * (int64_t)sb_dtype_size(g->dtype) >= (8 << 20) &&
                 ((uintptr_t)rc.out & 63) == 0;
     if (rc.n < PAR_MIN || nthreads <= 1) {
-        run_range(&rc, rc.scratch, 0, nblk);
+        run_range(&rc, scratch, 0, nblk);
         return;
     }
 #pragma omp parallel num_threads(nthreads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t b0 = nblk * t / nt, b1 = nblk * (t + 1) / nt;
-        run_range(&rc, rc.scratch + (size_t)t * rc.scratch_per, b0, b1);
+        run_range(&rc, (char *)scratch + (size_t)t * per, b0, b1);
     }
 }
 
@@ -503,7 +499,7 @@ static void softmax_rows_f64(int64_t r0, int64_t r1, int64_t n, const double *x,
 
 void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y)
 {
-    bool v4 = have_avx512();
+    bool v4 = sb_be_fz_avx512();
     bool par = rows * n >= PAR_MIN && rows > 1;
 #pragma omp parallel if (par)
     {

@@ -9,7 +9,12 @@
  * into <cache>/<hash>.so (hash of source and command), written under a temporary name and
  * renamed, so concurrent processes never load a half-written file; a later plan with the same
  * group only dlopens it. Any failure (no compiler, unwritable cache) leaves the group to the
- * interpreter. */
+ * interpreter. The generated expressions compute exactly what fuse.c's instruction loops do
+ * (both without floating-point contraction), so a compiled kernel gives the same bits.
+ *
+ * Policy (plan.h): off, eager (at plan compile), or auto (default): a group that has computed
+ * $SB_JIT_MIN elements (2^24) in the interpreter is compiled by a background thread and used
+ * from the run after it is ready; small or short-lived plans never pay for the compiler. */
 #include "plan.h"
 #include "vmath.h"
 
@@ -18,7 +23,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <spawn.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,20 +34,37 @@ extern char **environ;
 
 static int jit_forced = -1;
 
-void sb_be_fz_jit_set(int on)
+void sb_be_fz_jit_set(int mode)
 {
-    jit_forced = on;
+    jit_forced = mode;
+}
+
+int sb_be_fz_jit_mode(void)
+{
+    if (jit_forced >= 0) return jit_forced;
+    const char *e = getenv("SB_JIT");
+    if (!e || !*e || !strcmp(e, "auto")) return SB_FZ_JIT_AUTO;
+    return strcmp(e, "0") ? SB_FZ_JIT_EAGER : SB_FZ_JIT_OFF;
 }
 
 bool sb_be_fz_jit_on(void)
 {
-    if (jit_forced >= 0) return jit_forced;
-    const char *e = getenv("SB_JIT");
-    return e && *e && strcmp(e, "0") != 0;
+    return sb_be_fz_jit_mode() == SB_FZ_JIT_EAGER;
+}
+
+/* Elements a group computes in the interpreter before the auto policy compiles it. */
+static int64_t jit_min(void)
+{
+    const char *e = getenv("SB_JIT_MIN");
+    char *end;
+    long long v = e && *e ? strtoll(e, &end, 10) : -1;
+    return v >= 0 && e && *end == 0 ? (int64_t)v : (int64_t)1 << 24;
 }
 
 /* ---- source ---------------------------------------------------------------------------------- */
-/* The C expression of op over operands a, b, c (float32). NULL = not generated. */
+/* The C expression of op over operands a, b, c (float32), written as fuse.c's instruction
+ * loops compute it (libm in double where they call it so), so that values agree bit for bit.
+ * NULL = not generated. */
 static const char *op_expr(sb_op op)
 {
     switch (op) {
@@ -47,28 +72,28 @@ static const char *op_expr(sb_op op)
     case SB_OP_ABS: return "fabsf(a)";
     case SB_OP_SIGN: return "(a > 0 ? 1.0f : a < 0 ? -1.0f : a)";
     case SB_OP_EXP: return "sb_vm_expf(a)";
-    case SB_OP_EXPM1: return "expm1f(a)";
+    case SB_OP_EXPM1: return "(float)expm1(a)";
     case SB_OP_LOG: return "sb_vm_logf(a)";
-    case SB_OP_LOG1P: return "log1pf(a)";
-    case SB_OP_LOG2: return "log2f(a)";
+    case SB_OP_LOG1P: return "(float)log1p(a)";
+    case SB_OP_LOG2: return "(float)log2(a)";
     case SB_OP_SQRT: return "sqrtf(a)";
     case SB_OP_SQR: return "a * a";
     case SB_OP_RECIPROCAL: return "1.0f / a";
-    case SB_OP_SIN: return "sinf(a)";
-    case SB_OP_COS: return "cosf(a)";
+    case SB_OP_SIN: return "(float)sin(a)";
+    case SB_OP_COS: return "(float)cos(a)";
     case SB_OP_TANH: return "sb_vm_tanhf(a)";
     case SB_OP_SIGMOID: return "sb_vm_sigmoidf(a)";
-    case SB_OP_SOFTPLUS: return "(a > 0 ? a + log1pf(expf(-a)) : log1pf(expf(a)))";
+    case SB_OP_SOFTPLUS: return "(float)(a > 0 ? a + log1p(exp(-a)) : log1p(exp(a)))";
     case SB_OP_RELU: return "(a < 0 ? 0.0f : a)";
-    case SB_OP_ERF: return "erff(a)";
-    case SB_OP_FLOOR: return "floorf(a)";
-    case SB_OP_CEIL: return "ceilf(a)";
-    case SB_OP_ROUND: return "rintf(a)";
+    case SB_OP_ERF: return "(float)erf(a)";
+    case SB_OP_FLOOR: return "(float)floor(a)";
+    case SB_OP_CEIL: return "(float)ceil(a)";
+    case SB_OP_ROUND: return "(float)rint(a)";
     case SB_OP_ADD: return "a + b";
     case SB_OP_SUB: return "a - b";
     case SB_OP_MUL: return "a * b";
     case SB_OP_DIV: return "a / b";
-    case SB_OP_POW: return "powf(a, b)";
+    case SB_OP_POW: return "(float)pow(a, b)";
     case SB_OP_MAXIMUM: return "((a != a || a >= b) ? a : b)";
     case SB_OP_MINIMUM: return "((a != a || a <= b) ? a : b)";
     case SB_OP_CLIP: return "(a < b ? b : a > c ? c : a)";
@@ -140,8 +165,8 @@ static char *gen_source(const sb_fz_group *g)
 }
 
 /* ---- compiling and caching ------------------------------------------------------------------- */
-static const char *const CFLAGS[] = {"-O3", "-march=native", "-fno-math-errno", "-fopenmp",
-                                     "-shared", "-fPIC", "-w"};
+static const char *const CFLAGS[] = {"-O3", "-march=native", "-fno-math-errno", "-ffp-contract=off",
+                                     "-fopenmp", "-shared", "-fPIC", "-w"};
 #define NCFLAGS ((int)(sizeof CFLAGS / sizeof *CFLAGS))
 
 /* mkdir -p */
@@ -209,25 +234,131 @@ static bool build_cached(const char *src, const char *cc, char *so, size_t n)
     return ok;
 }
 
-bool sb_be_fz_jit(sb_fz_group *g)
+/* Build (or find) src's shared object and load it: *handle and the kernel, or NULL. */
+static sb_fz_jit_fn load_kernel(const char *src, void **handle)
 {
-    char *src = gen_source(g);
-    if (!src) return false;
     const char *cc = getenv("SB_CC");
     char so[1100];
-    bool ok = build_cached(src, cc && *cc ? cc : "cc", so, sizeof so);
-    free(src);
-    if (!ok) {
-        sb_log(2, "fused kernel: compiling failed; the interpreter runs it");
-        return false;
-    }
+    *handle = NULL;
+    if (!build_cached(src, cc && *cc ? cc : "cc", so, sizeof so)) return NULL;
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     void *fn = h ? dlsym(h, "sb_fz_kernel") : NULL;
     if (!fn) {
         if (h) dlclose(h);
+        return NULL;
+    }
+    sb_fz_jit_fn k;
+    memcpy(&k, &fn, sizeof fn);
+    *handle = h;
+    return k;
+}
+
+bool sb_be_fz_jit(sb_fz_group *g)
+{
+    char *src = gen_source(g);
+    if (!src) return false;
+    void *h;
+    sb_fz_jit_fn fn = load_kernel(src, &h);
+    free(src);
+    if (!fn) {
+        sb_log(2, "fused kernel: compiling failed; the interpreter runs it");
         return false;
     }
     g->jit_handle = h;
-    memcpy(&g->jit, &fn, sizeof fn);
+    g->jit = fn;
     return true;
+}
+
+/* ---- the auto policy: background compiles ----------------------------------------------------
+ * A job is shared by its group and its thread (two references, atomically counted); whoever
+ * drops the last one frees it, closing a kernel that nobody adopted. The thread lowers its own
+ * priority (Linux: per thread, inherited by the compiler it spawns) so that compiling does not
+ * take time slices from the runs it is meant to speed up. */
+enum { JOB_RUNNING, JOB_READY, JOB_FAILED };
+
+struct sb_fz_jit_job {
+    int state;            /* JOB_*, atomic */
+    int refs;             /* atomic */
+    char *src;
+    sb_fz_jit_fn fn;
+    void *handle;
+    pthread_t thread;
+};
+
+static void job_unref(struct sb_fz_jit_job *j)
+{
+    if (__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
+    if (j->handle) dlclose(j->handle);
+    free(j->src);
+    free(j);
+}
+
+static void *job_main(void *arg)
+{
+    struct sb_fz_jit_job *j = arg;
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+    void *h;
+    sb_fz_jit_fn fn = load_kernel(j->src, &h);
+    j->fn = fn;
+    j->handle = h;
+    __atomic_store_n(&j->state, fn ? JOB_READY : JOB_FAILED, __ATOMIC_RELEASE);
+    job_unref(j);
+    return NULL;
+}
+
+/* Start g's background compile; false when g cannot be generated or no thread starts. */
+static bool job_start(sb_fz_group *g)
+{
+    char *src = gen_source(g);
+    if (!src) return false;
+    struct sb_fz_jit_job *j = sb_xcalloc(1, sizeof *j);
+    j->src = src;
+    j->refs = 2;
+    if (pthread_create(&j->thread, NULL, job_main, j)) {
+        free(src);
+        free(j);
+        return false;
+    }
+    pthread_detach(j->thread);
+    g->job = j;
+    return true;
+}
+
+/* Take a finished job's kernel (or give up on a failed one). */
+static void job_adopt(sb_fz_group *g)
+{
+    struct sb_fz_jit_job *j = g->job;
+    int st = __atomic_load_n(&j->state, __ATOMIC_ACQUIRE);
+    if (st == JOB_RUNNING) return;
+    if (st == JOB_READY) {
+        g->jit = j->fn;
+        g->jit_handle = j->handle;
+        j->handle = NULL;
+    } else {
+        g->jit_seen = -1;
+    }
+    g->job = NULL;
+    job_unref(j);
+}
+
+sb_fz_jit_fn sb_be_fz_jit_poll(const sb_fz_group *cg, int64_t n)
+{
+    sb_fz_group *g = (sb_fz_group *)cg; /* plan-owned and run by one thread at a time */
+    if (g->jit) return g->jit;
+    if (g->job) {
+        job_adopt(g);
+        return g->jit;
+    }
+    if (g->jit_seen < 0 || g->dtype != SB_DTYPE_F32 || sb_be_fz_jit_mode() != SB_FZ_JIT_AUTO)
+        return NULL;
+    g->jit_seen += n;
+    if (g->jit_seen >= jit_min() && !job_start(g)) g->jit_seen = -1;
+    return NULL;
+}
+
+void sb_be_fz_jit_drop(sb_fz_group *g)
+{
+    if (!g->job) return;
+    job_unref(g->job);
+    g->job = NULL;
 }

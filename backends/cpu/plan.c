@@ -624,6 +624,7 @@ static void build_steps(compiler *c)
     }
     layout_steps(c, group);
     free(c->absorbed);
+    c->absorbed = NULL;
     size_t scratch = 0;
     for (int k = 0; k < p->nstep; k++) {
         const sb_fz_group *g = p->steps[k].kind == ST_FUSED    ? &p->steps[k].fz

@@ -127,8 +127,6 @@ bool sb_be_fz_jit(sb_fz_group *g);
 /* Called by each run of g over n elements: the compiled kernel to use (NULL: interpret),
  * counting n and starting or adopting the background compile under the auto policy. */
 sb_fz_jit_fn sb_be_fz_jit_poll(const sb_fz_group *g, int64_t n);
-/* Wait until g's background compile (if any) finished, and adopt its kernel; for tests. */
-void sb_be_fz_jit_wait(sb_fz_group *g);
 /* Drop g's background compile (it finishes alone and frees itself). */
 void sb_be_fz_jit_drop(sb_fz_group *g);
 

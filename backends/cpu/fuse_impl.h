@@ -1,0 +1,44 @@
+/* fuse_impl.h: internals of the fused kernels shared by fuse.c (elementwise groups) and
+ * fuse_reduce.c (reductions fused with their elementwise input). Not for other files.
+ *
+ * A run context holds a group's leaves classified against the shape the group is evaluated
+ * over; sb_be_fz_block evaluates the group over one block of flat positions and returns the
+ * block of values (in a register, or in place when the group is a single contiguous value). */
+#ifndef SB_CPU_FUSE_IMPL_H
+#define SB_CPU_FUSE_IMPL_H
+
+#include "plan.h"
+
+enum { SB_FZ_LEAF_FULL, SB_FZ_LEAF_SCALAR, SB_FZ_LEAF_PERIODIC, SB_FZ_LEAF_GATHER };
+
+typedef struct sb_fz_leaf {
+    int kind;
+    double scalar;
+    const char *base;   /* FULL / PERIODIC: first element; GATHER: element 0 of the view */
+    int64_t period;     /* PERIODIC: elements in one repetition */
+    int64_t strides[SB_MAX_DIMS]; /* GATHER: strides over the evaluated shape */
+} sb_fz_leaf;
+
+typedef struct sb_fz_ctx {
+    const sb_fz_group *g;
+    sb_fz_leaf lf[SB_FZ_MAXREG];
+    int ndim;
+    int64_t shape[SB_MAX_DIMS];
+    int64_t n;
+    char *out;          /* NULL: the last instruction writes its register (reductions) */
+    bool stream;        /* large, aligned output on an AVX-512 CPU: non-temporal stores */
+} sb_fz_ctx;
+
+/* Classify g's leaves (values at run time) against shape[0..ndim); out stays NULL. */
+void sb_be_fz_ctx_init(sb_fz_ctx *rc, const sb_fz_group *g, const sb_tensor *leaves, int ndim,
+                       const int64_t *shape);
+/* Fill the scalar leaves' registers (once per thread and run, before sb_be_fz_block). */
+void sb_be_fz_splat(const sb_fz_ctx *rc, char *regs);
+/* Evaluate the group over flat positions [start, start + n), n <= SB_FZ_BLOCK, with this
+ * thread's registers; returns the values (of g's dtype): rc->out + start when rc->out is set,
+ * else a register or the leaf's own memory. v4: use the AVX-512 instruction loops. */
+const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64_t n, bool v4);
+/* Whether the CPU runs the AVX-512 (x86-64-v4) clones. */
+bool sb_be_fz_avx512(void);
+
+#endif
