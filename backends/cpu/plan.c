@@ -70,6 +70,9 @@ struct sb_plan {
     sb_array *outarr;    /* their borrowed headers */
     bool have_out;
     int64_t nrun;        /* computing steps executed by the last run */
+    int64_t nheap;       /* reference-kernel results of the last run outside the pool */
+    int nreq, ntrace;    /* pool requests of this run; entries of trace */
+    pool_buf **trace;    /* by request number: the buffer it got (pool_get) */
 };
 
 /* ---- compiling: order --------------------------------------------------------------------- */
@@ -686,6 +689,7 @@ void sb_be_plan_free(sb_plan *p)
         free(b);
     }
     sb_ptrvec_free(&p->pool);
+    free(p->trace);
     free(p->steps);
     free(p->outs);
     free(p->val);
@@ -697,9 +701,19 @@ void sb_be_plan_free(sb_plan *p)
 }
 
 /* ---- running: buffers ------------------------------------------------------------------- */
-/* A pool buffer of at least `bytes` that no live value refers to: the smallest free one that
- * is large enough, else the largest free one grown, else a new one. */
-static sb_be_buf *pool_get(sb_plan *p, size_t bytes)
+/* Give b (free) at least `bytes` of capacity. */
+static void pool_grow(sb_plan *p, pool_buf *b, size_t bytes)
+{
+    free(b->buf.data);
+    b->cap = (bytes + 63) / 64 * 64;
+    b->buf.data = aligned_alloc(64, b->cap ? b->cap : 64);
+    SB_ASSERT(b->buf.data);
+    p->nalloc++;
+}
+
+/* The smallest free buffer of at least `bytes`, else the largest free one grown, else a new
+ * one. */
+static pool_buf *pool_pick(sb_plan *p, size_t bytes)
 {
     pool_buf *best = NULL, *big = NULL;
     for (int i = 0; i < p->pool.n; i++) {
@@ -715,13 +729,29 @@ static sb_be_buf *pool_get(sb_plan *p, size_t bytes)
             best->buf.refs = 1;
             sb_ptrvec_push(&p->pool, best);
         }
-        free(best->buf.data);
-        best->cap = (bytes + 63) / 64 * 64;
-        best->buf.data = aligned_alloc(64, best->cap ? best->cap : 64);
-        SB_ASSERT(best->buf.data);
-        p->nalloc++;
+        pool_grow(p, best, bytes);
     }
-    return &best->buf;
+    return best;
+}
+
+/* A pool buffer of at least `bytes` that no live value refers to. Requests are numbered in
+ * each run and the buffer each one got is remembered: a run making the requests of the run
+ * before (same shapes, same branches) gets the same buffers back, each free again at the same
+ * point, so it allocates nothing. A new request, or one whose buffer is busy: pool_pick. */
+static sb_be_buf *pool_get(sb_plan *p, size_t bytes)
+{
+    int q = p->nreq++;
+    if (q < p->ntrace && p->trace[q]->buf.refs == 1) {
+        if (p->trace[q]->cap < bytes) pool_grow(p, p->trace[q], bytes);
+        return &p->trace[q]->buf;
+    }
+    pool_buf *b = pool_pick(p, bytes);
+    if (q >= p->ntrace) {
+        p->trace = sb_xrealloc(p->trace, sizeof *p->trace * (size_t)(q + 1));
+        p->ntrace = q + 1;
+    }
+    p->trace[q] = b;
+    return &b->buf;
 }
 
 /* A new contiguous tensor of dt and shape over a pool buffer. */
@@ -734,6 +764,16 @@ static sb_tensor pool_tensor(sb_plan *p, sb_dtype dt, int ndim, const int64_t *s
     t.buf = pool_get(p, bytes);
     t.buf->refs++;
     return t;
+}
+
+/* The pool as the allocator of sb_be_tensor_new / _zeros during a run (sb_be_tensor_set_alloc):
+ * reference kernels' results and temporaries, and copies made for GEMM operands or outputs,
+ * come from pool buffers, which the refcount returns to the pool when they die. */
+static sb_be_buf *pool_alloc(void *user, size_t bytes)
+{
+    sb_be_buf *b = pool_get(user, bytes);
+    b->refs++;
+    return b;
 }
 
 /* A tensor over data owned elsewhere (a binding, a constant) through plan-owned header hb. */
@@ -963,8 +1003,10 @@ static sb_status concrete_type(const sb_node *n, const sb_tensor *in, const sb_a
     return sb_infer_type((sb_op)n->op, n->nin, tp, a, vp, out, d);
 }
 
-/* Any other op: the reference evaluator's kernel. */
-static sb_status run_kernel(sb_plan *p, const step *s, sb_diag *d)
+/* Any other op: the reference evaluator's kernel (its result and temporaries come from the
+ * pool: pool_alloc). s->view records whether the result shares an input's buffer; p->nheap
+ * counts results on memory of their own outside the pool. */
+static sb_status run_kernel(sb_plan *p, step *s, sb_diag *d)
 {
     const sb_node *n = s->node;
     sb_attrs a;
@@ -976,6 +1018,9 @@ static sb_status run_kernel(sb_plan *p, const step *s, sb_diag *d)
     if (st) return st;
     sb_tensor out = {0};
     if ((st = sb_be_cpu_kernel((sb_op)n->op)(&c, &out))) return st;
+    s->view = false;
+    for (int i = 0; i < n->nin; i++) s->view |= out.buf && out.buf == in[i].buf;
+    p->nheap += !s->view && out.buf && out.buf->owned;
     p->val[n->id] = out;
     return SB_OK;
 }
@@ -1009,7 +1054,7 @@ static sb_status run_step(sb_plan *p, int i, int nbind, const sb_binding *binds,
     case ST_SOFTMAX: return run_softmax(p, s);
     case ST_REDUCE: return run_reduce(p, s, d);
     case ST_IFELSE: return run_ifelse(p, i, nbind, binds, d);
-    default: return run_kernel(p, s, d);
+    default: return run_kernel(p, &p->steps[i], d);
     }
 }
 
@@ -1029,16 +1074,20 @@ static void keep_outputs(sb_plan *p)
 }
 
 /* ---- profiling (core/profile.h) ---------------------------------------------------------- */
-/* What the profiler calls step s: its op, "fused{op,op,...}" (members in order), "gemm". */
+/* What the profiler calls step s: its op, "fused{op,op,...}" (members in order; a fused
+ * reduction ends with its reduction), "gemm". */
 static void step_label(const step *s, char *buf, size_t cap)
 {
+    const sb_fz_group *g = s->kind == ST_FUSED ? &s->fz : s->kind == ST_REDUCE ? &s->rz.g : NULL;
     if (s->kind == ST_GEMM) {
         snprintf(buf, cap, "gemm");
-    } else if (s->kind == ST_FUSED) {
+    } else if (g && g->ninstr > 0) {
         size_t k = (size_t)snprintf(buf, cap, "fused{");
-        for (int i = 0; i < s->fz.ninstr && k + 24 < cap; i++)
+        for (int i = 0; i < g->ninstr && k + 24 < cap; i++)
             k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "," : "",
-                                  sb_op_get((sb_op)s->fz.instr[i].op)->name);
+                                  sb_op_get((sb_op)g->instr[i].op)->name);
+        if (s->kind == ST_REDUCE && k + 24 < cap)
+            k += (size_t)snprintf(buf + k, cap - k, ",%s", sb_op_get((sb_op)s->node->op)->name);
         snprintf(buf + k, cap - k, k + 24 < cap ? "}" : ",...}");
     } else {
         snprintf(buf, cap, "%s", sb_op_get((sb_op)s->node->op)->name);
@@ -1105,9 +1154,12 @@ sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_arra
     p->have_out = false;
     bool prof = sb_prof_on; /* profiling (core/profile.h): one branch per step when off */
     double t0 = prof ? sb_prof_run_begin() : 0;
-    p->nrun = 0;
+    p->nrun = p->nheap = 0;
+    p->nreq = 0;
+    sb_be_tensor_set_alloc(pool_alloc, p); /* on this thread, until the outputs are kept */
     sb_status st = run_range(p, 0, p->nstep, nbind, binds, d);
     if (!st) keep_outputs(p);
+    sb_be_tensor_set_alloc(NULL, NULL);
     for (int i = 0; i < p->nstep; i++) sb_be_tensor_release(&p->val[p->steps[i].node->id]);
     if (prof) sb_prof_run_end(t0, pool_bytes(p));
     if (st) return st;
@@ -1248,6 +1300,7 @@ void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s)
         s->nifelse += st->kind == ST_IFELSE;
     }
     s->nrun = p->nrun;
+    s->nheap = p->nheap;
     s->nbuffers = p->pool.n;
     for (int i = 0; i < p->pool.n; i++) s->pool_bytes += ((pool_buf *)p->pool.v[i])->cap;
     s->pool_allocs = p->nalloc;

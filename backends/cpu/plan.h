@@ -54,6 +54,8 @@ typedef struct sb_plan_stats {
     int nbuffers;       /* pool buffers */
     size_t pool_bytes;  /* their total capacity */
     int64_t pool_allocs;/* pool (re)allocations since compile */
+    int64_t nheap;      /* reference-kernel results of the last run on memory of their own (not
+                           pool buffers nor views): 0 unless a kernel bypasses sb_be_tensor_new */
 } sb_plan_stats;
 void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s);
 /* One line per step: kind, node, fused members. */

@@ -32,18 +32,33 @@ static sb_tensor header(sb_dtype dt, int ndim, const int64_t *shape)
     return t;
 }
 
+static _Thread_local sb_be_buf_alloc_fn alloc_fn; /* sb_be_tensor_set_alloc */
+static _Thread_local void *alloc_user;
+
+void sb_be_tensor_set_alloc(sb_be_buf_alloc_fn fn, void *user)
+{
+    alloc_fn = fn;
+    alloc_user = user;
+}
+
 sb_tensor sb_be_tensor_new(sb_dtype dt, int ndim, const int64_t *shape)
 {
     sb_tensor t = header(dt, ndim, shape);
     size_t n = (size_t)sb_be_tensor_numel(&t) * sb_dtype_size(dt);
-    t.buf = buf_new(sb_xmalloc(n), true);
+    t.buf = alloc_fn ? alloc_fn(alloc_user, n) : buf_new(sb_xmalloc(n), true);
     return t;
 }
 
 sb_tensor sb_be_tensor_zeros(sb_dtype dt, int ndim, const int64_t *shape)
 {
     sb_tensor t = header(dt, ndim, shape);
-    t.buf = buf_new(sb_xcalloc((size_t)sb_be_tensor_numel(&t), sb_dtype_size(dt)), true);
+    size_t n = (size_t)sb_be_tensor_numel(&t) * sb_dtype_size(dt);
+    if (alloc_fn) {
+        t.buf = alloc_fn(alloc_user, n);
+        memset(t.buf->data, 0, n);
+    } else {
+        t.buf = buf_new(sb_xcalloc((size_t)sb_be_tensor_numel(&t), sb_dtype_size(dt)), true);
+    }
     return t;
 }
 

@@ -29,6 +29,12 @@ typedef struct sb_tensor {
 /* A new contiguous tensor; data uninitialized (zeroed with _zeros). */
 sb_tensor sb_be_tensor_new(sb_dtype dt, int ndim, const int64_t *shape);
 sb_tensor sb_be_tensor_zeros(sb_dtype dt, int ndim, const int64_t *shape);
+/* Where sb_be_tensor_new / _zeros take their buffers on the calling thread (the plan points it
+ * at its pool while a reference kernel runs, so that kernel results and temporaries are
+ * pooled): fn(user, bytes) returns a buffer of at least `bytes` holding one reference for the
+ * new tensor, which release never frees (its owner holds another). NULL fn: malloc. */
+typedef sb_be_buf *(*sb_be_buf_alloc_fn)(void *user, size_t bytes);
+void sb_be_tensor_set_alloc(sb_be_buf_alloc_fn fn, void *user);
 /* A tensor over a caller's array, without copying (the array must outlive the tensor). */
 sb_tensor sb_be_tensor_wrap(const sb_array *a);
 /* Another reference to t's buffer (same header). */

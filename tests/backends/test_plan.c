@@ -483,3 +483,34 @@ Test(plan, ifelse_nested)
     sb_be_plan_free(p);
     env_free(&e);
 }
+
+/* A training step (softmax cross-entropy and a one-hot term, their gradients with
+ * expand_dims / broadcasts / reductions, SGD updates): reference-kernel results come from the
+ * pool too, so after the first run no run grows the pool or puts a kernel result on the heap. */
+Test(plan, training_step_allocates_nothing)
+{
+    env e;
+    env_init(&e);
+    sb_node *cost = parse("mean(categorical_crossentropy(softmax(tanh(x @ w + b)), i)) + "
+                          "0.1 * mean(sum(one_hot(i, 5, dtype='float32') * (x @ w), axis=1)) + "
+                          "mean(expand_dims(sum(x, axis=1), 1) * m)");
+    sb_node *wrt[2] = {parse("w"), parse("b")}, *g[2];
+    sb_diag_clear(&D);
+    cr_assert_eq(sb_grad(C, cost, 2, wrt, NULL, g, &D), SB_OK, "%s", D.msg);
+    sb_node *lr = parse("0.1");
+    sb_node *n[5] = {cost, g[0], g[1], sb_apply2(C, SB_OP_SUB, wrt[0], sb_apply2(C, SB_OP_MUL, lr, g[0], &D), &D),
+                     sb_apply2(C, SB_OP_SUB, wrt[1], sb_apply2(C, SB_OP_MUL, lr, g[1], &D), &D)};
+    sb_plan *p = sb_be_plan_compile(C, 5, n, &D);
+    cr_assert_not_null(p, "%s", D.msg);
+    check_outputs("train", 5, n, &e, p);
+    sb_plan_stats a, b;
+    sb_be_plan_stats(p, &a);
+    cr_assert_gt(a.nkernel, 3, "reference kernels run (%d)", a.nkernel);
+    for (int r = 0; r < 4; r++) check_outputs("train", 5, n, &e, p);
+    sb_be_plan_stats(p, &b);
+    cr_assert_eq(b.pool_allocs, a.pool_allocs, "runs after the first reuse the pool (%lld -> %lld)",
+                 (long long)a.pool_allocs, (long long)b.pool_allocs);
+    cr_assert_eq(b.nheap, 0, "%lld kernel results outside the pool", (long long)b.nheap);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
