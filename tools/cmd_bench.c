@@ -14,6 +14,7 @@
  * itself with OPENBLAS_CORETYPE=SkylakeX (--coretype chooses another; --keep-coretype keeps
  * the environment's). OMP_WAIT_POLICY is set to passive the same way unless the environment or
  * --omp-wait gives it. The peers get the same environment. */
+#include "backends/backend.h"
 #include "backends/cpu/plan.h"
 #include "backends/cpu/vmath.h"
 #include "commands.h"
@@ -37,6 +38,7 @@ typedef struct bench_opts {
     bool no_peers;
     bool show_plan;
     bool jit;            /* every plan's fused groups compiled to C (fusejit.c) */
+    const char *backend; /* --backend: "cuda" runs G1-G4 instead (sb_be_cuda_bench) */
 } bench_opts;
 
 typedef struct result {
@@ -564,7 +566,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c] [--json FILE] [--no-peers]\n"
             "                      [--peers PATH] [--coretype NAME | --keep-coretype]\n"
-            "                      [--omp-wait active|passive] [--jit] [--plan]\n\n"
+            "                      [--omp-wait active|passive] [--jit] [--plan]\n"
+            "       symbench bench --backend cuda [--quick]\n\n"
             "Run the benchmark suite: symbench's CPU plan, a hand-written C reference, NumPy and\n"
             "PyTorch (bench/peers.py through /usr/bin/python3) on the same workloads, in this one\n"
             "invocation, and print times (median of repetitions after warm-up) and ratios.\n"
@@ -582,7 +585,24 @@ static void usage(FILE *f)
             "--omp-wait POLICY  OMP_WAIT_POLICY for everyone (default: the environment's, else\n"
             "                   passive: idle threads sleep instead of spinning)\n"
             "--jit              compile every plan's fused groups to C (as SB_JIT=1 does)\n"
-            "--plan             print each workload's execution plan on stderr\n");
+            "--plan             print each workload's execution plan on stderr\n"
+            "--backend cuda     the GPU benchmarks G1-G4 on the CUDA backend instead (docs/cuda.md;\n"
+            "                   without a device, each workload's plan only)\n");
+}
+
+/* --backend NAME: cpu is the suite above; cuda runs G1-G4 (the CUDA module, loaded on demand). */
+static int bench_backend(const bench_opts *o)
+{
+#ifdef SB_HAVE_CUDA
+    if (!strcmp(o->backend, "cuda")) {
+        sb_diag d = {0};
+        if (!sb_be_cuda_bench(stdout, o->quick, &d)) return 0;
+        fprintf(stderr, "symbench bench: %s\n", d.msg);
+        return 1;
+    }
+#endif
+    fprintf(stderr, "symbench bench: backend '%s' is not available in this build\n", o->backend);
+    return 2;
 }
 
 static bool want(const bench_opts *o, const char *w)
@@ -784,6 +804,7 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **core, b
         else if (!strcmp(a, "--peers") && has) o->peers = argv[++i];
         else if (!strcmp(a, "--coretype") && has) *core = argv[++i];
         else if (!strcmp(a, "--omp-wait") && has) *wait = argv[++i];
+        else if (!strcmp(a, "--backend") && has) o->backend = argv[++i];
         else {
             fprintf(stderr, "symbench bench: unknown or incomplete option '%s' (see --help)\n", a);
             return 2;
@@ -799,6 +820,7 @@ int sb_cmd_bench(int argc, char **argv)
     bool keep = false;
     int rc = parse_args(argc, argv, &o, &core, &keep, &wait);
     if (rc) return rc < 0 ? 0 : rc;
+    if (o.backend && strcmp(o.backend, "cpu")) return bench_backend(&o);
     choose_env(argc, argv, core, keep, wait);
     if (o.jit) sb_be_fz_jit_set(1);
     /* The steps still run by reference kernels allocate their results each run; keep freed

@@ -7,6 +7,7 @@ out=${OUT:-gpu-logs}
 mkdir -p "$out"
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1
 export SB_CUDA_CACHE="$out/kernel-cache"
+export SB_CUDA_MODULE="$PWD/gpu-bin/libsymbench-cuda.so" # for test-ops and symbench
 rc=0
 bash .gpu/enter.sh gpu-bin/test-cuda --verbose > "$out/test-cuda.log" 2>&1 || rc=1
 bash .gpu/enter.sh gpu-bin/test-ops > "$out/test-ops.log" 2>&1 || rc=1

@@ -228,3 +228,32 @@ Test(cuda_module, symbench_run_reports_the_module, .timeout = 60)
                   !strstr(out, "backend 'cuda'"),
               "%s", out);
 }
+
+/* `symbench bench --backend cuda --quick` goes through the module: the G1-G4 plans without a
+ * device (a table of times with one); a missing module is an error. */
+static char *run_cmd(const char *module, int *rc)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "SB_CUDA_MODULE='%s' '%s/tools/symbench' bench --backend cuda --quick 2>&1",
+             module, getenv("SB_BUILD_ROOT"));
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    static char out[16384];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    *rc = pclose(p);
+    return out;
+}
+
+Test(cuda_module, symbench_bench_backend_cuda, .timeout = 120)
+{
+    int rc;
+    char *out = run_cmd(getenv("SB_CUDA_TEST_MODULE"), &rc);
+    cr_expect_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "G1 fused elementwise") && strstr(out, "G4 SGEMM"), "%s", out);
+    cr_expect(strstr(out, "G3 MLP step b=128      plan: ") || strstr(out, " ms "), "%s", out);
+    out = run_cmd("/nonexistent/libsymbench-cuda.so", &rc);
+    cr_expect_neq(rc, 0);
+    cr_expect(strstr(out, "symbench bench: backend 'cuda' is not available: /nonexistent/"), "%s",
+              out);
+}
