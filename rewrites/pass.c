@@ -4,6 +4,7 @@
  * A pass is data: a name, a run function and its JSON settings. Instruments wrap each pass:
  * time it, count graph nodes before and after, tell whether it changed the graph, call the
  * on_stage callback and write a {"type":"pass"} trace record. */
+#include "backends/backend.h"
 #include "json.h"
 #include "optimize.h"
 #include "passes.h"
@@ -357,15 +358,50 @@ static sb_status pass_dce(sb_graph *g, const cJSON *s, const sb_pass_opts *o, bo
     return check_keys(o, s, plain_keys, d);
 }
 
+/* {"type":"plan"} record of the fuse / inplace pass: what the backend's plan of g does (the
+ * same compile as a compiled function's: outputs, then update values written in place where
+ * the backend can). A graph the backend cannot compile gets "error" (the run reports it). */
+static void trace_plan(sb_graph *g, const char *pass, const sb_pass_opts *o)
+{
+    sb_be_plan_desc pd;
+    sb_diag d = {0};
+    fputs("{\"type\":\"plan\",\"pass\":", o->trace);
+    sb_trace_str(o->trace, pass);
+    fputs(",\"backend\":", o->trace);
+    sb_trace_str(o->trace, o->backend->name);
+    if (sb_be_describe_graph(o->backend, g, &pd, &d) != SB_OK) {
+        fputs(",\"error\":", o->trace);
+        sb_trace_str(o->trace, d.msg);
+        fputs("}\n", o->trace);
+        return;
+    }
+    fprintf(o->trace, ",\"described\":%s,\"fused_groups\":%d,\"fused_nodes\":%d,\"gemms\":%d,"
+                      "\"kernels\":%d,\"inplace_steps\":%d,\"views\":%d}\n",
+            pd.described ? "true" : "false", pd.nfused, pd.nfused_nodes, pd.ngemm, pd.nkernels,
+            pd.ninplace, pd.nviews);
+    sb_be_plan_desc_free(&pd);
+}
+
 /* Elementwise fusion and in-place planning happen when a backend compiles the graph
- * (backends/cpu: fused kernels, memory plan): in a pipeline these names mark where that happens
- * and only report. */
-static sb_status pass_backend(sb_graph *g, const cJSON *s, const sb_pass_opts *o, bool *changed,
+ * (backends/cpu/plan.c: fused kernels, GEMMs, memory plan, in-place updates): in a pipeline
+ * these names mark where that happens, change nothing in the graph, and report what the plan
+ * made of it in the trace (with a backend in the options). */
+static sb_status pass_fuse(sb_graph *g, const cJSON *s, const sb_pass_opts *o, bool *changed,
+                           sb_diag *d)
+{
+    *changed = false;
+    sb_status st = check_keys(o, s, plain_keys, d);
+    if (!st && o->trace && o->backend) trace_plan(g, "fuse", o);
+    return st;
+}
+
+static sb_status pass_inplace(sb_graph *g, const cJSON *s, const sb_pass_opts *o, bool *changed,
                               sb_diag *d)
 {
-    (void)g;
     *changed = false;
-    return check_keys(o, s, plain_keys, d);
+    sb_status st = check_keys(o, s, plain_keys, d);
+    if (!st && o->trace && o->backend) trace_plan(g, "inplace", o);
+    return st;
 }
 
 /* ---- registry ---------------------------------------------------------------------------- */
@@ -384,8 +420,8 @@ static void register_builtins(void)
     registry[npasses++] = (typeof(registry[0])){"constant_fold", "fold constant subterms (e-graph analysis)", pass_constant_fold};
     registry[npasses++] = (typeof(registry[0])){"merge", "common subexpressions (already merged by hash-consing)", pass_merge};
     registry[npasses++] = (typeof(registry[0])){"dce", "dead code (already dropped: only roots are reachable)", pass_dce};
-    registry[npasses++] = (typeof(registry[0])){"fuse", "elementwise fusion (done by the backend when it compiles)", pass_backend};
-    registry[npasses++] = (typeof(registry[0])){"inplace", "in-place buffers (planned by the backend when it compiles)", pass_backend};
+    registry[npasses++] = (typeof(registry[0])){"fuse", "elementwise fusion (done by the backend when it compiles; traced)", pass_fuse};
+    registry[npasses++] = (typeof(registry[0])){"inplace", "in-place buffers (planned by the backend when it compiles; traced)", pass_inplace};
 }
 
 sb_status sb_rw_pass_register(const char *name, sb_pass_fn fn, const char *doc)

@@ -27,6 +27,10 @@ typedef struct sb_pass_opts {
     FILE *trace;          /* JSON-lines trace output; NULL = none */
     sb_stage_fn on_stage; /* (optional) */
     void *user;
+    /* (optional) the backend that will compile the graph: the report-only passes "fuse" and
+     * "inplace" ask it what its plan makes of the graph and write that in a {"type": "plan"}
+     * trace record (fused groups, in-place steps; docs/trace.md). NULL = no such record. */
+    const struct sb_backend_i *backend;
 } sb_pass_opts;
 
 /* Run the pipeline's passes over g in place (its outputs and updates are replaced by the

@@ -17,13 +17,16 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: symbench run [--help] [--quiet] PIPELINE.json\n\n"
+            "usage: symbench run [--help] [--quiet] [--profile[=FILE.json]] PIPELINE.json\n\n"
             "Run a pipeline: load its graph and data, expand gradients, run the optimization\n"
             "passes, evaluate the outputs once and apply the graph's updates once (or train),\n"
             "print each output and write the 'save' targets as .npy (shared variables with\n"
             "their updated values). Paths in the pipeline are relative to its file.\n"
             "See docs/formats.md for the pipeline format.\n\n"
             "  --quiet   print no per-stage lines\n"
+            "  --profile time every step of the evaluation (or training): a table per op type,\n"
+            "            the top nodes and memory on stderr at the end, and a section in the\n"
+            "            report; --profile=FILE.json writes it as JSON instead of the table\n"
             "  --help    show this help\n");
 }
 
@@ -43,6 +46,9 @@ typedef struct run_state {
     char *viz_dir;       /* where stage drawings go (NULL = no drawings) */
     sb_report *report;   /* the HTML report being built (NULL = none) */
     sb_diag viz_err;     /* the first drawing error (stage callbacks cannot return one) */
+    int nstages;         /* the last pass's stage index */
+    bool profile;        /* --profile */
+    const char *profile_json; /* --profile=FILE.json, or NULL: the table on stderr */
 } run_state;
 
 static void run_free(run_state *r)
@@ -138,6 +144,7 @@ static void draw_stage(run_state *r, const sb_graph *g, int index, const char *p
 static void on_stage(const sb_graph *g, const sb_stage_info *st, void *user)
 {
     run_state *r = user;
+    r->nstages = st->index;
     if (!r->quiet)
         printf("stage %d %-12s %5d -> %5d nodes  %8.3f ms%s\n", st->index, st->pass,
                st->nodes_before, st->nodes_after, st->seconds * 1e3,
@@ -166,7 +173,7 @@ static sb_status run_passes(run_state *r, sb_diag *d)
     }
     if (r->p->report) r->report = sb_report_new(r->p->file);
     sb_pass_opts opts = {.doc = r->p->doc, .passes = r->p->passes, .base_dir = r->p->dir,
-                         .trace = r->trace, .on_stage = on_stage, .user = r};
+                         .trace = r->trace, .on_stage = on_stage, .user = r, .backend = r->be};
     if (sb_rw_run_passes(r->g, &opts, d) != SB_OK) return d->status;
     if (r->viz_err.status) *d = r->viz_err;
     return d->status;
@@ -185,6 +192,74 @@ static sb_status write_report(const run_state *r, sb_diag *d)
     }
     printf("report -> %s\n", r->p->report);
     return SB_OK;
+}
+
+/* The graph as the backend's plan runs it, drawn as the stage after the last pass
+ * (NN-plan.FORMAT, when viz.stages asks for "plan": "all", "changed" or a list naming it) and
+ * added to the report: the nodes each fused group / GEMM computes in a cluster, in-place
+ * writers marked (viz/plan_draw.c). A graph the backend cannot compile is not drawn: running
+ * it reports why. */
+static void draw_plan(run_state *r)
+{
+    bool file = r->viz_dir && !r->viz_err.status && stage_wanted(r, "plan", true);
+    if (!file && !r->report) return;
+    sb_be_plan_desc pd;
+    sb_diag tmp = {0};
+    if (sb_be_describe_graph(r->be, r->g, &pd, &tmp) != SB_OK) return;
+    int index = r->nstages + 1;
+    char *title = sb_xasprintf("stage %d: plan (%s: %d fused groups, %d gemm, %d in place)", index,
+                               r->be->name, pd.nfused, pd.ngemm, pd.ninplace);
+    sb_drawing *dr = sb_viz_plan(r->g, &pd, &(sb_viz_opts){.title = title});
+    char *path = sb_xasprintf("%s/%02d-plan.%s", r->viz_dir ? r->viz_dir : ".", index, r->p->viz_format);
+    if (file && sb_make_dirs(path, false, &tmp) == SB_OK)
+        sb_drawing_write(dr, path, r->p->viz_format, &tmp);
+    if (tmp.status)
+        sb_json_error(r->p->doc, r->p->viz, tmp.status, &r->viz_err, "cannot draw stage %d (plan): %s",
+                      index, tmp.msg);
+    if (r->report) {
+        char *svg = sb_drawing_render(dr, "svg", NULL, NULL);
+        int n = sb_drawing_node_count(dr);
+        sb_report_add_stage(r->report, "plan", 0, n, n, svg);
+        free(svg);
+    }
+    sb_drawing_free(dr);
+    sb_be_plan_desc_free(&pd);
+    free(path);
+    free(title);
+}
+
+/* --profile: start from an empty collector and record the evaluation / training only. */
+static void profile_start(const run_state *r)
+{
+    if (!r->profile) return;
+    sb_profile_reset();
+    sb_profile_enable(true);
+}
+
+/* --profile, after a successful run: the table on stderr (or JSON into the file) and the
+ * report's section. */
+static sb_status profile_finish(run_state *r, sb_diag *d)
+{
+    sb_profile_enable(false);
+    sb_profile_summary *s = sb_profile_summarize();
+    sb_status st = SB_OK;
+    if (r->profile_json) {
+        char *json = sb_profile_json(s, 0);
+        FILE *f = sb_make_dirs(r->profile_json, false, d) ? NULL : fopen(r->profile_json, "w");
+        if (!f && !d->status)
+            sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "cannot open for writing: %s", strerror(errno));
+        if (f && (fputs(json, f) < 0 || fputc('\n', f) < 0) | (fclose(f) != 0))
+            sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "write failed: %s", strerror(errno));
+        st = d->status;
+        if (!st) printf("profile -> %s\n", r->profile_json);
+        free(json);
+    } else {
+        sb_profile_print(s, stderr, 10);
+    }
+    if (r->report) sb_report_set_profile(r->report, s, 20);
+    sb_profile_summary_free(s);
+    sb_profile_reset();
+    return st;
 }
 
 /* ---- outputs -------------------------------------------------------------------------------- */
@@ -275,11 +350,15 @@ static sb_status run(run_state *r, const char *path, sb_diag *d)
     r->g = sb_pipeline_load_graph(r->p, r->ctx, d);
     if (!r->g || bind_data(r, d) || sb_graph_expand_autodiff(r->g, d) || run_passes(r, d))
         return d->status;
-    if (r->p->train.present) { /* core/train.c: the loop, evaluation, metrics, checkpoint, save */
-        if (sb_train_run(r->p, r->g, r->nbind, r->binds, r->quiet, d)) return d->status;
-        return write_report(r, d); /* the stages (outputs were saved by the loop) */
-    }
-    if (evaluate(r, d)) return d->status;
+    draw_plan(r);
+    if (r->viz_err.status) return *d = r->viz_err, d->status;
+    profile_start(r);
+    /* core/train.c: the loop, evaluation, metrics, checkpoint, save (outputs saved by the loop) */
+    sb_status st = r->p->train.present ? sb_train_run(r->p, r->g, r->nbind, r->binds, r->quiet, d)
+                                       : evaluate(r, d);
+    sb_profile_enable(false);
+    if (st || (r->profile && profile_finish(r, d))) return d->status;
+    if (r->p->train.present) return write_report(r, d); /* the stages and the profile */
     print_outputs(r);
     if (save_all(r, d)) return d->status;
     return write_report(r, d);
@@ -296,6 +375,11 @@ int sb_cmd_run(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             r.quiet = true;
+        } else if (!strcmp(argv[i], "--profile")) {
+            r.profile = true;
+        } else if (!strncmp(argv[i], "--profile=", 10) && argv[i][10]) {
+            r.profile = true;
+            r.profile_json = argv[i] + 10;
         } else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "symbench run: unexpected argument '%s'\n", argv[i]);
             usage(stderr);

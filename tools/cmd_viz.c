@@ -6,6 +6,7 @@
  *   symbench viz GRAPH.json --egraph --rules algebra -o egraph.svg
  *
  * Drawings are built with libcgraph and rendered with libgvc (viz/); nothing shells out. */
+#include "backends/backend.h"
 #include "commands.h"
 #include "core-impl.h"
 #include "pipeline.h"
@@ -27,8 +28,10 @@ static void usage(FILE *f)
             "after a pass, with what the pass added highlighted and what it removed listed.\n\n"
             "  -o FILE           write FILE (.dot, .svg, .png, .pdf); default: DOT on stdout\n"
             "  --stage NAME|all  (pipelines) the stage after pass NAME ('input' = before any\n"
-            "                    pass); 'all' draws every stage into the directory -o names\n"
-            "                    (default out/stages) as NN-pass.FORMAT\n"
+            "                    pass; 'plan' = the last stage as the pipeline's backend\n"
+            "                    compiles it: fused kernels as clusters, in-place writes\n"
+            "                    marked); 'all' draws every stage, the plan last, into the\n"
+            "                    directory -o names (default out/stages) as NN-pass.FORMAT\n"
             "  --format FMT      format when it cannot come from -o (default svg)\n"
             "  --egraph          draw the e-graph of the outputs (e-classes as clusters, the\n"
             "                    extracted e-node of each class highlighted)\n"
@@ -138,6 +141,7 @@ typedef struct stage_state {
     const viz_args *a;
     sb_graph *prev;      /* the stage before (snapshot) */
     const char *pass;    /* the pass being drawn (for provenance) */
+    int last;            /* the last pass's stage index */
     int drawn;
     sb_diag err;
 } stage_state;
@@ -150,17 +154,22 @@ static const char *provenance(const sb_node *n, void *user)
     return buf;
 }
 
-/* Draw one stage as a diff against the previous one, to a file of its own or to -o. */
-static void draw_stage(stage_state *s, const sb_graph *g, int index, const char *pass)
+/* Draw one stage as a diff against the previous one (the plan stage: as the backend's plan
+ * runs it, pd), to a file of its own or to -o. */
+static void draw_stage(stage_state *s, const sb_graph *g, int index, const char *pass,
+                       const sb_be_plan_desc *pd)
 {
     const viz_args *a = s->a;
     bool all = !strcmp(a->stage, "all");
     if (s->err.status || (!all && strcmp(a->stage, pass))) return;
-    char *title = sb_xasprintf("stage %d: %s", index, pass);
+    char *title = pd ? sb_xasprintf("stage %d: plan (%d fused groups, %d gemm, %d in place)", index,
+                                    pd->nfused, pd->ngemm, pd->ninplace)
+                     : sb_xasprintf("stage %d: %s", index, pass);
     sb_viz_opts o = a->o;
     o.title = title;
     s->pass = pass;
-    sb_drawing *dr = s->prev ? sb_viz_diff(s->prev, g, provenance, s, &o) : sb_viz_graph(g, &o);
+    sb_drawing *dr = pd ? sb_viz_plan(g, pd, &o)
+                        : s->prev ? sb_viz_diff(s->prev, g, provenance, s, &o) : sb_viz_graph(g, &o);
     if (all) {
         const char *fmt = a->format ? a->format : "svg";
         char *path = sb_xasprintf("%s/%02d-%s.%s", a->out ? a->out : "out/stages", index, pass, fmt);
@@ -178,9 +187,26 @@ static void draw_stage(stage_state *s, const sb_graph *g, int index, const char 
 static void on_stage(const sb_graph *g, const sb_stage_info *st, void *user)
 {
     stage_state *s = user;
-    draw_stage(s, g, st->index, st->pass);
+    s->last = st->index;
+    draw_stage(s, g, st->index, st->pass, NULL);
     sb_graph_free(s->prev);
     s->prev = snapshot(g);
+}
+
+/* The stage after the last pass as the pipeline's backend compiles it (viz/plan_draw.c). */
+static sb_status draw_plan(stage_state *s, const sb_pipeline *p, const sb_graph *g, sb_diag *d)
+{
+    sb_diag tmp = {0};
+    const struct sb_backend_i *be = sb_backend_available(p->backend, &tmp) ? sb_backend_get(p->backend) : NULL;
+    if (!be) {
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(sb_json_root(p->doc), "backend");
+        return sb_json_error(p->doc, at, tmp.status ? tmp.status : SB_ERR_UNSUPPORTED, d, "%s", tmp.msg);
+    }
+    sb_be_plan_desc pd;
+    if (sb_be_describe_graph(be, g, &pd, d) != SB_OK) return d->status;
+    draw_stage(s, g, s->last + 1, "plan", &pd);
+    sb_be_plan_desc_free(&pd);
+    return SB_OK;
 }
 
 /* Run the pipeline's passes over g, drawing the stages --stage asks for. */
@@ -188,17 +214,19 @@ static sb_status draw_stages(const sb_pipeline *p, sb_graph *g, const viz_args *
 {
     stage_state s = {.a = a};
     if (sb_graph_expand_autodiff(g, d) != SB_OK) return d->status;
-    draw_stage(&s, g, 0, "input");
+    draw_stage(&s, g, 0, "input", NULL);
     s.prev = snapshot(g);
     sb_pass_opts opts = {.doc = p->doc, .passes = p->passes, .base_dir = p->dir,
                          .on_stage = on_stage, .user = &s};
     sb_status st = sb_rw_run_passes(g, &opts, d);
     sb_graph_free(s.prev);
+    if (st == SB_OK && !s.err.status && (!strcmp(a->stage, "all") || !strcmp(a->stage, "plan")))
+        st = draw_plan(&s, p, g, d);
     if (st != SB_OK) return st;
     if (s.err.status) return *d = s.err, d->status;
     if (!s.drawn)
-        return sb_diag_set(d, SB_ERR_VALUE, p->file, 0, 0, "no stage named '%s' (stages are 'input' "
-                           "and the names of the pipeline's passes)", a->stage);
+        return sb_diag_set(d, SB_ERR_VALUE, p->file, 0, 0, "no stage named '%s' (stages are 'input', "
+                           "the names of the pipeline's passes and 'plan')", a->stage);
     return SB_OK;
 }
 

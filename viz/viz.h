@@ -81,6 +81,16 @@ typedef struct sb_viz_eclass {
  * o->max_nodes e-nodes, whole classes are left out and a note says how many. */
 sb_drawing *sb_viz_egraph(int nclass, const sb_viz_eclass *cls, const sb_viz_opts *o);
 
+/* Draw g as a backend's plan runs it (viz/plan_draw.c): pd describes the plan of g's outputs
+ * and updates (sb_be_describe_graph, backends/backend.h); the nodes of each step that computes
+ * several of them are drawn inside a cluster "cluster_k<k>" labelled "kernel <k>", in-place
+ * writers and views are marked (SB_VIZ_MARK_*). o's kernel_of / marks_of are replaced; a NULL
+ * or empty title becomes a summary of the plan. */
+struct sb_be_plan_desc;
+sb_drawing *sb_viz_plan(const sb_graph *g, const struct sb_be_plan_desc *pd, const sb_viz_opts *o);
+/* The clusters sb_viz_plan draws for pd (steps computing more than one node). */
+int sb_viz_plan_clusters(const struct sb_be_plan_desc *pd);
+
 /* Draw a proof chain (what `symbench explain` finds): terms[0] = start, terms[i] follows from
  * terms[i-1] by rules[i] (applied right to left when backward[i]; rules[0] and backward may be
  * NULL). Each term is a cluster "cluster_step<i>" holding its expression DAG; the nodes a step

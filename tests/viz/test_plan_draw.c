@@ -1,0 +1,161 @@
+/* test_plan_draw.c: drawings of the compiled plan (viz/plan_draw.c over backends/describe.c and
+ * the CPU plan's describe): the DOT structure of a graph with a known fusion (one cluster
+ * "cluster_k<k>" per multi-node step, holding exactly its members), a GEMM with its bias add,
+ * an SGD update written in place (a red "destroyed" edge), and the counts of the description. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/backend.h"
+#include "viz/viz.h"
+
+static sb_ctx *C;
+static sb_diag D;
+
+static void setup(void)
+{
+    C = sb_ctx_init();
+    sb_diag_clear(&D);
+    unsetenv("SB_CPU_EXEC"); /* the plan, not the reference evaluator */
+}
+
+static void teardown(void)
+{
+    sb_ctx_free(C);
+}
+
+TestSuite(plan_draw, .init = setup, .fini = teardown);
+
+static sb_graph *load(const char *json)
+{
+    sb_graph *g = sb_graph_load_json(C, json, "<test>", &D);
+    cr_assert_not_null(g, "%s", D.msg);
+    return g;
+}
+
+/* Node lines ("  n12 [...]") inside the block of subgraph `name` of dot; -1 when absent. */
+static int cluster_members(const char *dot, const char *name)
+{
+    char head[64];
+    snprintf(head, sizeof head, "subgraph %s {", name);
+    const char *p = strstr(dot, head);
+    if (!p) return -1;
+    p += strlen(head);
+    int depth = 1, n = 0;
+    bool line_start = false;
+    for (; *p && depth > 0; p++) {
+        if (*p == '{') depth++;
+        else if (*p == '}') depth--;
+        else if (*p == '\n') line_start = true;
+        else if (line_start && *p != ' ' && *p != '\t') {
+            line_start = false;
+            if (depth == 1 && p[0] == 'n' && p[1] >= '0' && p[1] <= '9') n++;
+        }
+    }
+    return n;
+}
+
+static int count_str(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what)) n++;
+    return n;
+}
+
+Test(plan_draw, fused_group_is_one_cluster_with_its_members)
+{
+    sb_graph *g = load("{\"inputs\": {\"x\": \"float32[8, 16]\", \"y\": \"float32[8, 16]\", "
+                       "\"z\": \"float32[8, 16]\"},"
+                       " \"outputs\": {\"r\": \"tanh(x * y + z) * 3\"}}");
+    sb_be_plan_desc pd;
+    cr_assert_eq(sb_be_describe_graph(sb_be_cpu_get(), g, &pd, &D), SB_OK, "%s", D.msg);
+    cr_assert(pd.described);
+    cr_assert_eq(pd.nfused, 1);
+    cr_assert_eq(pd.nfused_nodes, 4, "mul, add, tanh, mul");
+    cr_assert_eq(pd.ngemm, 0);
+    cr_assert_eq(sb_viz_plan_clusters(&pd), 1);
+    sb_drawing *dr = sb_viz_plan(g, &pd, NULL);
+    char *dot = sb_drawing_dot(dr);
+    cr_assert_eq(count_str(dot, "subgraph cluster_k"), 1, "%s", dot);
+    cr_assert_eq(cluster_members(dot, "cluster_k1"), 4, "%s", dot);
+    cr_assert(strstr(dot, "kernel 1"), "%s", dot);
+    cr_assert(strstr(dot, "compiled plan: 1 kernels (1 fused, 0 gemm), 0 in place"), "%s", dot);
+    free(dot);
+    sb_drawing_free(dr);
+    sb_be_plan_desc_free(&pd);
+    sb_graph_free(g);
+}
+
+Test(plan_draw, gemm_bias_and_two_groups)
+{
+    /* h = tanh(x @ W + b): the bias add folds into the GEMM (2 nodes), tanh alone is a group of
+     * one (no cluster); exp(h) - 1 and h * 2 are read by separate outputs: groups of their own */
+    sb_graph *g = load("{\"inputs\": {\"x\": \"float32[8, 16]\"},"
+                       " \"shared\": {\"W\": \"float32[16, 4]\", \"b\": \"float32[4]\"},"
+                       " \"let\": {\"h\": \"tanh(x @ W + b)\"},"
+                       " \"outputs\": {\"e\": \"exp(h) - 1\", \"t\": \"sum(h * 2)\"}}");
+    sb_be_plan_desc pd;
+    cr_assert_eq(sb_be_describe_graph(sb_be_cpu_get(), g, &pd, &D), SB_OK, "%s", D.msg);
+    cr_assert_eq(pd.ngemm, 1);
+    sb_drawing *dr = sb_viz_plan(g, &pd, &(sb_viz_opts){.title = "plan"});
+    char *dot = sb_drawing_dot(dr);
+    int gemm_k = 0;
+    for (int i = 0; i < pd.n; i++)
+        if (pd.marks[i] & SB_BE_MARK_GEMM) gemm_k = pd.kernel[i];
+    cr_assert_gt(gemm_k, 0);
+    cr_assert_eq(pd.size[gemm_k], 2, "matmul and the bias add");
+    char name[32];
+    snprintf(name, sizeof name, "cluster_k%d", gemm_k);
+    cr_assert_eq(cluster_members(dot, name), 2, "%s", dot);
+    /* every cluster holds exactly the nodes the description gives its step */
+    int clusters = 0;
+    for (int k = 1; k <= pd.nkernels; k++) {
+        snprintf(name, sizeof name, "cluster_k%d", k);
+        int m = cluster_members(dot, name);
+        if (pd.size[k] > 1) cr_assert_eq(m, pd.size[k], "%s: %d vs %d\n%s", name, m, pd.size[k], dot);
+        else cr_assert_eq(m, -1, "%s: a one-node step has no cluster", name);
+        clusters += pd.size[k] > 1;
+    }
+    cr_assert_eq(count_str(dot, "subgraph cluster_k"), clusters);
+    cr_assert_eq(clusters, sb_viz_plan_clusters(&pd));
+    free(dot);
+    sb_drawing_free(dr);
+    sb_be_plan_desc_free(&pd);
+    sb_graph_free(g);
+}
+
+Test(plan_draw, sgd_update_in_place_is_marked)
+{
+    sb_graph *g = load("{\"inputs\": {\"x\": \"float32[8, 16]\", \"y\": \"float32[8, 4]\"},"
+                       " \"shared\": {\"W\": \"float32[16, 4]\"},"
+                       " \"let\": {\"r\": \"x @ W - y\"},"
+                       " \"outputs\": {\"loss\": \"sum(r * r)\"},"
+                       " \"updates\": {\"W\": \"W - 0.5 * (x.T @ r)\"}}");
+    sb_be_plan_desc pd;
+    cr_assert_eq(sb_be_describe_graph(sb_be_cpu_get(), g, &pd, &D), SB_OK, "%s", D.msg);
+    cr_assert_eq(pd.ninplace, 1, "the update is accumulated into W by its GEMM");
+    sb_node *upd = sb_graph_node(g, SB_ROLE_UPDATE, 0);
+    cr_assert(pd.marks[sb_node_id(upd)] & SB_BE_MARK_INPLACE);
+    cr_assert(pd.marks[sb_node_id(upd)] & SB_BE_MARK_GEMM);
+    sb_drawing *dr = sb_viz_plan(g, &pd, NULL);
+    char *dot = sb_drawing_dot(dr);
+    cr_assert_eq(count_str(dot, "destroyed"), 1, "%s", dot);
+    cr_assert(strstr(dot, "(inplace)"), "%s", dot);
+    free(dot);
+    sb_drawing_free(dr);
+    sb_be_plan_desc_free(&pd);
+    sb_graph_free(g);
+}
+
+Test(plan_draw, compile_error_is_reported)
+{
+    sb_graph *g = load("{\"inputs\": {\"x\": \"float64[3]\"},"
+                       " \"outputs\": {\"g\": \"grad(sum(x * x), x)\"}}");
+    setenv("SB_CPU_EXEC", "plan", 1); /* no fallback to the evaluator: the plan refuses */
+    sb_be_plan_desc pd;
+    cr_assert_neq(sb_be_describe_graph(sb_be_cpu_get(), g, &pd, &D), SB_OK);
+    cr_assert(strstr(D.msg, "expanded"), "%s", D.msg);
+    unsetenv("SB_CPU_EXEC");
+    sb_be_plan_desc_free(&pd);
+    sb_graph_free(g);
+}
