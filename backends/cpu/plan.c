@@ -1,21 +1,25 @@
 /* plan.c: the CPU execution plan (see plan.h): compile a list of outputs into a linear
  * schedule of steps, then run it many times.
  *
- * Compiling: (1) topological order of the nodes reachable from the outputs (ifelse is a
- * boundary: it runs lazily through sb_eval); (2) GEMM formation: a 2-D float matmul is a GEMM
+ * Compiling: (1) topological order of the nodes reachable from the outputs, and each node's
+ * region (lazy_regions): the main schedule, or the branch of an ifelse when only that branch
+ * needs it; (2) GEMM formation: a 2-D float matmul is a GEMM
  * step, `matmul + bias` (bias a row vector, the matmul read by nobody else) one GEMM with
  * beta = 1 over C pre-filled with the bias rows, `P -/+ c * matmul` (P of the product's shape,
  * c a scalar constant: an SGD update) one GEMM with alpha = -/+c over C pre-filled with P, and
  * `c * matmul` one GEMM with alpha = c; (3) fusion: walking consumers before
  * producers, an elementwise node joins its consumers' group when every consumer is in that one
  * group and it has the group's static shape (so nothing is recomputed per element), else it
- * roots a group of its own; (4) steps in order, each with the values it reads; (5) liveness:
- * each value's last reading step, after which it is released.
+ * roots a group of its own (never across regions); (4) steps in order, each with the values it
+ * reads; an ifelse step is followed by its branches' sub-schedules; (5) liveness, per
+ * (sub-)schedule: each value's last reading step, after which it is released.
  *
  * Running: leaves are read in place (plan-owned buffer headers over the bindings and
- * constants); fused groups, GEMMs and softmaxes write into pool buffers; other ops run the
- * reference kernels. A pool buffer is reused by a later step only when its refcount says no
- * live value or view refers to it. */
+ * constants); an ifelse runs the taken branch's sub-schedule only; fused groups, GEMMs and
+ * softmaxes write into pool buffers, and the reference kernels (every other op) get theirs from
+ * the pool too (sb_be_tensor_set_alloc). A pool buffer is reused by a later step only when its
+ * refcount says no live value or view refers to it; a fused group writes over an input that
+ * dies there when that input's buffer holds nothing else (destroy_leaf). */
 #include "plan.h"
 #include "backends/backend.h"
 #include "profile.h"
@@ -71,6 +75,8 @@ struct sb_plan {
     bool have_out;
     int64_t nrun;        /* computing steps executed by the last run */
     int64_t nheap;       /* reference-kernel results of the last run outside the pool */
+    int64_t ninplace;    /* fused steps of the last run that wrote over a dying input */
+    bool ran;            /* a run started (steps' wrote_over / view are from it) */
     int nreq, ntrace;    /* pool requests of this run; entries of trace */
     pool_buf **trace;    /* by request number: the buffer it got (pool_get) */
 };
@@ -836,7 +842,50 @@ static sb_status step_out(sb_plan *p, const step *s, sb_dtype dt, int nd, const 
     return SB_OK;
 }
 
-static sb_status run_fused(sb_plan *p, const step *s, sb_diag *d)
+/* Whether buf is one of the pool's buffers. */
+static bool in_pool(const sb_plan *p, const sb_be_buf *buf)
+{
+    for (int i = 0; i < p->pool.n; i++)
+        if (&((const pool_buf *)p->pool.v[i])->buf == buf) return true;
+    return false;
+}
+
+/* Destroy/alias analysis of fused step s (result of shape[0..nd)): the leaf whose buffer the
+ * group may overwrite with its result, or -1. Leaf k qualifies when its value dies at this step
+ * (s releases it: no later step and no output reads it), is computed (not a binding or a
+ * constant, whose memory the caller owns), has the group's dtype, is contiguous of the result's
+ * shape (the group reads each position before writing it, and no other), and lies in a pool
+ * buffer that nothing else refers to: its refcount is the pool's and the value's own, so no
+ * live view (a transpose, a reshape, an ifelse's result) shows it either. */
+/* The part known when compiling: leaf k dies here, is computed, of the group's dtype, and the
+ * step is not an in-place update of a bound leaf. */
+static bool destroy_static(const step *s, int k)
+{
+    const sb_node *L = s->fz.leaf[k];
+    bool dies = false;
+    for (int j = 0; j < s->nfree; j++) dies |= s->free_ids[j] == L->id;
+    return dies && !s->into && !(sb_op_get((sb_op)L->op)->flags & SB_F_LEAF) &&
+           L->type.dtype == s->fz.dtype;
+}
+
+/* The run-time part: the first leaf passing destroy_static whose value is contiguous of the
+ * result's shape and dtype, alone in its pool buffer. */
+static int destroy_leaf(const sb_plan *p, const step *s, int nd, const int64_t *shape)
+{
+    const sb_fz_group *g = &s->fz;
+    for (int k = 0; k < g->nleaf; k++) {
+        const sb_tensor *v = &p->val[g->leaf[k]->id];
+        if (!destroy_static(s, k) || !v->buf || v->buf->refs != 2 || v->dtype != g->dtype ||
+            v->ndim != nd || !sb_be_tensor_is_contig(v))
+            continue;
+        bool ok = true;
+        for (int i = 0; i < nd; i++) ok &= v->shape[i] == shape[i];
+        if (ok && in_pool(p, v->buf)) return k;
+    }
+    return -1;
+}
+
+static sb_status run_fused(sb_plan *p, step *s, sb_diag *d)
 {
     const sb_fz_group *g = &s->fz;
     sb_tensor lv[SB_FZ_MAXREG];
@@ -846,7 +895,14 @@ static sb_status run_fused(sb_plan *p, const step *s, sb_diag *d)
     sb_status st = sb_be_fz_shape(g, lv, &nd, shape, d);
     if (st) return st;
     sb_tensor out;
-    if ((st = step_out(p, s, g->dtype, nd, shape, &out, d))) return st;
+    s->wrote_over = destroy_leaf(p, s, nd, shape);
+    if (s->wrote_over >= 0) { /* in place over a dying input */
+        out = sb_be_tensor_ref(&lv[s->wrote_over]);
+        sb_be_contig_strides(nd, shape, out.strides);
+        p->ninplace++;
+    } else if ((st = step_out(p, s, g->dtype, nd, shape, &out, d))) {
+        return st;
+    }
     sb_be_fz_run(g, lv, &out, p->scratch, p->nthreads);
     p->val[s->node->id] = out;
     return SB_OK;
@@ -1049,7 +1105,7 @@ static sb_status run_step(sb_plan *p, int i, int nbind, const sb_binding *binds,
     const step *s = &p->steps[i];
     switch (s->kind) {
     case ST_LEAF: return run_leaf(p, i, nbind, binds, d);
-    case ST_FUSED: return run_fused(p, s, d);
+    case ST_FUSED: return run_fused(p, &p->steps[i], d);
     case ST_GEMM: return run_gemm(p, s, d);
     case ST_SOFTMAX: return run_softmax(p, s);
     case ST_REDUCE: return run_reduce(p, s, d);
@@ -1144,6 +1200,55 @@ static sb_status run_range(sb_plan *p, int lo, int hi, int nbind, const sb_bindi
     return SB_OK;
 }
 
+/* In-place writers run last (sb_be_plan_update_inplace moves them to the end). Before the
+ * first of them writes, check that none can fail: each result's shape, from the values it
+ * reads (all computed by now), must match its target's array, and a GEMM's operands must fit.
+ * So a run that fails has written into no bound array. (fastpath: core/function.c relies on
+ * this for atomic updates.) The writers are steps [writers_start(p), nstep). */
+static int writers_start(const sb_plan *p)
+{
+    int w = p->nstep;
+    while (w > 0 && p->steps[w - 1].into) w--;
+    return w;
+}
+
+static sb_status check_writers(sb_plan *p, int w, sb_diag *d)
+{
+    for (int i = w; i < p->nstep; i++) {
+        const step *s = &p->steps[i];
+        int nd = 0;
+        int64_t shape[SB_MAX_DIMS];
+        sb_status st = SB_OK;
+        if (s->kind == ST_FUSED) {
+            sb_tensor lv[SB_FZ_MAXREG];
+            for (int k = 0; k < s->fz.nleaf; k++) lv[k] = p->val[s->fz.leaf[k]->id];
+            st = sb_be_fz_shape(&s->fz, lv, &nd, shape, d);
+        } else if (s->kind == ST_GEMM) {
+            const sb_tensor *A = &p->val[s->mm->in[0]->id], *B = &p->val[s->mm->in[1]->id];
+            const sb_tensor *c = s->bias ? &p->val[s->bias->id] : NULL;
+            nd = 2, shape[0] = A->shape[0], shape[1] = B->shape[1];
+            bool ok = B->shape[0] == A->shape[1];
+            if (ok && c)
+                ok = s->full ? c->ndim == 2 && c->shape[0] == shape[0] && c->shape[1] == shape[1]
+                             : sb_be_tensor_numel(c) == shape[1];
+            if (!ok) st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                                      "in-place update of '%s': the operands of its product do "
+                                      "not fit", s->into->name);
+        } else {
+            continue; /* no other kind writes in place */
+        }
+        const sb_tensor *t = &p->val[s->into->id];
+        bool ok = !st && t->dtype == s->node->type.dtype && t->ndim == nd;
+        for (int k = 0; ok && k < nd; k++) ok = t->shape[k] == shape[k];
+        if (!st && !ok)
+            st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                             "in-place update of '%s': the new value's shape differs from its own",
+                             s->into->name);
+        if (st) return st;
+    }
+    return SB_OK;
+}
+
 sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_array **res,
                          sb_diag *d)
 {
@@ -1154,10 +1259,14 @@ sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_arra
     p->have_out = false;
     bool prof = sb_prof_on; /* profiling (core/profile.h): one branch per step when off */
     double t0 = prof ? sb_prof_run_begin() : 0;
-    p->nrun = p->nheap = 0;
+    p->nrun = p->nheap = p->ninplace = 0;
+    p->ran = true;
     p->nreq = 0;
     sb_be_tensor_set_alloc(pool_alloc, p); /* on this thread, until the outputs are kept */
-    sb_status st = run_range(p, 0, p->nstep, nbind, binds, d);
+    int w = writers_start(p); /* in-place writers: checked before the first writes */
+    sb_status st = run_range(p, 0, w, nbind, binds, d);
+    if (!st && w < p->nstep) st = check_writers(p, w, d);
+    if (!st) st = run_range(p, w, p->nstep, nbind, binds, d);
     if (!st) keep_outputs(p);
     sb_be_tensor_set_alloc(NULL, NULL);
     for (int i = 0; i < p->nstep; i++) sb_be_tensor_release(&p->val[p->steps[i].node->id]);
@@ -1255,8 +1364,12 @@ sb_status sb_be_plan_update_inplace(sb_plan *p, int i, sb_node *leaf, sb_diag *d
     sb_status st = check_inplace(p, step_of, d);
     free(step_of);
     step *ws = &p->steps[p->nstep - 1];
-    if (st) {
-        ws->into = NULL; /* stays a plain step, moved: liveness below */
+    if (st) { /* refused: the step goes back where it was (after the writers it could read a
+               * value they changed; fastpath: tests/core/test_function.c inplace_*) */
+        w = *ws;
+        w.into = NULL;
+        memmove(&p->steps[k + 1], &p->steps[k], sizeof *p->steps * (size_t)(p->nstep - 1 - k));
+        p->steps[k] = w;
     } else {             /* it reads the leaf's value: keep it alive until then */
         ws->read = sb_xrealloc(ws->read, sizeof *ws->read * (size_t)(ws->nread + 1));
         ws->read[ws->nread++] = leaf;
@@ -1301,6 +1414,7 @@ void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s)
     }
     s->nrun = p->nrun;
     s->nheap = p->nheap;
+    s->ninplace = p->ninplace;
     s->nbuffers = p->pool.n;
     for (int i = 0; i < p->pool.n; i++) s->pool_bytes += ((pool_buf *)p->pool.v[i])->cap;
     s->pool_allocs = p->nalloc;
@@ -1358,6 +1472,26 @@ static int step_members(const sb_plan *p, const step *s, const int *step_of, int
     return n;
 }
 
+/* The value whose memory step s writes its result over: the bound leaf it updates, or the
+ * fused group's input it wrote over in the last run (before any run: the input it may write
+ * over, the run-time checks aside); NULL when none. */
+static sb_node *step_overwrites(const sb_plan *p, const step *s)
+{
+    if (s->into) return s->into;
+    if (s->kind != ST_FUSED) return NULL;
+    if (p->ran) return s->wrote_over >= 0 ? s->fz.leaf[s->wrote_over] : NULL;
+    for (int k = 0; k < s->fz.nleaf; k++)
+        if (destroy_static(s, k) && same_static_shape(s->fz.leaf[k], s->node)) return s->fz.leaf[k];
+    return NULL;
+}
+
+sb_node *sb_be_plan_overwrote(const sb_plan *p, const sb_node *n)
+{
+    for (int j = 0; j < p->nstep; j++)
+        if (p->steps[j].node == n) return step_overwrites(p, &p->steps[j]);
+    return NULL;
+}
+
 void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks)
 {
     memset(kernel, 0, sizeof *kernel * (size_t)n);
@@ -1377,7 +1511,7 @@ void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks)
         if (group) step_members(p, s, step_of, k, mine);
         for (int v = 0; group && v < p->nnodes && v < n; v++)
             if (mine[v] == k) kernel[v] = k, marks[v] |= m;
-        if (s->into) marks[id] |= SB_BE_MARK_INPLACE;
+        if (s->into || step_overwrites(p, s)) marks[id] |= SB_BE_MARK_INPLACE;
         if (s->kind == ST_KERNEL && (s->view || sb_op_get((sb_op)s->node->op)->flags & SB_F_VIEW))
             marks[id] |= SB_BE_MARK_VIEW;
     }

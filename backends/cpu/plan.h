@@ -10,10 +10,13 @@
  * one pass over memory, vectorized math, OpenMP over blocks), GEMM (OpenBLAS sgemm/dgemm with a
  * following bias add folded into beta = 1, transposed operands passed as transposes), row
  * softmax (vectorized), and every other op through the reference evaluator's kernels
- * (sb_be_cpu_kernel). Values die after their last consumer (computed when compiling); a buffer
- * goes back to the pool when no live value or view refers to it (its refcount), so it is never
- * overwritten while still needed. Pool buffers keep their capacity across runs: with the same
- * input shapes a run allocates nothing in the planned steps. */
+ * (sb_be_cpu_kernel), whose results come from the pool too. ifelse is lazy: each branch is a
+ * sub-schedule of the steps only it needs, run when taken. Values die after their last consumer
+ * (computed when compiling); a buffer goes back to the pool when no live value or view refers
+ * to it (its refcount), so it is never overwritten while still needed; a fused group writes its
+ * result over an input that dies there when nothing else shows that input's buffer. Pool
+ * buffers keep their capacity and each request gets the buffer it got in the run before: with
+ * the same input shapes a run allocates nothing. */
 #ifndef SB_CPU_PLAN_H
 #define SB_CPU_PLAN_H
 
@@ -30,7 +33,7 @@ sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_arra
                          sb_diag *d);
 /* Write output i (a shared variable's new value, say) into the array bound to `leaf` at each
  * run, in place, instead of a pool buffer: the step computing it moves to the end of the
- * schedule. Fails (d filled, nothing changes but the step's position) unless output i has
+ * schedule. Fails (d filled, the plan unchanged) unless output i has
  * leaf's type, is computed by a fused group or a GEMM and read by no other step, and the update
  * is safe: every other reader of the leaf (or of a view of it) runs before, the group reads it
  * only elementwise / the GEMM only as the matrix it accumulates onto. The caller's array then
@@ -54,6 +57,7 @@ typedef struct sb_plan_stats {
     int nbuffers;       /* pool buffers */
     size_t pool_bytes;  /* their total capacity */
     int64_t pool_allocs;/* pool (re)allocations since compile */
+    int64_t ninplace;   /* fused groups of the last run that wrote over a dying input */
     int64_t nheap;      /* reference-kernel results of the last run on memory of their own (not
                            pool buffers nor views): 0 unless a kernel bypasses sb_be_tensor_new */
 } sb_plan_stats;
@@ -66,6 +70,12 @@ void sb_be_plan_print(const sb_plan *p, FILE *f);
  * it or it is not in the plan; marks[id] = SB_BE_MARK_* bits (backends/backend.h: in place,
  * view, fused, gemm). Both arrays have n entries (node ids of the plan's context). */
 void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks);
+/* Which value's memory the step computing n (a group's root, a GEMM's node) writes its result
+ * over: the leaf of an in-place update (sb_be_plan_update_inplace), or the input of a fused
+ * group that died there and that the last run overwrote (destroy/alias analysis; before the
+ * first run, the input it may overwrite). NULL when none. describe() marks these nodes
+ * SB_BE_MARK_INPLACE. */
+sb_node *sb_be_plan_overwrote(const sb_plan *p, const sb_node *n);
 
 /* ---- fused elementwise groups (fuse.c) ---- */
 #define SB_FZ_BLOCK 256   /* elements per block (each register is one block) */

@@ -2,12 +2,15 @@
  * evaluator in float64: a table of expressions (broadcasting, fusion groups whose values have
  * several readers, reductions, matmuls with folded biases, softmax, views, kernels the plan
  * delegates), buffer reuse that must not overwrite a value read late, steady-state runs without
- * pool allocations, large sizes (OpenMP, block edges, gathers) and run-time errors. */
+ * pool allocations (a training step with reference kernels too), large sizes (OpenMP, block
+ * edges, gathers), run-time errors, lazy ifelse (untaken branches never run, shared values once,
+ * nesting), in-place groups that must never overwrite a live value, and describe/overwrote. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/backend.h"
 #include "backends/cpu/plan.h"
 #include "backends/cpu/vmath.h"
 
@@ -511,6 +514,95 @@ Test(plan, training_step_allocates_nothing)
     cr_assert_eq(b.pool_allocs, a.pool_allocs, "runs after the first reuse the pool (%lld -> %lld)",
                  (long long)a.pool_allocs, (long long)b.pool_allocs);
     cr_assert_eq(b.nheap, 0, "%lld kernel results outside the pool", (long long)b.nheap);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+/* Compile outs, run them three times against the reference, and check how many fused groups
+ * wrote over a dying input (stats.ninplace) and that no bound array changed. */
+static void check_inplace(int nout, const char *const *texts, env *e, int64_t want)
+{
+    sb_node *outs[8];
+    for (int k = 0; k < nout; k++) outs[k] = parse(texts[k]);
+    sb_plan *p = sb_be_plan_compile(C, nout, outs, &D);
+    cr_assert_not_null(p, "%s: %s", texts[0], D.msg);
+    sb_array *before[NVARS];
+    for (int v = 0; v < NVARS; v++) before[v] = sb_array_copy(e->val[v]);
+    for (int r = 0; r < 3; r++) check_outputs(texts[0], nout, outs, e, p);
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.ninplace, want, "%s: %lld groups in place, expected %lld", texts[0],
+                 (long long)st.ninplace, (long long)want);
+    for (int v = 0; v < NVARS; v++) {
+        for (int64_t i = 0; i < sb_array_numel(before[v]); i++)
+            cr_assert_eq(sb_array_get_f64(e->val[v], i), sb_array_get_f64(before[v], i),
+                         "%s: bound '%s' changed", texts[0], VARS[v][0]);
+        sb_array_free(before[v]);
+    }
+    sb_be_plan_free(p);
+}
+
+/* A fused group writes its result over an input that dies there (a GEMM's, a reduction's, an
+ * ifelse's pooled value), and never over one that is still needed: read later by another step,
+ * a graph output, viewed by a transpose / reshape read later, a bound variable (also through a
+ * view or an ifelse). Each case would give a wrong value (or change a binding) if overwritten. */
+Test(plan, inplace_groups_never_overwrite_live_values)
+{
+    env e;
+    env_init(&e);
+    const char *gemm[] = {"tanh(x @ w) + 1"};
+    check_inplace(1, gemm, &e, 1);
+    const char *chain[] = {"exp(sum(x, axis=1, keepdims=True) * x) * 2 + max(x, axis=0)"};
+    check_inplace(1, chain, &e, 0); /* the group reads the max broadcast: not its positions */
+    /* t = exp(x) * y read by a group and later by sum(t): not overwritten; the last group
+     * (mm + sum) goes over the product */
+    const char *later[] = {"(tanh(exp(x) * y) + 1) @ w + sum(exp(x) * y)"};
+    check_inplace(1, later, &e, 1);
+    const char *output[] = {"exp(x) * y", "tanh(exp(x) * y) + 1"};
+    check_inplace(2, output, &e, 0);
+    const char *tview[] = {"(exp(x) * y).T @ (tanh(exp(x) * y) + 1)"};
+    check_inplace(1, tview, &e, 0);
+    const char *rview[] = {"reshape(exp(x) * y, (6, 4)) @ (tanh(exp(x) * y) + 1)"};
+    check_inplace(1, rview, &e, 0);
+    const char *bound[] = {"tanh(reshape(q, (25,))) + 1"}, *tbound[] = {"tanh(q.T) * 2"};
+    check_inplace(1, bound, &e, 0); /* q dies at the reshape, its view at the group */
+    check_inplace(1, tbound, &e, 0);
+    const char *branch[] = {"tanh(ifelse(s < 0, exp(x) * y, x)) + 1"};
+    set_s(&e, -1);
+    check_inplace(1, branch, &e, 1); /* the branch's pooled value dies in the group */
+    set_s(&e, 1);
+    check_inplace(1, branch, &e, 0); /* the ifelse shows x: bound */
+    env_free(&e);
+}
+
+/* What viz draws: the group a node is computed in, which input a step wrote over, views. */
+Test(plan, describe_nodes)
+{
+    env e;
+    env_init(&e);
+    sb_node *mm = parse("x @ w"), *th = parse("tanh(x @ w)"), *n[2] = {parse("tanh(x @ w) + 1"),
+                                                                        parse("(x @ y.T).T * 2")};
+    sb_node *tr = parse("(x @ y.T).T");
+    sb_plan *p = sb_be_plan_compile(C, 2, n, &D);
+    cr_assert_not_null(p, "%s", D.msg);
+    cr_assert_eq(sb_be_plan_overwrote(p, n[0]), mm, "predicted before the first run");
+    check_outputs("describe", 2, n, &e, p);
+    cr_assert_eq(sb_be_plan_overwrote(p, n[0]), mm, "the group wrote over the product");
+    cr_assert_null(sb_be_plan_overwrote(p, n[1]), "a strided view is not overwritten");
+    cr_assert_null(sb_be_plan_overwrote(p, mm));
+    int nn = (int)sb_ctx_node_count(C);
+    int *kernel = calloc((size_t)nn, sizeof *kernel);
+    unsigned *marks = calloc((size_t)nn, sizeof *marks);
+    sb_be_plan_describe(p, nn, kernel, marks);
+    cr_assert(marks[n[0]->id] & SB_BE_MARK_INPLACE);
+    cr_assert(marks[th->id] & SB_BE_MARK_FUSED);
+    cr_assert_gt(kernel[th->id], 0);
+    cr_assert_eq(kernel[th->id], kernel[n[0]->id], "tanh and + in one group");
+    cr_assert_neq(kernel[mm->id], kernel[n[0]->id], "the GEMM is a step of its own");
+    cr_assert(marks[tr->id] & SB_BE_MARK_VIEW, "the transpose is a view");
+    cr_assert_not(marks[n[1]->id] & SB_BE_MARK_INPLACE);
+    free(kernel);
+    free(marks);
     sb_be_plan_free(p);
     env_free(&e);
 }
