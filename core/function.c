@@ -5,7 +5,10 @@
  * optionally runs the optimizer passes, and hands the final nodes to an executor. A call binds
  * the arguments and every stored shared value, evaluates outputs and update values in ONE run
  * (so all of them see the state before the call), checks the update values, and only then
- * swaps them into the store: updates are atomic and order-free. */
+ * swaps them into the store: updates are atomic and order-free. On a backend that can write
+ * an update into the stored array itself (function.h: in-place updates), that update is not
+ * swapped: the backend wrote it last in the run, after every reader, and only once no error
+ * can come any more. */
 #include "function.h"
 #include "backends/backend.h"
 #include "json.h"
@@ -21,6 +24,8 @@ struct sb_function {
     bool f64;
     sb_exec_i ex;           /* the executor (a copy) */
     void *prog;
+    uint8_t *inplace;       /* nupd: the executor writes update i into the stored array */
+    int ninplace;
 };
 
 /* ---- the reference executor ------------------------------------------------------------------ */
@@ -98,6 +103,15 @@ static void be_free(void *prog)
     free(bp);
 }
 
+static sb_status be_update_inplace(void *prog, int i, sb_node *leaf, sb_diag *d)
+{
+    be_prog *bp = prog;
+    if (!bp->be->update_inplace)
+        return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
+                           "backend '%s' does not update in place", bp->be->name);
+    return bp->be->update_inplace(bp->p, i, leaf, d);
+}
+
 /* The registry (backends/backend.c) is referenced weakly: it pulls in every backend compiled in
  * (CUDA's large libraries among them, seconds of start-up per process), so a program that does
  * not link the registry otherwise (the unit tests) gets the CPU backend only. */
@@ -113,7 +127,8 @@ bool sb_fn_exec_backend(const char *name, sb_exec_i *out, sb_diag *d)
         return false;
     }
     *out = (sb_exec_i){.name = be->name, .data = be, .compile = be_compile, .run = be_run,
-                       .free = be_free};
+                       .free = be_free,
+                       .update_inplace = be->update_inplace ? be_update_inplace : NULL};
     return true;
 }
 
@@ -230,6 +245,52 @@ static sb_status build(sb_function *f, sb_graph *g, int ngiv, const sb_given *gi
     return SB_OK;
 }
 
+/* ---- in-place updates (function.h) ------------------------------------------------------- */
+/* Whether update i cannot fail its shape check after a run: its variable's dims are all known
+ * and the compiled value's static dims are the same. */
+static bool update_static(const sb_function *f, int i)
+{
+    const sb_type *v = &f->vars[i]->type, *n = &f->nodes[f->nout + i]->type;
+    for (int k = 0; k < v->ndim; k++)
+        if (v->dims[k] < 0 || n->dims[k] != v->dims[k]) return false;
+    return true;
+}
+
+/* Ask the executor to write updates in place: first those without a static shape (each must
+ * be accepted, else none is used: the program is compiled again when some already were), then
+ * the others (each one refused simply stays copy-and-swap). Afterwards, when any update is in
+ * place, every update that is not is static, which makes a failed call atomic (see
+ * sb_function_call). */
+static sb_status choose_inplace(sb_function *f, sb_diag *d)
+{
+    memset(f->inplace, 0, (size_t)f->nupd + 1);
+    f->ninplace = 0;
+    if (!f->ex.update_inplace || !f->nupd || getenv("SB_FN_COPY_UPDATES")) return SB_OK;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < f->nupd; i++) {
+            bool fixed = update_static(f, i);
+            if (fixed != (pass == 1)) continue;
+            sb_diag tmp = {0};
+            bool ok = f->ex.update_inplace(f->prog, f->nout + i, f->vars[i], &tmp) == SB_OK;
+            f->inplace[i] = ok;
+            f->ninplace += ok;
+            if (ok || fixed) continue;
+            if (!f->ninplace) return SB_OK; /* a non-static update stays copied: none in place */
+            f->ex.free(f->prog);            /* and others were accepted: start again */
+            f->prog = f->ex.compile(f->ex.data, f->ctx, f->nout + f->nupd, f->nodes, f->f64, d);
+            memset(f->inplace, 0, (size_t)f->nupd + 1);
+            f->ninplace = 0;
+            return f->prog ? SB_OK : (d && d->status ? d->status : SB_ERR_INTERNAL);
+        }
+    return SB_OK;
+}
+
+bool sb_fn_update_inplace(const sb_function *f, int i)
+{
+    SB_ASSERT(i >= 0 && i < f->nupd);
+    return f->inplace[i];
+}
+
 sb_function *sb_function_new(sb_ctx *ctx, int nin, sb_node *const *inputs, int nout,
                              sb_node *const *outputs, int nupd, const sb_update *updates,
                              int ngiv, const sb_given *givens, sb_shared_store *store,
@@ -256,6 +317,7 @@ sb_function *sb_function_new(sb_ctx *ctx, int nin, sb_node *const *inputs, int n
     memcpy(f->inputs, inputs, (size_t)nin * sizeof *inputs);
     f->nodes = sb_xcalloc((size_t)(nout + nupd) + 1, sizeof *f->nodes);
     f->vars = sb_xcalloc((size_t)nupd + 1, sizeof *f->vars);
+    f->inplace = sb_xcalloc((size_t)nupd + 1, 1);
     sb_graph *g = sb_graph_new(ctx);
     for (int i = 0; i < nout; i++) sb_graph_add(g, SB_ROLE_OUTPUT, "out", outputs[i]);
     for (int i = 0; i < nupd; i++) {
@@ -265,6 +327,10 @@ sb_function *sb_function_new(sb_ctx *ctx, int nin, sb_node *const *inputs, int n
     sb_status st = build(f, g, ngiv, givens, &o, d);
     sb_graph_free(g);
     if (st == SB_OK) f->prog = f->ex.compile(f->ex.data, ctx, nout + nupd, f->nodes, f->f64, d);
+    if (f->prog && choose_inplace(f, d)) {
+        sb_function_free(f);
+        return NULL;
+    }
     if (!f->prog) {
         sb_function_free(f);
         return NULL;
@@ -279,7 +345,7 @@ sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d)
     f->ex.free(f->prog);
     f->ex = *ex;
     f->prog = prog;
-    return SB_OK;
+    return choose_inplace(f, d);
 }
 
 void sb_function_free(sb_function *f)
@@ -289,6 +355,7 @@ void sb_function_free(sb_function *f)
     free(f->inputs);
     free(f->nodes);
     free(f->vars);
+    free(f->inplace);
     free(f);
 }
 
@@ -343,6 +410,42 @@ static sb_status fit_update(const sb_function *f, int i, sb_array **v, sb_diag *
     return SB_OK;
 }
 
+/* With in-place updates: every update left to copy-and-swap is static (choose_inplace), so
+ * its stored value must have its declared shape for the update to succeed after the writes;
+ * check that before anything runs. */
+static sb_status check_copied_shapes(const sb_function *f, sb_diag *d)
+{
+    for (int i = 0; i < f->nupd; i++) {
+        const sb_node *var = f->vars[i];
+        const sb_array *old = sb_shared_peek(f->store, var->name);
+        if (f->inplace[i] || !old) continue;
+        bool ok = old->ndim == var->type.ndim;
+        for (int k = 0; ok && k < old->ndim; k++) ok = old->shape[k] == var->type.dims[k];
+        if (!ok) {
+            char want[160], got[160];
+            sb_type g = sb_type_make(old->dtype, old->ndim, old->shape);
+            return sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0, "shared variable '%s': expected %s, got %s",
+                               var->name, sb_type_str(&var->type, want, sizeof want),
+                               sb_type_str(&g, got, sizeof got));
+        }
+    }
+    return SB_OK;
+}
+
+/* An argument that is the array the store holds for a variable written in place would be
+ * read while it is written: bind a copy of it instead (copies[i], freed by the caller). */
+static void unalias_args(const sb_function *f, sb_binding *b, sb_array **copies)
+{
+    for (int i = 0; i < f->nupd; i++) {
+        const sb_array *v = f->inplace[i] ? sb_shared_peek(f->store, f->vars[i]->name) : NULL;
+        for (int k = 0; v && k < f->nin; k++)
+            if (b[k].value->data == v->data && !copies[k]) {
+                copies[k] = sb_array_copy(b[k].value);
+                b[k].value = copies[k];
+            }
+    }
+}
+
 sb_status sb_function_call(sb_function *f, int nargs, const sb_array *const *args,
                            sb_array **outs, sb_diag *d)
 {
@@ -354,19 +457,26 @@ sb_status sb_function_call(sb_function *f, int nargs, const sb_array *const *arg
         if (!args[i])
             return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "argument %d ('%s') is NULL", i,
                                f->inputs[i]->name);
+    if (f->ninplace && check_copied_shapes(f, d)) return d->status;
     int nb = 0, n = f->nout + f->nupd;
     sb_binding *b = bindings(f, args, &nb);
+    sb_array **copies = sb_xcalloc((size_t)f->nin + 1, sizeof *copies);
+    if (f->ninplace) unalias_args(f, b, copies);
     sb_array **res = sb_xcalloc((size_t)n + 1, sizeof *res);
     sb_status st = f->ex.run(f->prog, nb, b, res, d);
     free(b);
-    for (int i = 0; i < f->nupd && st == SB_OK; i++) st = fit_update(f, i, &res[f->nout + i], d);
+    for (int i = 0; i < f->nin; i++) sb_array_free(copies[i]);
+    free(copies);
+    for (int i = 0; i < f->nupd && st == SB_OK; i++)
+        if (!f->inplace[i]) st = fit_update(f, i, &res[f->nout + i], d);
     if (st != SB_OK) {
         for (int i = 0; i < n; i++) sb_array_free(res[i]);
         free(res);
         return st;
     }
     for (int i = 0; i < f->nout; i++) outs[i] = res[i];
-    for (int i = 0; i < f->nupd; i++) sb_fn_store_take(f->store, f->vars[i]->name, res[f->nout + i]);
+    for (int i = 0; i < f->nupd; i++)
+        if (!f->inplace[i]) sb_fn_store_take(f->store, f->vars[i]->name, res[f->nout + i]);
     free(res);
     return SB_OK;
 }

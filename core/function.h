@@ -21,6 +21,10 @@ typedef struct sb_exec_i {
     sb_status (*run)(void *prog, int nbind, const sb_binding *binds, sb_array **res, sb_diag *d);
     /* Release the program. */
     void (*free)(void *prog);
+    /* (optional) Write output i into the array bound to leaf at each run from now on (res[i]
+     * then NULL); SB_OK, or d filled when it is not safe (the program is unchanged). NULL =
+     * never: the function copies and swaps. */
+    sb_status (*update_inplace)(void *prog, int i, sb_node *leaf, sb_diag *d);
 } sb_exec_i;
 
 /* The default executor: the reference evaluator sb_eval. */
@@ -29,8 +33,23 @@ extern const sb_exec_i sb_fn_exec_eval;
  * false + d when there is no such backend or it is not available. */
 bool sb_fn_exec_backend(const char *name, sb_exec_i *out, sb_diag *d);
 
-/* Replace f's executor (recompiles its program). Returns SB_OK or fills d. */
+/* Replace f's executor (recompiles its program, and chooses its in-place updates again).
+ * Returns SB_OK or fills d. */
 sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d);
+
+/* In-place updates. When f's executor can (a backend with update_inplace: the CPU plan), the
+ * new value of shared variable vars[i] is written by the call straight into the array the store
+ * holds for it, instead of into a new array swapped in afterwards; the backend accepts only
+ * updates it can write safely (backends/cpu/plan.h: the writer runs after every reader).
+ * The semantics of sb_function_call stay: outputs and update values see the state before the
+ * call (a <- b, b <- a still swaps: such updates are refused and copied), and a call that
+ * fails changes no shared value. For the latter, in-place writes are used only when every
+ * update left to copy-and-swap has a statically known shape equal to its variable's declared
+ * one (so it cannot fail after the writes); then a call first checks that the store holds
+ * values of those declared shapes (an error before anything runs otherwise), and the backend
+ * checks every write before the first one. An argument that is the very array the store holds
+ * for a variable written in place is copied first. Whether update i is written in place: */
+bool sb_fn_update_inplace(const sb_function *f, int i);
 
 /* Initial values of g's shared variables from the pipeline's data specs (sb_pipeline_data_load
  * with each variable's declared type) into s; a shared variable without data is an error at the

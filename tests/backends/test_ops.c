@@ -7,8 +7,15 @@
  * and compares with the reference: float32 and float64 and integer dtypes where the op takes
  * them, broadcasting, negative axes, keepdims, size-1 and empty dims, advanced indexing,
  * inc_subtensor with repeated indices. Every case runs on each backend of the build that has a
- * device here (sb_backend_get), through its compile / run interface. */
+ * device here (sb_backend_get), through its compile / run interface.
+ *
+ * The CPU backend has two run paths (backends/cpu/cpu.c): the execution plan (plan.c: fused
+ * groups, GEMMs, pooled buffers) and the reference evaluator (eval.c). Each test is
+ * parametrized over them (SB_CPU_EXEC=plan, which fails to compile rather than fall back, and
+ * SB_CPU_EXEC=eval); the float64 reference mode always runs the evaluator and is checked once,
+ * under the "eval" parameter, as are other backends. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <math.h>
 #include <string.h>
 
@@ -80,6 +87,31 @@ static int64_t bidx(int nd, const int64_t *sh, int ond, const int64_t *osh, int6
     return r;
 }
 
+/* ---- the CPU run paths -------------------------------------------------------------------- */
+static const char *const cpu_paths[] = {"eval", "plan"};
+static int cpu_path; /* index into cpu_paths: the path this test runs */
+
+static void use_path(int i)
+{
+    cpu_path = i;
+    setenv("SB_CPU_EXEC", cpu_paths[i], 1);
+}
+
+/* A test run once per CPU path: `PATH_TEST(ops, name) { ... }`. */
+#define PATH_TEST(suite, name)                                                                   \
+    ParameterizedTestParameters(suite, name)                                                     \
+    {                                                                                            \
+        static int idx[] = {0, 1};                                                               \
+        return cr_make_param_array(int, idx, 2);                                                 \
+    }                                                                                            \
+    static void name##_body(void);                                                               \
+    ParameterizedTest(int *path, suite, name)                                                    \
+    {                                                                                            \
+        use_path(*path);                                                                         \
+        name##_body();                                                                           \
+    }                                                                                            \
+    static void name##_body(void)
+
 /* ---- one expression under test ------------------------------------------------------------ */
 static sb_ctx *C;
 static sb_diag D;
@@ -133,11 +165,12 @@ static sb_array *run_on(const struct sb_backend_i *be, sb_node *n, bool f64)
     for (int i = 0; i < nvars; i++) b[i] = (sb_binding){vnames[i], vvals[i]};
     sb_array *r = NULL;
     sb_be_program *p = be->compile(C, 1, &n, f64 ? SB_BE_F64 : 0, &D);
-    cr_assert(p, "%s: compile %s: %s", be->name, sb_op_get(sb_node_op(n))->name, D.msg);
+    cr_assert(p, "%s (%s): compile %s: %s", be->name, cpu_paths[cpu_path],
+              sb_op_get(sb_node_op(n))->name, D.msg);
     sb_status st = be->run(p, nvars, b, &r, &D);
     be->program_free(p);
-    cr_assert(st == SB_OK && r, "%s: eval %s: %s", be->name, sb_op_get(sb_node_op(n))->name,
-              D.msg);
+    cr_assert(st == SB_OK && r, "%s (%s): eval %s: %s", be->name, cpu_paths[cpu_path],
+              sb_op_get(sb_node_op(n))->name, D.msg);
     return r;
 }
 
@@ -183,15 +216,21 @@ static void expect(const sb_array *got, sb_dtype dt, const ref *want, const char
     }
 }
 
-/* Evaluate n on every backend, normally (result dtype dt) and in f64 mode (floats become
- * float64), and compare each result with the reference. */
+/* Evaluate n on the test's CPU path (result dtype dt); under the "eval" parameter also in f64
+ * mode (floats become float64) and on the other backends; compare each result with the
+ * reference. */
 static void check(sb_node *n, sb_dtype dt, ref *want, const char *what)
 {
     const struct sb_backend_i *be[4];
+    char msg[160];
     for (int k = 0, nb = backends(be); k < nb; k++)
         for (int f64 = 0; f64 < 2; f64++) {
+            bool cpu = !strcmp(be[k]->name, "cpu");
+            if ((f64 || !cpu) && strcmp(cpu_paths[cpu_path], "eval")) continue;
             sb_array *r = run_on(be[k], n, f64);
-            expect(r, f64 && dt == SB_DTYPE_F32 ? SB_DTYPE_F64 : dt, want, what);
+            snprintf(msg, sizeof msg, "%s [%s%s%s]", what, be[k]->name, cpu ? " " : "",
+                     !cpu ? "" : f64 ? "f64" : cpu_paths[cpu_path]);
+            expect(r, f64 && dt == SB_DTYPE_F32 ? SB_DTYPE_F64 : dt, want, msg);
             sb_array_free(r);
         }
     free(want->v);
@@ -423,7 +462,7 @@ static void case_binary(sb_op op)
 }
 
 /* Python's sign rules for integer floor division and modulo, exact in int64. */
-Test(ops, int_floor_divide_mod_signs)
+PATH_TEST(ops, int_floor_divide_mod_signs)
 {
     begin();
     static const int64_t s[] = {8};
@@ -451,7 +490,7 @@ Test(ops, int_floor_divide_mod_signs)
 
 /* A weak literal takes the tensor's dtype: float32 x * 2 stays float32; x < 0.1 compares in
  * float32 (as NumPy does). */
-Test(ops, weak_literals)
+PATH_TEST(ops, weak_literals)
 {
     begin();
     static const int64_t s[] = {2};
@@ -1411,25 +1450,25 @@ static void run_cases(int nfn, const case_fn *fns)
             }
 }
 
-Test(ops, elementwise) { run_cases(5, (case_fn[]){case_unary, case_cast, case_binary, case_where, case_clip}); }
-Test(ops, reductions) { run_cases(2, (case_fn[]){case_reduce, case_arg}); }
-Test(ops, nnet) { run_cases(2, (case_fn[]){case_softmax, case_crossentropy}); }
-Test(ops, blas) { run_cases(2, (case_fn[]){case_matmul, case_outer}); }
-Test(ops, shapes)
+PATH_TEST(ops, elementwise) { run_cases(5, (case_fn[]){case_unary, case_cast, case_binary, case_where, case_clip}); }
+PATH_TEST(ops, reductions) { run_cases(2, (case_fn[]){case_reduce, case_arg}); }
+PATH_TEST(ops, nnet) { run_cases(2, (case_fn[]){case_softmax, case_crossentropy}); }
+PATH_TEST(ops, blas) { run_cases(2, (case_fn[]){case_matmul, case_outer}); }
+PATH_TEST(ops, shapes)
 {
     run_cases(7, (case_fn[]){case_reshape, case_transpose, case_expand_squeeze, case_join,
                              case_split, case_broadcast_to, case_shape});
 }
-Test(ops, constructors) { run_cases(4, (case_fn[]){case_fill, case_arange, case_eye, case_one_hot}); }
-Test(ops, indexing)
+PATH_TEST(ops, constructors) { run_cases(4, (case_fn[]){case_fill, case_arange, case_eye, case_one_hot}); }
+PATH_TEST(ops, indexing)
 {
     run_cases(3, (case_fn[]){case_subtensor, case_adv_subtensor, case_set_subtensor});
 }
-Test(ops, control) { run_cases(2, (case_fn[]){case_ifelse, case_identity}); }
+PATH_TEST(ops, control) { run_cases(2, (case_fn[]){case_ifelse, case_identity}); }
 
 /* Kernels read strided views in place: transposed and reversed inputs to a reduction, matmul,
  * softmax, indexing and a binary op with broadcasting. */
-Test(ops, strided_views)
+PATH_TEST(ops, strided_views)
 {
     static const int64_t s34[] = {3, 4};
     rng_state = 99;
@@ -1477,7 +1516,7 @@ Test(ops, strided_views)
 }
 
 /* Narrow integers wrap around as NumPy's do (the arithmetic runs in int64 and is cast back). */
-Test(ops, narrow_int_wraparound)
+PATH_TEST(ops, narrow_int_wraparound)
 {
     begin();
     sb_array *a = sb_array_new(SB_DTYPE_U8, 1, (int64_t[]){2}), *b = sb_array_new(SB_DTYPE_I32, 1, (int64_t[]){1});
@@ -1493,5 +1532,134 @@ Test(ops, narrow_int_wraparound)
     cr_assert_eq(r->dtype, SB_DTYPE_I32);
     cr_expect_eq(((int32_t *)r->data)[0], INT32_MIN);
     sb_array_free(r);
+    end();
+}
+
+/* ---- the CPU backend's run paths and in-place updates (backends/cpu/cpu.c) ----------------- */
+static sb_be_program *compile_cpu(sb_node **outs, int nout, unsigned flags)
+{
+    sb_diag_clear(&D);
+    return sb_backend_get("cpu")->compile(C, nout, outs, flags, &D);
+}
+
+/* SB_CPU_EXEC picks the path: "plan" refuses what the plan cannot compile, the default falls
+ * back to the evaluator (whose run then reports the problem), a bad value is an error; the
+ * float64 reference mode always runs the evaluator. */
+Test(ops, cpu_exec_modes)
+{
+    const struct sb_backend_i *be = sb_backend_get("cpu");
+    begin();
+    sb_node *x = var("a", make(SB_DTYPE_F32, 1, (int64_t[]){3}, -1, 1));
+    sb_node *g = sb_parse_expr(C, "grad(sum(a * a), a)", NULL, NULL, &D);
+    cr_assert(g, "%s", D.msg);
+    setenv("SB_CPU_EXEC", "fast", 1);
+    cr_expect_null(compile_cpu(&x, 1, 0));
+    cr_expect(strstr(D.msg, "SB_CPU_EXEC='fast'"), "%s", D.msg);
+    setenv("SB_CPU_EXEC", "plan", 1);
+    cr_expect_null(compile_cpu(&g, 1, 0));
+    cr_expect(strstr(D.msg, "must be expanded"), "%s", D.msg);
+    sb_be_program *p = compile_cpu(&g, 1, SB_BE_F64); /* reference mode: the evaluator */
+    cr_assert(p, "%s", D.msg);
+    sb_array *r = NULL;
+    sb_binding b = {"a", vvals[0]};
+    cr_expect_neq(be->run(p, 1, &b, &r, &D), SB_OK);
+    cr_expect(strstr(D.msg, "must be expanded"), "%s", D.msg);
+    be->program_free(p);
+    unsetenv("SB_CPU_EXEC");
+    cr_assert(p = compile_cpu(&g, 1, 0), "%s", D.msg); /* auto: falls back */
+    sb_diag_clear(&D);
+    cr_expect_neq(be->run(p, 1, &b, &r, &D), SB_OK);
+    cr_expect(strstr(D.msg, "must be expanded"), "%s", D.msg);
+    cr_expect_null(r);
+    be->program_free(p);
+    end();
+}
+
+/* update_inplace: the new value lands in the bound array (res[i] NULL), the other outputs see
+ * the values before the run; refused on the evaluator and where the writer reads a view. */
+Test(ops, cpu_update_inplace)
+{
+    const struct sb_backend_i *be = sb_backend_get("cpu");
+    begin();
+    sb_array *a = make(SB_DTYPE_F32, 1, (int64_t[]){4}, -1, 1), *a0 = sb_array_copy(a);
+    sb_node *w = var("w", a);
+    sb_node *outs[2] = {sb_parse_expr(C, "sum(w)", NULL, NULL, &D),
+                        sb_parse_expr(C, "w * 0.5 + 1", NULL, NULL, &D)};
+    cr_assert(outs[0] && outs[1], "%s", D.msg);
+    sb_binding b = {"w", a};
+    setenv("SB_CPU_EXEC", "eval", 1);
+    sb_be_program *p = compile_cpu(outs, 2, 0);
+    cr_expect_eq(be->update_inplace(p, 1, w, &D), SB_ERR_UNSUPPORTED);
+    be->program_free(p);
+    unsetenv("SB_CPU_EXEC");
+    p = compile_cpu(outs, 2, 0);
+    cr_assert_eq(be->update_inplace(p, 1, w, &D), SB_OK, "%s", D.msg);
+    for (int run = 0; run < 2; run++) {
+        sb_array *r[2] = {NULL, NULL};
+        cr_assert_eq(be->run(p, 1, &b, r, &D), SB_OK, "%s", D.msg);
+        cr_expect_null(r[1]);
+        double s = 0;
+        for (int i = 0; i < 4; i++) {
+            double old = sb_array_get_f64(a0, i), now = old * 0.5 + 1;
+            s += old;
+            cr_expect_float_eq(sb_array_get_f64(a, i), now, 1e-6, "run %d, element %d", run, i);
+            sb_array_set_f64(a0, i, (float)now);
+        }
+        cr_expect_float_eq(sb_array_get_f64(r[0], 0), s, 1e-5, "sum sees the old w");
+        sb_array_free(r[0]);
+    }
+    be->program_free(p);
+    sb_node *rev = sb_parse_expr(C, "w[::-1] + 1", NULL, NULL, &D); /* reads w reversed */
+    p = compile_cpu(&rev, 1, 0);
+    cr_expect_eq(be->update_inplace(p, 0, w, &D), SB_ERR_UNSUPPORTED);
+    sb_array *r = NULL;
+    cr_assert_eq(be->run(p, 1, &b, &r, &D), SB_OK, "%s", D.msg); /* still runs, copying */
+    cr_assert_not_null(r);
+    cr_expect_float_eq(sb_array_get_f64(r, 0), sb_array_get_f64(a, 3) + 1, 1e-6);
+    sb_array_free(r);
+    be->program_free(p);
+    sb_array_free(a0);
+    end();
+}
+
+/* A run that fails writes into no bound array, even when the failing write comes after
+ * another one (every write is checked before the first). */
+Test(ops, cpu_update_inplace_failed_run_writes_nothing)
+{
+    const struct sb_backend_i *be = sb_backend_get("cpu");
+    begin();
+    sb_type t = sb_type_make(SB_DTYPE_F32, 1, (int64_t[]){-1});
+    const char *names[4] = {"u", "v", "du", "dv"};
+    sb_node *n[4];
+    for (int i = 0; i < 4; i++) {
+        vnames[i] = names[i];
+        vvals[i] = make(SB_DTYPE_F32, 1, (int64_t[]){i == 3 ? 2 : 3}, -1, 1); /* dv: bad */
+        n[i] = sb_input(C, names[i], &t);
+    }
+    nvars = 4;
+    sb_node *outs[2] = {sb_apply2(C, SB_OP_ADD, n[0], n[2], &D), sb_apply2(C, SB_OP_ADD, n[1], n[3], &D)};
+    sb_be_program *p = compile_cpu(outs, 2, 0);
+    cr_assert_eq(be->update_inplace(p, 0, n[0], &D), SB_OK, "%s", D.msg);
+    cr_assert_eq(be->update_inplace(p, 1, n[1], &D), SB_OK, "%s", D.msg);
+    sb_array *u0 = sb_array_copy(vvals[0]), *v0 = sb_array_copy(vvals[1]), *r[2];
+    sb_binding b[4];
+    for (int i = 0; i < 4; i++) b[i] = (sb_binding){names[i], vvals[i]};
+    for (int order = 0; order < 2; order++) { /* the bad write second, then first */
+        sb_diag_clear(&D);
+        cr_expect_neq(be->run(p, 4, b, r, &D), SB_OK);
+        cr_expect_null(r[0]);
+        for (int i = 0; i < 3; i++) {
+            cr_expect_eq(sb_array_get_f64(vvals[0], i), sb_array_get_f64(u0, i), "u changed");
+            cr_expect_eq(sb_array_get_f64(vvals[1], i), sb_array_get_f64(v0, i), "v changed");
+        }
+        be->program_free(p);
+        sb_node *rev[2] = {outs[1], outs[0]};
+        p = compile_cpu(rev, 2, 0);
+        cr_assert_eq(be->update_inplace(p, 0, n[1], &D), SB_OK, "%s", D.msg);
+        cr_assert_eq(be->update_inplace(p, 1, n[0], &D), SB_OK, "%s", D.msg);
+    }
+    be->program_free(p);
+    sb_array_free(u0);
+    sb_array_free(v0);
     end();
 }

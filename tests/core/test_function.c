@@ -373,3 +373,168 @@ Test(function, runs_on_a_backend)
     sb_array_free(xv);
     sb_ctx_free(ctx);
 }
+
+/* ---- in-place updates on the CPU backend (function.h) ---- */
+static sb_function *cpu_fn(sb_ctx *ctx, int nin, sb_node **in, int nout, sb_node **outs, int nupd,
+                           sb_update *u, sb_shared_store *s)
+{
+    sb_function_opts o = {.backend = "cpu"};
+    sb_diag d = {0};
+    sb_function *f = sb_function_new(ctx, nin, in, nout, outs, nupd, u, 0, NULL, s, &o, &d);
+    cr_assert_not_null(f, "%s", d.msg);
+    return f;
+}
+
+/* Elementwise updates of vectors are written into the stored arrays (the store keeps the same
+ * array across calls); outputs and the other updates still see the values before the call,
+ * including b <- b + a, which reads a while a is updated in place. */
+Test(function, inplace_updates_see_the_state_before_the_call)
+{
+    sb_ctx *ctx = sb_ctx_init();
+    sb_type t = ty("float64[3]");
+    sb_node *x = sb_input(ctx, "x", &t);
+    sb_node *a = sb_shared(ctx, "a", &t), *b = sb_shared(ctx, "b", &t);
+    sb_shared_store *s = sb_shared_store_new();
+    double av[3] = {1, 2, 3}, bv[3] = {10, 20, 30}, xv[3] = {0.5, 0.25, 2};
+    sb_array *va = vec(3, av), *vb = vec(3, bv), *vx = vec(3, xv);
+    sb_shared_set_value(s, "a", va);
+    sb_shared_set_value(s, "b", vb);
+    sb_node *outs[2] = {expr(ctx, "sum(a * b)"), expr(ctx, "a * x")};
+    sb_update u[2] = {{a, expr(ctx, "a + x")}, {b, expr(ctx, "b + a")}};
+    sb_function *f = cpu_fn(ctx, 1, &x, 2, outs, 2, u, s);
+    cr_expect(sb_fn_update_inplace(f, 0), "a + x is written into a's array");
+    const sb_array *sa = sb_shared_peek(s, "a");
+    sb_diag d = {0};
+    for (int call = 0; call < 3; call++) {
+        sb_array *res[2];
+        const sb_array *args[1] = {vx};
+        cr_assert_eq(sb_function_call(f, 1, args, res, &d), SB_OK, "%s", d.msg);
+        double dot = 0;
+        for (int i = 0; i < 3; i++) {
+            dot += av[i] * bv[i];
+            cr_expect_eq(sb_array_get_f64(res[1], i), av[i] * xv[i], "a * x, call %d", call);
+            bv[i] += av[i]; /* old a */
+            av[i] += xv[i];
+            cr_expect_eq(stored(s, "a", i), av[i], "a[%d], call %d", i, call);
+            cr_expect_eq(stored(s, "b", i), bv[i], "b[%d], call %d", i, call);
+        }
+        cr_expect_eq(sb_array_get_f64(res[0], 0), dot, "sum(a * b), call %d", call);
+        sb_array_free(res[0]);
+        sb_array_free(res[1]);
+    }
+    if (sb_fn_update_inplace(f, 0)) cr_expect_eq(sb_shared_peek(s, "a"), sa, "the same array");
+    sb_function_free(f);
+    for (sb_array **p = (sb_array *[]){va, vb, vx}, **e = p + 3; p < e; p++) sb_array_free(*p);
+    sb_shared_store_free(s);
+    sb_ctx_free(ctx);
+}
+
+/* a <- b, b <- a still swaps on the backend (values that are plain variables are copied);
+ * a <- b + 1, b <- a + 1 (both could be written in place alone) too. */
+Test(function, inplace_swaps)
+{
+    sb_ctx *ctx = sb_ctx_init();
+    sb_type t = ty("float64[2]");
+    sb_node *a = sb_shared(ctx, "a", &t), *b = sb_shared(ctx, "b", &t);
+    sb_shared_store *s = sb_shared_store_new();
+    const char *vals[2][2] = {{"b", "a"}, {"b + 1", "a + 1"}};
+    for (int k = 0; k < 2; k++) {
+        sb_array *va = vec(2, (double[]){1, 2}), *vb = vec(2, (double[]){3, 4});
+        sb_shared_set_value(s, "a", va);
+        sb_shared_set_value(s, "b", vb);
+        sb_update u[2] = {{a, expr(ctx, vals[k][0])}, {b, expr(ctx, vals[k][1])}};
+        sb_function *f = cpu_fn(ctx, 0, NULL, 0, NULL, 2, u, s);
+        sb_diag d = {0};
+        cr_assert_eq(sb_function_call(f, 0, NULL, NULL, &d), SB_OK, "%s", d.msg);
+        cr_expect_eq(stored(s, "a", 1), 4 + k, "%s", vals[k][0]);
+        cr_expect_eq(stored(s, "b", 0), 1 + k, "%s", vals[k][1]);
+        cr_assert_eq(sb_function_call(f, 0, NULL, NULL, &d), SB_OK, "%s", d.msg);
+        cr_expect_eq(stored(s, "a", 1), 2 + 2 * k);
+        cr_expect_eq(stored(s, "b", 0), 3 + 2 * k);
+        sb_function_free(f);
+        sb_array_free(va);
+        sb_array_free(vb);
+    }
+    sb_shared_store_free(s);
+    sb_ctx_free(ctx);
+}
+
+/* With updates written in place, a failed call still changes no shared value: a write that
+ * would fail (x does not broadcast against a) fails before any other is made, and a copied
+ * update whose stored value has the wrong shape is caught before anything runs. */
+Test(function, inplace_failed_call_changes_nothing)
+{
+    sb_ctx *ctx = sb_ctx_init();
+    sb_type t3 = ty("float64[3]"), tx = ty("float64[?]"), t2 = ty("float64[2]");
+    sb_node *x = sb_input(ctx, "x", &tx);
+    sb_node *a = sb_shared(ctx, "a", &t3), *b = sb_shared(ctx, "b", &t3), *c = sb_shared(ctx, "c", &t2);
+    sb_shared_store *s = sb_shared_store_new();
+    sb_array *va = vec(3, (double[]){1, 2, 3}), *vc = vec(2, (double[]){5, 6});
+    sb_shared_set_value(s, "a", va);
+    sb_shared_set_value(s, "b", va);
+    sb_shared_set_value(s, "c", vc);
+    sb_node *out = expr(ctx, "sum(a)");
+    sb_update u[3] = {{b, expr(ctx, "b * 2")}, {a, expr(ctx, "a + x")}, {c, expr(ctx, "c[::-1]")}};
+    sb_function *f = cpu_fn(ctx, 1, &x, 1, &out, 3, u, s);
+    cr_expect(sb_fn_update_inplace(f, 0) && sb_fn_update_inplace(f, 1), "b and a in place");
+    cr_expect(!sb_fn_update_inplace(f, 2), "c[::-1] is copied");
+    sb_array *bad = vec(2, (double[]){1, 1}), *good = vec(3, (double[]){1, 1, 1}), *res;
+    sb_diag d = {0};
+    cr_expect_neq(sb_function_call(f, 1, (const sb_array *[]){bad}, &res, &d), SB_OK);
+    cr_expect_null(res);
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(stored(s, "a", i), i + 1, "a unchanged");
+        cr_expect_eq(stored(s, "b", i), i + 1, "b unchanged");
+    }
+    sb_diag_clear(&d);
+    sb_array *v3 = vec(3, (double[]){7, 8, 9});
+    sb_shared_set_value(s, "c", v3); /* declared float64[2] */
+    cr_expect_eq(sb_function_call(f, 1, (const sb_array *[]){good}, &res, &d), SB_ERR_TYPE);
+    cr_expect(strstr(d.msg, "'c'"), "%s", d.msg);
+    cr_expect_eq(stored(s, "a", 0), 1, "a unchanged");
+    cr_expect_eq(stored(s, "b", 0), 1, "b unchanged");
+    sb_shared_set_value(s, "c", vc);
+    sb_diag_clear(&d);
+    cr_assert_eq(sb_function_call(f, 1, (const sb_array *[]){good}, &res, &d), SB_OK, "%s", d.msg);
+    cr_expect_eq(sb_array_get_f64(res, 0), 6);
+    cr_expect_eq(stored(s, "a", 2), 4);
+    cr_expect_eq(stored(s, "b", 2), 6);
+    cr_expect_eq(stored(s, "c", 0), 6);
+    sb_array_free(res);
+    for (sb_array **p = (sb_array *[]){va, vc, bad, good, v3}, **e = p + 5; p < e; p++) sb_array_free(*p);
+    sb_function_free(f);
+    sb_shared_store_free(s);
+    sb_ctx_free(ctx);
+}
+
+/* An argument that is the stored array of a variable written in place is read as it was before
+ * the call (a <- a + x[::-1] with x the store's own array for a; long enough that the kernel
+ * writes early blocks before it reads late ones). The same function without in-place updates
+ * (SB_FN_COPY_UPDATES) agrees. */
+Test(function, inplace_argument_aliasing_the_store)
+{
+    enum { N = 1000 };
+    for (int copy = 0; copy < 2; copy++) {
+        if (copy) setenv("SB_FN_COPY_UPDATES", "1", 1);
+        sb_ctx *ctx = sb_ctx_init();
+        sb_type t = ty("float64[1000]");
+        sb_node *x = sb_input(ctx, "x", &t), *a = sb_shared(ctx, "a", &t);
+        sb_shared_store *s = sb_shared_store_new();
+        double v[N];
+        for (int i = 0; i < N; i++) v[i] = i;
+        sb_array *va = vec(N, v);
+        sb_shared_set_value(s, "a", va);
+        sb_update u = {a, expr(ctx, "a + x[::-1]")};
+        sb_function *f = cpu_fn(ctx, 1, &x, 0, NULL, 1, &u, s);
+        cr_expect_eq(sb_fn_update_inplace(f, 0), !copy);
+        sb_diag d = {0};
+        const sb_array *args[1] = {sb_shared_peek(s, "a")};
+        cr_assert_eq(sb_function_call(f, 1, args, NULL, &d), SB_OK, "%s", d.msg);
+        for (int i = 0; i < N; i++) cr_assert_eq(stored(s, "a", i), N - 1, "a[%d]", i);
+        sb_function_free(f);
+        sb_array_free(va);
+        sb_shared_store_free(s);
+        sb_ctx_free(ctx);
+    }
+    unsetenv("SB_FN_COPY_UPDATES");
+}
