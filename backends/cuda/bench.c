@@ -113,7 +113,7 @@ static sb_status measure(FILE *out, const char *name, work *w, int reps, bool gr
     int c[SB_CU_NKINDS], fused;
     sb_cu_prog_stats(p, c, &fused);
     fprintf(out, "%-22s plan: %d fused groups (%d nodes), %d row, %d col, %d gemm, %d transpose,"
-                 " %d copy, %d folded, %d host steps\n",
+                 " %d view, %d folded, %d host steps\n",
             name, c[1], fused, c[3], c[4], c[5], c[2], c[6], c[8], c[7]);
     if (getenv("SB_CUDA_SHOW_PLAN")) sb_cu_prog_print(p, out);
     sb_status st = SB_OK;

@@ -151,7 +151,7 @@ sb_be_program *sb_cu_prog_compile(sb_ctx *ctx, int nout, sb_node *const *outs, u
 sb_status sb_cu_prog_run(sb_be_program *p, int nbind, const sb_binding *binds, sb_array **res,
                          sb_diag *d);
 void sb_cu_prog_free(sb_be_program *p);
-/* Steps of p by kind (leaf, group, perm, row, col, gemm, copy, host, fold) into counts[], and
+/* Steps of p by kind (leaf, group, perm, row, col, gemm, view, host, fold) into counts[], and
  * the elementwise nodes inside its groups; for tests and `symbench bench`. No device needed. */
 #define SB_CU_NKINDS 9
 void sb_cu_prog_stats(const sb_be_program *p, int counts[SB_CU_NKINDS], int *fused_nodes);

@@ -5,17 +5,22 @@
  *   GROUP  a fused elementwise group: an elementwise node with one consumer that is itself
  *          elementwise (and not an output) is inlined into that consumer's group; scalar
  *          constants become literals (codegen.c);
- *   PERM   transpose: an identity group reading its input at permuted strides;
+ *   PERM   transpose: an identity group reading its input at permuted strides; a 2-D
+ *          transpose read by a gemm is passed to cuBLAS as op(T) instead, and gets no step
+ *          when every consumer reads it so;
  *   ROW    softmax / log_softmax / logsumexp / crossentropy / reductions over trailing axes;
  *   COL    reductions over leading axes;
  *   GEMM   2-D float matmul (and matrix @ vector) through cuBLAS;
- *   COPY   reshape, expand_dims, squeeze, disconnected_grad: a device copy with a new shape;
+ *   VIEW   reshape, expand_dims, squeeze, disconnected_grad: the input's memory with a new
+ *          shape (values are contiguous), no kernel;
  *   FOLD   a node whose inputs are all constants (arange, eye, zeros, ...): evaluated once on the
  *          host at the first run, then kept on the device like a constant;
  *   HOST   everything else: inputs are copied to the host, the reference evaluator runs a proxy
  *          node (same op and attributes over proxy inputs), the result is copied back. Any
  *          graph therefore runs; the kernels above cover the ops of training MLPs.
- * Device values are contiguous, from the pool, released after their last consumer. Outputs of
+ * Device values are contiguous, from the pool, released after their last consumer; a view's
+ * input (and a transpose's, when a gemm reads it as op(T)) is released only after the view's
+ * own consumers (the node is an alias: `alias`). Outputs of
  * a run stay on the device until the next run: a binding whose host array is one the previous
  * run returned (a shared variable's update, stored by the function layer) is used in place
  * without a copy, so parameters stay resident across training steps. The float64 reference
@@ -25,7 +30,7 @@
 #include "backends/cpu/tensor.h"
 
 typedef enum kind {
-    K_LEAF, K_GROUP, K_PERM, K_ROW, K_COL, K_GEMM, K_COPY, K_HOST, K_FOLD, K_COUNT
+    K_LEAF, K_GROUP, K_PERM, K_ROW, K_COL, K_GEMM, K_VIEW, K_HOST, K_FOLD, K_COUNT
 } kind;
 _Static_assert(K_COUNT == SB_CU_NKINDS, "step kinds");
 
@@ -42,6 +47,7 @@ typedef struct step {
     sb_cu_group g;            /* GROUP, PERM */
     sb_node *leaf[SB_CU_MAXREG];
     sb_cu_row row;            /* ROW, COL */
+    bool ta, tb;              /* GEMM: operand 0 / 1 is a 2-D transpose read as op(T) */
     sb_cu_src src;
     sb_node *proxy;           /* HOST */
     bool folded;              /* FOLD: computed (in cval) */
@@ -71,6 +77,9 @@ struct sb_be_program {
     step *steps;
     int32_t *owner;           /* by node id: the group root a node is inlined into, or -1 */
     int32_t *uses0;           /* consumers among reachable nodes */
+    bool *alias;              /* by node id: its value is its input's memory (views, transposes
+                                 read as op(T)): the input lives until this node's consumers ran */
+    bool *elided;             /* by node id: a transpose no step computes (gemms read op(T)) */
     dval *cval;               /* constants uploaded once, by node id */
     kept *kept;
     int nkept;
@@ -136,6 +145,24 @@ static sb_cu_row red_kind(sb_op op)
     }
 }
 
+/* Whether n is a 2-D transpose (a candidate for cuBLAS's op(T)). */
+static bool is_t2d(const sb_node *n)
+{
+    const sb_attrs *a = n->attrs;
+    return n->op == SB_OP_TRANSPOSE && n->type.ndim == 2 &&
+           (a->naxis < 0 || (a->naxis == 2 && sb_axis_norm(a->axis[0], 2) == 1));
+}
+
+/* Whether matmul n runs as a cuBLAS gemm: float, one dtype, [m,k] @ [k,n] or [m,k] @ [k]. */
+static bool gemm_ok(const sb_node *n)
+{
+    if (n->op != SB_OP_MATMUL) return false;
+    sb_dtype dt = n->type.dtype;
+    const sb_node *x = n->in[0], *y = n->in[1];
+    return (dt == SB_DTYPE_F32 || dt == SB_DTYPE_F64) && x->type.dtype == dt &&
+           y->type.dtype == dt && x->type.ndim == 2 && (y->type.ndim == 2 || y->type.ndim == 1);
+}
+
 /* The kind of a non-fused node. */
 static kind classify(step *s)
 {
@@ -171,13 +198,14 @@ static kind classify(step *s)
         return K_ROW;
     }
     case SB_OP_MATMUL:
-        return fl && x->type.dtype == dt && n->in[1]->type.dtype == dt && x->type.ndim == 2 &&
-                       (n->in[1]->type.ndim == 2 || n->in[1]->type.ndim == 1)
-                   ? K_GEMM : K_HOST;
+        if (!gemm_ok(n)) return K_HOST;
+        s->ta = is_t2d(n->in[0]);
+        s->tb = is_t2d(n->in[1]);
+        return K_GEMM;
     case SB_OP_TRANSPOSE: return K_PERM;
     case SB_OP_ZEROS_LIKE: case SB_OP_ONES_LIKE: return K_GROUP; /* a literal, x's shape */
     case SB_OP_RESHAPE: case SB_OP_EXPAND_DIMS: case SB_OP_SQUEEZE:
-    case SB_OP_DISCONNECTED_GRAD: return K_COPY;
+    case SB_OP_DISCONNECTED_GRAD: return K_VIEW;
     default: return fusable(n) ? K_GROUP : K_HOST;
     }
 }
@@ -264,6 +292,29 @@ static void plan_fusion(sb_be_program *p, sb_node **order, int norder, sb_node *
     free(size);
 }
 
+/* Aliases: views are their input's memory; a 2-D transpose read by some gemm as op(T) is an
+ * alias too (the gemm reads the transpose's input), and gets no step at all when every
+ * consumer is such a gemm and it is not an output. */
+static void plan_aliases(sb_be_program *p, sb_node **order, int norder, const bool *is_out)
+{
+    int32_t *absorbed = sb_xcalloc((size_t)p->nn, sizeof *absorbed);
+    for (int i = 0; i < norder; i++) {
+        sb_node *n = order[i];
+        if (p->owner[n->id] >= 0) continue;
+        if (n->op == SB_OP_RESHAPE || n->op == SB_OP_EXPAND_DIMS || n->op == SB_OP_SQUEEZE ||
+            n->op == SB_OP_DISCONNECTED_GRAD)
+            p->alias[n->id] = true;
+        if (!gemm_ok(n)) continue;
+        for (int k = 0; k < 2; k++)
+            if (is_t2d(n->in[k])) absorbed[n->in[k]->id]++, p->alias[n->in[k]->id] = true;
+    }
+    for (int i = 0; i < norder; i++) {
+        const sb_node *n = order[i];
+        p->elided[n->id] = is_t2d(n) && absorbed[n->id] == p->uses0[n->id] && !is_out[n->id];
+    }
+    free(absorbed);
+}
+
 /* ---- compile --------------------------------------------------------------------------------- */
 /* A host step's proxy: the same op over inputs named __cuda<id>_<i> (constants kept). */
 static sb_node *make_proxy(sb_ctx *ctx, sb_node *n, sb_diag *d)
@@ -311,6 +362,7 @@ static sb_status plan_steps(sb_be_program *p, sb_node **order, int norder, sb_di
         sb_node *n = order[j % norder];
         bool leaf = sb_op_get((sb_op)n->op)->flags & SB_F_LEAF, fold = !leaf && foldable(n);
         if ((leaf || fold) != (j < norder) || p->owner[n->id] >= 0) continue; /* inlined */
+        if (p->elided[n->id]) continue; /* a transpose only gemms read, as op(T) */
         if (sb_op_get((sb_op)n->op)->flags & SB_F_SYMBOLIC || n->op == SB_OP_PVAR)
             return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
                                "cuda: %s must be expanded before compiling",
@@ -371,6 +423,9 @@ sb_be_program *sb_cu_prog_compile(sb_ctx *ctx, int nout, sb_node *const *outs, u
     for (int i = 0; i < nn; i++)
         if (reach[i]) order[norder++] = ctx->nodes.v[i];
     plan_fusion(p, order, norder, consumer, is_out);
+    p->alias = sb_xcalloc((size_t)nn, sizeof *p->alias);
+    p->elided = sb_xcalloc((size_t)nn, sizeof *p->elided);
+    plan_aliases(p, order, norder, is_out);
     sb_status st = plan_steps(p, order, norder, d);
     free(reach);
     free(is_out);
@@ -418,6 +473,8 @@ void sb_cu_prog_free(sb_be_program *p)
     free(p->steps);
     free(p->owner);
     free(p->uses0);
+    free(p->alias);
+    free(p->elided);
     free(p->cval);
     free(p->outs);
     free(p);
@@ -536,12 +593,14 @@ static sb_status run_leaf(runner *r, const sb_node *n)
     return SB_OK;
 }
 
-/* The last consumer of m has run: give its memory back. */
+/* The last consumer of m has run: give its memory back (an alias: its input's turn). An
+ * output keeps its memory, and an aliased output its input's, until the run ends. */
 static void consumed(runner *r, const sb_node *m)
 {
     if (m->id >= (uint32_t)r->p->nn || --r->uses[m->id] > 0) return;
     for (int i = 0; i < r->p->nout; i++)
         if (r->p->outs[i] == m) return;
+    if (r->p->alias[m->id]) consumed(r, m->in[0]);
     if (r->own[m->id]) sb_cu_pool_release(r->val[m->id].p);
     r->own[m->id] = false;
 }
@@ -637,23 +696,27 @@ static sb_status plan_rowcol(runner *r, step *s)
     return dv_new(&s->rout, s->n->type.dtype, nd, shape, r->d);
 }
 
+/* A gemm's operands: ta / tb read a transpose's input as op(T) (stored [k, m] / [n, k]). */
 static sb_status plan_gemm(runner *r, step *s)
 {
-    const dval *a = &r->val[s->n->in[0]->id], *b = &r->val[s->n->in[1]->id];
+    const sb_node *x = s->n->in[0], *y = s->n->in[1];
+    const dval *a = &r->val[(s->ta ? x->in[0] : x)->id], *b = &r->val[(s->tb ? y->in[0] : y)->id];
     s->rin[0] = *a;
     s->rin[1] = *b;
     s->nrin = 2;
-    if (a->shape[1] != b->shape[0])
+    int64_t m = a->shape[s->ta], k = a->shape[!s->ta];
+    int64_t kb = b->ndim == 1 ? b->shape[0] : b->shape[s->tb], n = b->ndim == 2 ? b->shape[!s->tb] : 0;
+    if (k != kb)
         return sb_diag_set(r->d, SB_ERR_VALUE, NULL, 0, 0,
                            "cuda: matmul of [%lld, %lld] and [%lld, ...]: inner dims differ",
-                           (long long)a->shape[0], (long long)a->shape[1],
-                           (long long)b->shape[0]);
-    int64_t shape[2] = {a->shape[0], b->ndim == 2 ? b->shape[1] : 0};
+                           (long long)m, (long long)k, (long long)kb);
+    int64_t shape[2] = {m, n};
     return dv_new(&s->rout, s->n->type.dtype, b->ndim, shape, r->d);
 }
 
-/* reshape / expand_dims / squeeze / disconnected_grad: the type rule on the concrete shape. */
-static sb_status plan_copy(runner *r, step *s)
+/* reshape / expand_dims / squeeze / disconnected_grad: the type rule on the concrete shape,
+ * over the input's memory (the runner does not own it: see consumed). */
+static sb_status plan_view(runner *r, step *s)
 {
     const sb_node *n = s->n;
     const dval *x = &r->val[n->in[0]->id];
@@ -669,7 +732,10 @@ static sb_status plan_copy(runner *r, step *s)
     if (sb_infer_type((sb_op)n->op, 1, tp, &a, vals, &out, r->d)) return r->d->status;
     s->rin[0] = *x;
     s->nrin = 1;
-    return dv_new(&s->rout, x->dt, out.ndim, out.dims, r->d);
+    s->rout = *x;
+    s->rout.ndim = out.ndim;
+    memcpy(s->rout.shape, out.dims, sizeof(int64_t) * (size_t)out.ndim);
+    return SB_OK;
 }
 
 /* The reference evaluator on the proxy node, inputs copied from the device. */
@@ -721,7 +787,7 @@ static sb_status plan_step(runner *r, step *s)
     case K_PERM: return plan_perm(r, s);
     case K_ROW: case K_COL: return plan_rowcol(r, s);
     case K_GEMM: return plan_gemm(r, s);
-    case K_COPY: return plan_copy(r, s);
+    case K_VIEW: return plan_view(r, s);
     default: return run_host(r, s);
     }
 }
@@ -810,15 +876,11 @@ static sb_status launch_step(const sb_be_program *p, step *s, sb_diag *d)
     case K_ROW: case K_COL: return launch_rowcol(s, d);
     case K_GEMM: {
         const dval *a = &s->rin[0], *b = &s->rin[1];
-        int64_t m = a->shape[0], k = a->shape[1], n = b->ndim == 2 ? b->shape[1] : 1;
+        int64_t m = a->shape[s->ta], k = a->shape[!s->ta], n = b->ndim == 2 ? b->shape[!s->tb] : 1;
         if (m == 0 || n == 0) return SB_OK;
         if (k == 0) return SB_CU_CHECK(cudaMemsetAsync(s->rout.p, 0, dv_bytes(&s->rout), str), d);
-        return sb_cu_gemm(s->rout.dt, false, false, m, n, k, a->p, b->p, 0, s->rout.p, p->tf32, d);
-    }
-    case K_COPY: {
-        size_t n = dv_bytes(&s->rout);
-        if (!n) return SB_OK;
-        return SB_CU_CHECK(cudaMemcpyAsync(s->rout.p, s->rin[0].p, n, cudaMemcpyDeviceToDevice, str), d);
+        return sb_cu_gemm(s->rout.dt, s->ta, s->tb, m, n, k, a->p, b->p, 0, s->rout.p, p->tf32,
+                          d);
     }
     default: return SB_OK; /* leaves and host steps did their work when planned */
     }
@@ -834,6 +896,8 @@ static void step_done(runner *r, const step *s)
                 for (int k = 0; k < s->member[i]->nin; k++) consumed(r, s->member[i]->in[k]);
         return;
     }
+    if (s->k == K_VIEW || (s->k == K_PERM && r->p->alias[s->n->id]))
+        return; /* an alias: its input goes when its own consumers are done (consumed) */
     for (int k = 0; k < s->n->nin; k++) consumed(r, s->n->in[k]);
 }
 
@@ -847,7 +911,7 @@ static sb_status plan_all(runner *r)
         if (plan_step(r, s)) return r->d->status;
         if (s->k != K_LEAF && s->k != K_FOLD) {
             r->val[s->n->id] = s->rout;
-            r->own[s->n->id] = true;
+            r->own[s->n->id] = s->k != K_VIEW; /* a view's memory is its input's */
         }
         if (r->launch && launch_step(p, s, r->d)) return r->d->status;
         step_done(r, s);
@@ -1012,7 +1076,7 @@ sb_status sb_cu_prog_time(sb_be_program *p, int nbind, const sb_binding *binds, 
 void sb_cu_prog_print(const sb_be_program *p, FILE *f)
 {
     static const char *const kn[] = {"leaf", "group", "transpose", "row", "col",
-                                     "gemm", "copy",  "host",      "fold"};
+                                     "gemm", "view",  "host",      "fold"};
     for (int i = 0; i < p->nsteps; i++) {
         const step *s = &p->steps[i];
         if (s->k == K_LEAF) continue;

@@ -112,7 +112,7 @@ static sb_node *parse(const char *e)
 
 typedef struct plan_case {
     const char *expr;
-    int group, perm, row, col, gemm, copy, host; /* expected steps by kind */
+    int group, perm, row, col, gemm, view, host; /* expected steps by kind */
     const char *needle;                          /* in some step's source (NULL: none) */
     int fold;                                    /* expected folded steps */
 } plan_case;
@@ -141,6 +141,12 @@ static const plan_case plans[] = {
     {"concatenate([x, y], axis=0)", 0, 0, 0, 0, 0, 0, 1, NULL},
     {"ones_like(x) * 3 + zeros_like(b)", 3, 0, 0, 0, 0, 0, 0, "(float)(0x1p+0f)"},
     {"x + arange(0, 5)", 1, 0, 0, 0, 0, 0, 0, NULL, 1},
+    /* views: no kernel; transposes read by cuBLAS as op(T): no step unless another reads them */
+    {"expand_dims(x, 0) + squeeze(expand_dims(x * 2, 1), 1)", 2, 0, 0, 0, 0, 3, 0, NULL},
+    {"x.T @ y", 0, 0, 0, 0, 1, 0, 0, NULL},
+    {"x @ W.T + b", 1, 0, 0, 0, 1, 0, 0, NULL},
+    {"W.T @ v", 0, 0, 0, 0, 1, 0, 0, NULL},
+    {"x.T @ y * sum(x.T)", 1, 1, 1, 0, 1, 0, 0, NULL},
 };
 
 static int count_kind(const int *c, int k)
@@ -159,9 +165,9 @@ static sb_be_program *compile_case(const plan_case *pc)
     int c[SB_CU_NKINDS], fused;
     sb_cu_prog_stats(p, c, &fused);
     int want[SB_CU_NKINDS] = {0,         pc->group, pc->perm, pc->row, pc->col,
-                              pc->gemm,  pc->copy,  pc->host, pc->fold};
+                              pc->gemm,  pc->view,  pc->host, pc->fold};
     static const char *const kn[] = {"leaf", "group", "perm", "row", "col",
-                                     "gemm", "copy",  "host", "fold"};
+                                     "gemm", "view",  "host", "fold"};
     for (int k = 1; k < SB_CU_NKINDS; k++)
         cr_expect_eq(count_kind(c, k), want[k], "%s: %d %s steps, expected %d", pc->expr, c[k],
                      kn[k], want[k]);
@@ -391,6 +397,13 @@ static const dev_case dev_cases[] = {
     {"relu(x @ W + b)", 1e-4},                  {"x.T * 2", 0},
     {"reshape(x, (-1,)) * 2", 0},               {"argmax(x, axis=1)", 0},
     {"concatenate([x, y], axis=0)", 0},         {"sum(x @ W, axis=0) + v", 1e-4},
+    /* views (an output view, a view whose input has other consumers) and op(T) gemms */
+    {"expand_dims(x, 0) + squeeze(expand_dims(x * 2, 1), 1)", 1e-6},
+    {"reshape(x * 3, (-1,)) * 2 + sum(x * 3)", 1e-5},
+    {"reshape(x * 2, (-1, 1))", 0},              {"x.T @ y", 1e-4},
+    {"x @ W.T + b", 1e-4},                       {"W.T @ v", 1e-4},
+    {"x.T @ y * sum(x.T)", 1e-4},                {"x.T.T @ W.T", 1e-4},
+    {"reshape(x.T, (-1,)) * 2", 0},
 };
 
 /* Bindings for the float32 inputs of the table: x, y, z, w [R, K], W [K, K], b, v [K]. */
