@@ -273,7 +273,8 @@ bool sb_be_fz_jit(sb_fz_group *g)
  * A job is shared by its group and its thread (two references, atomically counted); whoever
  * drops the last one frees it, closing a kernel that nobody adopted. The thread lowers its own
  * priority (Linux: per thread, inherited by the compiler it spawns) so that compiling does not
- * take time slices from the runs it is meant to speed up. */
+ * take time slices from the runs it is meant to speed up. A job is started by the thread
+ * running the plan; a plan is run by one thread at a time, so the group's fields need no lock. */
 enum { JOB_RUNNING, JOB_READY, JOB_FAILED };
 
 struct sb_fz_jit_job {
@@ -293,6 +294,19 @@ static void job_unref(struct sb_fz_jit_job *j)
     free(j);
 }
 
+/* Compiles in flight: the process waits for them when it exits (atexit), so that no thread is
+ * inside dlopen while the process tears down and the kernel lands in the cache for next time. */
+static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jobs_cv = PTHREAD_COND_INITIALIZER;
+static int jobs_running;
+
+static void jobs_wait(void)
+{
+    pthread_mutex_lock(&jobs_mu);
+    while (jobs_running > 0) pthread_cond_wait(&jobs_cv, &jobs_mu);
+    pthread_mutex_unlock(&jobs_mu);
+}
+
 static void *job_main(void *arg)
 {
     struct sb_fz_jit_job *j = arg;
@@ -303,6 +317,10 @@ static void *job_main(void *arg)
     j->handle = h;
     __atomic_store_n(&j->state, fn ? JOB_READY : JOB_FAILED, __ATOMIC_RELEASE);
     job_unref(j);
+    pthread_mutex_lock(&jobs_mu);
+    jobs_running--;
+    pthread_cond_broadcast(&jobs_cv);
+    pthread_mutex_unlock(&jobs_mu);
     return NULL;
 }
 
@@ -314,7 +332,15 @@ static bool job_start(sb_fz_group *g)
     struct sb_fz_jit_job *j = sb_xcalloc(1, sizeof *j);
     j->src = src;
     j->refs = 2;
-    if (pthread_create(&j->thread, NULL, job_main, j)) {
+    static bool registered;
+    pthread_mutex_lock(&jobs_mu);
+    if (!registered) registered = atexit(jobs_wait) == 0;
+    jobs_running++;
+    pthread_mutex_unlock(&jobs_mu);
+    if (!registered || pthread_create(&j->thread, NULL, job_main, j)) {
+        pthread_mutex_lock(&jobs_mu);
+        jobs_running--;
+        pthread_mutex_unlock(&jobs_mu);
         free(src);
         free(j);
         return false;

@@ -216,6 +216,31 @@ Test(fuse, deterministic_across_threads)
     env_free(&e);
 }
 
+/* NaN and infinities: max / min propagate NaN (NumPy), logsumexp of +inf is inf, of a row of
+ * -inf is -inf; the vector lanes' fast path must hand these to the exact pass. */
+Test(fuse, special_values)
+{
+    static const char *const exprs[] = {
+        "max(a, axis=1)", "min(a, axis=1)", "max(a * 2, axis=0)", "min(a + 1, axis=0)", "max(a)",
+        "min(a)", "sum(a, axis=1)", "logsumexp(a, axis=1)", "prod(a, axis=1)", "mean(a, axis=0)",
+    };
+    env e;
+    env_init(&e);
+    float *v = e.val[0]->data; /* a: [37, 53] */
+    v[5 * 53 + 40] = NAN;      /* row 5, column 40 (past the first 32 lanes) */
+    v[7 * 53 + 3] = INFINITY;
+    v[9 * 53 + 50] = -INFINITY;
+    for (int j = 0; j < 53; j++) v[11 * 53 + j] = -INFINITY; /* a row of -inf */
+    v[13 * 53 + 17] = INFINITY, v[13 * 53 + 18] = -INFINITY;
+    for (size_t k = 0; k < sizeof exprs / sizeof exprs[0]; k++) {
+        sb_node *n = parse(exprs[k]);
+        sb_plan *p = compile(1, &n);
+        check(exprs[k], 1, &n, &e, p);
+        sb_be_plan_free(p);
+    }
+    env_free(&e);
+}
+
 Test(fuse, empty_max_is_an_error)
 {
     env e;
