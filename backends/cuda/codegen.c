@@ -8,7 +8,9 @@
  *   flat:    every leaf is contiguous in the result's shape or a single element; float32
  *            groups load and store float4 (4 elements per thread per iteration);
  *   strided: the flat index is unravelled over the result's shape and each leaf is read at
- *            its own element strides (0 = broadcast), so transposes and broadcasts need no copy.
+ *            its own element strides (0 = broadcast), so transposes and broadcasts need no copy;
+ *            in 32-bit arithmetic when the result has fewer than 2^31 elements (a 64-bit
+ *            division is a long software sequence on the GPU, a 32-bit one a few instructions).
  * The kernel's name is sbk_e_<hash of its source>: equal groups give equal source, which is the
  * key of the NVRTC caches.
  *
@@ -314,18 +316,36 @@ static void emit_vec4(sbuf *b, const sb_cu_group *g)
     put(b, ");\n");
 }
 
-/* The kernel: signature (see cu-impl.h), flat path, strided path. */
+/* The strided loop with index type I (ll, or unsigned when n < 2^31: every offset is then
+ * below 2^31 too, and i + step cannot wrap). */
+static void emit_strided(sbuf *b, const sb_cu_group *g, const char *I)
+{
+    put(b, "  for (%s i = (%s)tid; i < (%s)n; i += (%s)step) {\n"
+           "    %s rem = i", I, I, I, I, I);
+    for (int k = 0; k < g->nleaf; k++) put(b, ", o%d = 0", k);
+    put(b, ";\n"
+           "    for (int d = ndim - 1; d >= 0; d--) {\n"
+           "      %s sd = (%s)shape.d[d], q = rem / sd, idx = rem - q * sd;\n"
+           "      rem = q;\n", I, I);
+    for (int k = 0; k < g->nleaf; k++) put(b, "      o%d += idx * (%s)st%d.d[d];\n", k, I, k);
+    put(b, "    }\n    out[i] = sbk_f(");
+    for (int k = 0; k < g->nleaf; k++) put(b, "%sin%d[o%d]", k ? ", " : "", k, k);
+    put(b, ");\n  }\n");
+}
+
+/* The kernel: signature (see cu-impl.h), flat path, strided paths (path 0: 64-bit index
+ * arithmetic, 1: flat, 2: 32-bit). */
 static void emit_kernel(sbuf *b, const sb_cu_group *g, const char *name)
 {
     put(b, "extern \"C\" __global__ void __launch_bounds__(256) %s(ll n, int ndim, sb_dims shape,"
-           " int flat, unsigned scal, %s *__restrict__ out",
+           " int path, unsigned scal, %s *__restrict__ out",
         name, sb_cu_ctype(sb_cu_group_dtype(g)));
     for (int k = 0; k < g->nleaf; k++)
         put(b, ", const %s *__restrict__ in%d, sb_dims st%d", sb_cu_ctype(g->leaf_dtype[k]), k, k);
     put(b, ")\n{\n"
            "  ll tid = (ll)blockIdx.x * blockDim.x + threadIdx.x;\n"
            "  ll step = (ll)gridDim.x * blockDim.x;\n"
-           "  if (flat) {\n");
+           "  if (path == 1) {\n");
     if (all_f32(g)) {
         emit_vec4(b, g);
     } else {
@@ -335,17 +355,11 @@ static void emit_kernel(sbuf *b, const sb_cu_group *g, const char *name)
         put(b, ");\n");
     }
     put(b, "    return;\n  }\n"
-           "  for (ll i = tid; i < n; i += step) {\n"
-           "    ll rem = i");
-    for (int k = 0; k < g->nleaf; k++) put(b, ", o%d = 0", k);
-    put(b, ";\n"
-           "    for (int d = ndim - 1; d >= 0; d--) {\n"
-           "      ll q = rem / shape.d[d], idx = rem - q * shape.d[d];\n"
-           "      rem = q;\n");
-    for (int k = 0; k < g->nleaf; k++) put(b, "      o%d += idx * st%d.d[d];\n", k, k);
-    put(b, "    }\n    out[i] = sbk_f(");
-    for (int k = 0; k < g->nleaf; k++) put(b, "%sin%d[o%d]", k ? ", " : "", k, k);
-    put(b, ");\n  }\n}\n");
+           "  if (path == 2) {\n");
+    emit_strided(b, g, "unsigned");
+    put(b, "    return;\n  }\n");
+    emit_strided(b, g, "ll");
+    put(b, "}\n");
 }
 
 sb_cu_src sb_cu_gen_group(const sb_cu_group *g)

@@ -50,10 +50,12 @@ int sb_cu_group_leaf(sb_cu_group *g, sb_dtype dt);
 sb_dtype sb_cu_group_dtype(const sb_cu_group *g);
 
 /* Kernel arguments of a group kernel, in order: (long long n, int ndim, sb_dims shape,
- * int vec, T *out, then per leaf: const T *in, sb_dims strides). sb_dims is a struct of
- * SB_MAX_DIMS long longs (element strides; 0 = broadcast). vec = 1 when every leaf is either
- * contiguous in the result's shape or a single element, and pointers are 16-byte aligned: the
- * kernel then walks flat indices (float4 loads for float32). */
+ * int path, unsigned scal, T *out, then per leaf: const T *in, sb_dims strides). sb_dims is a
+ * struct of SB_MAX_DIMS long longs (element strides; 0 = broadcast). path = 1 (flat) when every
+ * leaf is either contiguous in the result's shape or a single element (bit k of scal), and
+ * pointers are 16-byte aligned: the kernel then walks flat indices (float4 loads for float32);
+ * otherwise the strided path, in 32-bit index arithmetic when path = 2 (n < 2^31), 64-bit
+ * when path = 0. */
 typedef struct sb_cu_dims {
     long long d[SB_MAX_DIMS];
 } sb_cu_dims;

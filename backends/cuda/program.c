@@ -824,6 +824,27 @@ static bool same_shape(const dval *a, const dval *b)
     return true;
 }
 
+/* Drop the result's size-1 dims and merge adjacent dims d-1, d that every leaf walks as one
+ * (stride[d-1] = stride[d] * shape[d], broadcast dims included), so the strided path unravels
+ * fewer dims. Returns the new ndim; shape and strides are rewritten in place. */
+static int collapse_dims(int nd, sb_cu_dims *shape, sb_cu_dims *st, int nl)
+{
+    int m = 0;
+    for (int i = 0; i < nd; i++) {
+        if (shape->d[i] == 1) continue;
+        bool merge = m > 0;
+        for (int k = 0; merge && k < nl; k++) merge = st[k].d[m - 1] == st[k].d[i] * shape->d[i];
+        int at = merge ? m - 1 : m++;
+        shape->d[at] = merge ? shape->d[at] * shape->d[i] : shape->d[i];
+        for (int k = 0; k < nl; k++) st[k].d[at] = st[k].d[i];
+    }
+    for (int i = m; i < SB_MAX_DIMS; i++) {
+        shape->d[i] = 0;
+        for (int k = 0; k < nl; k++) st[k].d[i] = 0;
+    }
+    return m;
+}
+
 static sb_status launch_group(step *s, sb_diag *d)
 {
     long long n = dv_numel(&s->rout);
@@ -840,7 +861,9 @@ static sb_status launch_group(step *s, sb_diag *d)
         else flat &= same_shape(&s->rin[k], &s->rout);
     }
     if (nl > 32) flat = 0; /* scal has 32 bits */
-    args[0] = &n, args[1] = &ndim, args[2] = &shape, args[3] = &flat, args[4] = &scal;
+    int path = flat ? 1 : n < INT32_MAX ? 2 : 0;
+    if (!flat) ndim = collapse_dims(ndim, &shape, st, nl);
+    args[0] = &n, args[1] = &ndim, args[2] = &shape, args[3] = &path, args[4] = &scal;
     args[5] = &outp;
     for (int k = 0; k < nl; k++) args[6 + 2 * k] = &inp[k], args[7 + 2 * k] = &st[k];
     int per = flat && s->rout.dt == SB_DTYPE_F32 ? 4 : 1;

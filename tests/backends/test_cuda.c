@@ -135,7 +135,7 @@ static const plan_case plans[] = {
     {"categorical_crossentropy(softmax(x), lab)", 0, 0, 2, 0, 0, 0, 0, "-log(p[r * n + c])"},
     {"categorical_crossentropy(softmax(x), y)", 0, 0, 2, 0, 0, 0, 0, "t[r * n + j] * log("},
     {"relu(x @ W + b)", 1, 0, 0, 0, 1, 0, 0, "sb_relu("},
-    {"x.T", 0, 1, 0, 0, 0, 0, 0, "o0 += idx * st0.d[d]"},
+    {"x.T", 0, 1, 0, 0, 0, 0, 0, "o0 += idx * (unsigned)st0.d[d]"},
     {"reshape(x, (-1,)) * 2", 1, 0, 0, 0, 0, 1, 0, NULL},
     {"argmax(x, axis=1)", 0, 0, 0, 0, 0, 0, 1, NULL},
     {"concatenate([x, y], axis=0)", 0, 0, 0, 0, 0, 0, 1, NULL},
@@ -404,6 +404,8 @@ static const dev_case dev_cases[] = {
     {"x @ W.T + b", 1e-4},                       {"W.T @ v", 1e-4},
     {"x.T @ y * sum(x.T)", 1e-4},                {"x.T.T @ W.T", 1e-4},
     {"reshape(x.T, (-1,)) * 2", 0},
+    /* strided groups whose dims collapse ([2, R, K] + [R, K]: [2, R*K]) or do not */
+    {"stack([x, y]) + x", 1e-6},                 {"expand_dims(x, 2) * expand_dims(y, 2) + expand_dims(b, 1)", 1e-6},
 };
 
 /* Bindings for the float32 inputs of the table: x, y, z, w [R, K], W [K, K], b, v [K]. */
@@ -611,18 +613,25 @@ static void emu_harness(FILE *f, int k, const sb_cu_group *g, sb_node *const *le
     for (int j = 0; j < SB_MAX_DIMS; j++) fprintf(f, "%lld,", (long long)(j < nd ? want->shape[j] : 0));
     int per = flat && want->dtype == SB_DTYPE_F32 ? 4 : 1;
     unsigned grid = (unsigned)((n / per + 255) / 256 + 1);
-    fprintf(f, "}};\n  gridDim.x = %u; blockDim.x = 256;\n"
+    /* flat cases run path 1 twice; strided ones path 2 (32-bit index) then 0 (64-bit) */
+    fprintf(f, "}};\n  gridDim.x = %u; blockDim.x = 256;\n  bool same = true;\n"
+               "  for (int path : {%d, %d}) {\n  static %s prev[%lld];\n"
                "  for (unsigned b = 0; b < %u; b++) for (unsigned t = 0; t < 256; t++) {\n"
-               "    blockIdx.x = b; threadIdx.x = t;\n    c%d::%s(%lldLL, %d, shape, %d, %uu, out",
-            grid, grid, k, kname, (long long)n, nd, flat, scal);
+               "    blockIdx.x = b; threadIdx.x = t;\n    c%d::%s(%lldLL, %d, shape, path, %uu, out",
+            grid, flat ? 1 : 2, flat ? 1 : 0, sb_cu_ctype(want->dtype), (long long)n, grid, k,
+            kname, (long long)n, nd, scal);
     for (int l = 0; l < g->nleaf; l++) fprintf(f, ", in%d, st%d", l, l);
-    fprintf(f, ");\n  }\n  printf(\"case %d\\n\");\n"
+    fprintf(f, ");\n  }\n"
+               "  if (path != %d) same = !memcmp(prev, out, sizeof out);\n"
+               "  memcpy(prev, out, sizeof out);\n  }\n"
+               "  printf(\"case %d %%s\\n\", same ? \"same\" : \"paths-differ\");\n"
                "  for (long long e = 0; e < %lld; e++) printf(\"%%a\\n\", (double)out[e]);\n}\n",
-            k, (long long)n);
+            flat ? 1 : 2, k, (long long)n);
 }
 
 static const char emu_prelude[] =
-    "#include <cmath>\n#include <cstdio>\nusing namespace std;\n"
+    "#include <cmath>\n#include <cstdio>\n#include <cstring>\n#include <initializer_list>\n"
+    "using namespace std;\n"
     "#define __device__\n#define __forceinline__ inline\n#define __global__\n"
     "#define __launch_bounds__(x)\n#define __restrict__ __restrict\n"
     "struct float4 { float x, y, z, w; };\n"
@@ -686,7 +695,10 @@ Test(cuda, group_kernels_emulated_on_cpu, .init = setup, .fini = teardown, .time
     for (size_t k = 0; k < ncase; k++) {
         cr_assert(fgets(line, sizeof line, r), "case %zu: no output", k);
         int kk = -1;
-        cr_assert(sscanf(line, "case %d", &kk) == 1 && kk == (int)k, "%s", line);
+        char paths[16] = "";
+        cr_assert(sscanf(line, "case %d %15s", &kk, paths) == 2 && kk == (int)k, "%s", line);
+        cr_expect_str_eq(paths, "same", "%s: the 32-bit and 64-bit strided paths differ",
+                         emu_cases[k].expr);
         sb_array *w = want[k];
         double tol = w->dtype == SB_DTYPE_F32 ? 2e-6 : 1e-12;
         for (int64_t e = 0; e < sb_array_numel(w); e++) {
