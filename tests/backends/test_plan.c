@@ -476,6 +476,16 @@ Test(plan, ifelse_nested)
     sb_diag_clear(&D);
     cr_assert_neq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK, "the outer else fails");
     sb_be_plan_free(p);
+    /* branches of two dtypes (the ifelse converts), a scalar-constant branch */
+    sb_node *mixed[2] = {parse("ifelse(s < 0, exp(x) * 2, d + 1) * 3"),
+                         parse("ifelse(s > 0, 1.5, sum(x)) * x")};
+    p = sb_be_plan_compile(C, 2, mixed, &D);
+    cr_assert_not_null(p, "%s", D.msg);
+    for (int r = 0; r < 4; r++) {
+        set_s(&e, r % 2 ? 1 : -1);
+        check_outputs("mixed", 2, mixed, &e, p);
+    }
+    sb_be_plan_free(p);
     /* ifelse whose branches are leaves, and one whose branch is an output too */
     sb_node *m[2] = {parse("ifelse(s < 0, x, y)"), parse("x")};
     p = sb_be_plan_compile(C, 2, m, &D);
@@ -593,8 +603,11 @@ Test(plan, describe_nodes)
     int nn = (int)sb_ctx_node_count(C);
     int *kernel = calloc((size_t)nn, sizeof *kernel);
     unsigned *marks = calloc((size_t)nn, sizeof *marks);
-    sb_be_plan_describe(p, nn, kernel, marks);
+    uint32_t *over = calloc((size_t)nn, sizeof *over);
+    sb_be_plan_describe(p, nn, kernel, marks, over);
     cr_assert(marks[n[0]->id] & SB_BE_MARK_INPLACE);
+    cr_assert_eq(over[n[0]->id], mm->id + 1, "describe names the value written over");
+    cr_assert_eq(over[n[1]->id], 0);
     cr_assert(marks[th->id] & SB_BE_MARK_FUSED);
     cr_assert_gt(kernel[th->id], 0);
     cr_assert_eq(kernel[th->id], kernel[n[0]->id], "tanh and + in one group");
@@ -603,6 +616,36 @@ Test(plan, describe_nodes)
     cr_assert_not(marks[n[1]->id] & SB_BE_MARK_INPLACE);
     free(kernel);
     free(marks);
+    free(over);
+    sb_be_plan_free(p);
+    env_free(&e);
+}
+
+/* An in-place update whose group reads an ifelse that may show the target (directly or as a
+ * transpose) is refused; one whose ifelse shows fresh values is accepted and correct. */
+Test(plan, ifelse_and_inplace_updates)
+{
+    env e;
+    env_init(&e);
+    sb_node *n = parse("q - 0.1 * ifelse(s < 0, q.T, q)");
+    sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
+    sb_diag_clear(&D);
+    cr_assert_eq(sb_be_plan_update_inplace(p, 0, parse("q"), &D), SB_ERR_UNSUPPORTED);
+    set_s(&e, -1);
+    check_outputs("refused", 1, &n, &e, p);
+    sb_be_plan_free(p);
+    n = parse("q - 0.1 * ifelse(s < 0, tanh(q), q * 2)");
+    p = sb_be_plan_compile(C, 1, &n, &D);
+    cr_assert_eq(sb_be_plan_update_inplace(p, 0, parse("q"), &D), SB_OK, "%s", D.msg);
+    for (int r = 0; r < 4; r++) {
+        set_s(&e, r % 2 ? 1 : -1);
+        sb_array *want;
+        cr_assert_eq(sb_eval(C, 1, &n, NVARS, e.bind, true, &want, &D), SB_OK);
+        cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK, "%s", D.msg);
+        for (int64_t j = 0; j < sb_array_numel(want); j++)
+            cr_assert_float_eq(sb_array_get_f64(e.val[11], j), sb_array_get_f64(want, j), 1e-5);
+        sb_array_free(want);
+    }
     sb_be_plan_free(p);
     env_free(&e);
 }
