@@ -74,9 +74,12 @@ struct sb_backend_i {
      * fuse / inplace pass reports: kernel[id] = the number (from 1, in schedule order) of the
      * step that computes node id together with other nodes (a fused elementwise group, a fused
      * reduction, a GEMM with its bias / scale / accumulation folded in), 0 otherwise; marks[id]
-     * = SB_BE_MARK_* bits. n = entries of both arrays (node ids of the program's context); nodes
-     * the program does not compute get 0. NULL = nothing to say (no clusters, no marks). */
-    void (*describe)(const sb_be_program *p, int n, int *kernel, unsigned *marks);
+     * = SB_BE_MARK_* bits; over[id] (for the nodes marked SB_BE_MARK_INPLACE) = 1 + the id of
+     * the value whose memory the step writes its result over (a shared variable updated in
+     * place, an input of a fused group that dies there), else 0. n = entries of the arrays
+     * (node ids of the program's context); nodes the program does not compute get 0. NULL =
+     * nothing to say (no clusters, no marks). */
+    void (*describe)(const sb_be_program *p, int n, int *kernel, unsigned *marks, uint32_t *over);
 };
 
 /* The backend named name ("cpu"), or NULL if there is none of that name in this build. */
@@ -89,6 +92,7 @@ typedef struct sb_be_plan_desc {
     int n;             /* entries of kernel[] and marks[] (node ids of the graph's context) */
     int *kernel;       /* by node id: the multi-node step computing it (1..nkernels), or 0 */
     unsigned *marks;   /* by node id: SB_BE_MARK_* */
+    uint32_t *over;    /* by node id: 1 + the id of the value written over (in place), or 0 */
     bool described;    /* the backend has describe(); false: every entry is 0 */
     int nkernels;      /* numbered steps: fused groups, fused reductions, GEMMs */
     int *size;         /* size[k]: nodes computed by step k (k in 1..nkernels) */

@@ -13,6 +13,7 @@ void sb_be_plan_desc_free(sb_be_plan_desc *pd)
     if (!pd) return;
     free(pd->kernel);
     free(pd->marks);
+    free(pd->over);
     free(pd->size);
     memset(pd, 0, sizeof *pd);
 }
@@ -66,8 +67,9 @@ sb_status sb_be_describe_graph(const struct sb_backend_i *be, const sb_graph *g,
     pd->n = (int)sb_ctx_node_count(ctx);
     pd->kernel = sb_xcalloc((size_t)pd->n + 1, sizeof *pd->kernel);
     pd->marks = sb_xcalloc((size_t)pd->n + 1, sizeof *pd->marks);
+    pd->over = sb_xcalloc((size_t)pd->n + 1, sizeof *pd->over);
     pd->described = be->describe != NULL;
-    if (be->describe) be->describe(prog, pd->n, pd->kernel, pd->marks);
+    if (be->describe) be->describe(prog, pd->n, pd->kernel, pd->marks, pd->over);
     be->program_free(prog);
     count(pd);
     return SB_OK;

@@ -145,14 +145,16 @@ static sb_status cpu_update_inplace(sb_be_program *p, int i, sb_node *leaf, sb_d
 
 /* The plan's description (sb_be_plan_describe); a program run by the reference evaluator fuses
  * nothing and writes nothing in place: all zero. */
-static void cpu_describe(const sb_be_program *p, int n, int *kernel, unsigned *marks)
+static void cpu_describe(const sb_be_program *p, int n, int *kernel, unsigned *marks,
+                         uint32_t *over)
 {
     if (p->plan) {
-        sb_be_plan_describe(p->plan, n, kernel, marks);
+        sb_be_plan_describe(p->plan, n, kernel, marks, over);
         return;
     }
     memset(kernel, 0, sizeof *kernel * (size_t)n);
     memset(marks, 0, sizeof *marks * (size_t)n);
+    memset(over, 0, sizeof *over * (size_t)n);
 }
 
 static void cpu_program_free(sb_be_program *p)

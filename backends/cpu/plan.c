@@ -1492,10 +1492,11 @@ sb_node *sb_be_plan_overwrote(const sb_plan *p, const sb_node *n)
     return NULL;
 }
 
-void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks)
+void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks, uint32_t *over)
 {
     memset(kernel, 0, sizeof *kernel * (size_t)n);
     memset(marks, 0, sizeof *marks * (size_t)n);
+    memset(over, 0, sizeof *over * (size_t)n);
     int *step_of = sb_xmalloc(sizeof *step_of * (size_t)(p->nnodes + 1));
     for (int j = 0; j < p->nnodes; j++) step_of[j] = -1;
     for (int j = 0; j < p->nstep; j++) step_of[p->steps[j].node->id] = j;
@@ -1511,7 +1512,8 @@ void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks)
         if (group) step_members(p, s, step_of, k, mine);
         for (int v = 0; group && v < p->nnodes && v < n; v++)
             if (mine[v] == k) kernel[v] = k, marks[v] |= m;
-        if (s->into || step_overwrites(p, s)) marks[id] |= SB_BE_MARK_INPLACE;
+        const sb_node *w = s->into ? s->into : step_overwrites(p, s);
+        if (w) marks[id] |= SB_BE_MARK_INPLACE, over[id] = w->id + 1;
         if (s->kind == ST_KERNEL && (s->view || sb_op_get((sb_op)s->node->op)->flags & SB_F_VIEW))
             marks[id] |= SB_BE_MARK_VIEW;
     }

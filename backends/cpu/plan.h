@@ -64,12 +64,13 @@ typedef struct sb_plan_stats {
 void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s);
 /* One line per step: kind, node, fused members. */
 void sb_be_plan_print(const sb_plan *p, FILE *f);
-/* How the plan computes each node (drawings, the fuse/inplace pass reports): kernel[id] = the
+/* How the plan computes each node (drawings, the fuse/inplace pass reports; backend.h's
+ * describe(), over[] as there: 1 + the id of the value an in-place step writes over): kernel[id] = the
  * number (from 1, in schedule order) of the fused group, fused reduction or GEMM step that
  * computes node id together with that step's other members, 0 when a step of its own computes
  * it or it is not in the plan; marks[id] = SB_BE_MARK_* bits (backends/backend.h: in place,
  * view, fused, gemm). Both arrays have n entries (node ids of the plan's context). */
-void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks);
+void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks, uint32_t *over);
 /* Which value's memory the step computing n (a group's root, a GEMM's node) writes its result
  * over: the leaf of an in-place update (sb_be_plan_update_inplace), or the input of a fused
  * group that died there and that the last run overwrote (destroy/alias analysis; before the

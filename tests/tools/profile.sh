@@ -9,7 +9,7 @@
 # - a training run profiles its steps (one run per step);
 # - a pipeline with a known fusion (tanh(x * y + z) * 3: one group of 4 ops) and an SGD update
 #   that the plan writes in place: the trace's {"type": "plan"} records count them, and the plan
-#   drawing has one cluster of 4 nodes and one "destroyed" edge.
+#   drawing has one cluster of 4 nodes and a "destroyed" edge per in-place write.
 set -u
 SB=$(realpath "$1")
 ROOT=$(realpath "$2")

@@ -133,14 +133,45 @@ Test(plan_draw, sgd_update_in_place_is_marked)
                        " \"updates\": {\"W\": \"W - 0.5 * (x.T @ r)\"}}");
     sb_be_plan_desc pd;
     cr_assert_eq(sb_be_describe_graph(sb_be_cpu_get(), g, &pd, &D), SB_OK, "%s", D.msg);
-    cr_assert_eq(pd.ninplace, 1, "the update is accumulated into W by its GEMM");
-    sb_node *upd = sb_graph_node(g, SB_ROLE_UPDATE, 0);
-    cr_assert(pd.marks[sb_node_id(upd)] & SB_BE_MARK_INPLACE);
-    cr_assert(pd.marks[sb_node_id(upd)] & SB_BE_MARK_GEMM);
+    sb_node *upd = sb_graph_node(g, SB_ROLE_UPDATE, 0), *W = sb_graph_find(g, SB_ROLE_SHARED, "W");
+    cr_assert(pd.marks[sb_node_id(upd)] & SB_BE_MARK_INPLACE, "the update is accumulated into W");
+    cr_assert(pd.marks[sb_node_id(upd)] & SB_BE_MARK_GEMM, "by its GEMM");
+    cr_assert_eq(pd.over[sb_node_id(upd)], sb_node_id(W) + 1, "written over W");
+    cr_assert_geq(pd.ninplace, 1);
     sb_drawing *dr = sb_viz_plan(g, &pd, NULL);
     char *dot = sb_drawing_dot(dr);
+    /* one red "destroyed" edge per in-place step, the update's from W into the update */
+    cr_assert_eq(count_str(dot, "destroyed"), pd.ninplace, "%s", dot);
+    cr_assert_eq(count_str(dot, "(inplace)"), pd.ninplace, "%s", dot);
+    char edge[64];
+    snprintf(edge, sizeof edge, "n%u -> n%u\t[color=\"#e31a1c\"", sb_node_id(W), sb_node_id(upd));
+    cr_assert(strstr(dot, edge), "%s\n%s", edge, dot);
+    free(dot);
+    sb_drawing_free(dr);
+    sb_be_plan_desc_free(&pd);
+    sb_graph_free(g);
+}
+
+Test(plan_draw, momentum_update_destroys_the_velocity_it_reads)
+{
+    /* v <- 0.9 * v - 0.1 * g: v is not the root's first input; the destroyed edge is the one by
+     * which v enters the group (into the member 0.9 * v) */
+    sb_graph *g = load("{\"inputs\": {\"g\": \"float32[16]\"},"
+                       " \"shared\": {\"v\": \"float32[16]\"},"
+                       " \"outputs\": {\"n\": \"sum(v)\"},"
+                       " \"updates\": {\"v\": \"0.9 * v - 0.1 * g\"}}");
+    sb_be_plan_desc pd;
+    cr_assert_eq(sb_be_describe_graph(sb_be_cpu_get(), g, &pd, &D), SB_OK, "%s", D.msg);
+    sb_node *upd = sb_graph_node(g, SB_ROLE_UPDATE, 0), *v = sb_graph_find(g, SB_ROLE_SHARED, "v");
+    cr_assert_eq(pd.over[sb_node_id(upd)], sb_node_id(v) + 1, "written over v");
+    sb_node *scaled = sb_node_in(upd, 0); /* 0.9 * v */
+    cr_assert_eq(pd.kernel[sb_node_id(scaled)], pd.kernel[sb_node_id(upd)], "one group");
+    sb_drawing *dr = sb_viz_plan(g, &pd, NULL);
+    char *dot = sb_drawing_dot(dr);
+    char edge[64];
+    snprintf(edge, sizeof edge, "n%u -> n%u\t[color=\"#e31a1c\"", sb_node_id(v), sb_node_id(scaled));
+    cr_assert(strstr(dot, edge), "%s\n%s", edge, dot);
     cr_assert_eq(count_str(dot, "destroyed"), 1, "%s", dot);
-    cr_assert(strstr(dot, "(inplace)"), "%s", dot);
     free(dot);
     sb_drawing_free(dr);
     sb_be_plan_desc_free(&pd);
