@@ -248,8 +248,11 @@ static sb_status profile_finish(run_state *r, sb_diag *d)
         FILE *f = sb_make_dirs(r->profile_json, false, d) ? NULL : fopen(r->profile_json, "w");
         if (!f && !d->status)
             sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "cannot open for writing: %s", strerror(errno));
-        if (f && (fputs(json, f) < 0 || fputc('\n', f) < 0) | (fclose(f) != 0))
-            sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "write failed: %s", strerror(errno));
+        if (f) {
+            bool ok = fputs(json, f) >= 0 && fputc('\n', f) != EOF;
+            if (fclose(f) != 0 || !ok)
+                sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "write failed: %s", strerror(errno));
+        }
         st = d->status;
         if (!st) printf("profile -> %s\n", r->profile_json);
         free(json);
