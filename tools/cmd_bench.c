@@ -21,7 +21,6 @@
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
-#include <malloc.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -564,7 +563,7 @@ static int bench_compile(const bench_opts *o, result *r)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c] [--json FILE] [--no-peers]\n"
+            "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c,EPOCH] [--json FILE] [--no-peers]\n"
             "                      [--peers PATH] [--coretype NAME | --keep-coretype]\n"
             "                      [--omp-wait active|passive] [--jit] [--plan]\n"
             "       symbench bench --backend cuda [--quick]\n\n"
@@ -576,6 +575,8 @@ static void usage(FILE *f)
             "  W3   one SGD step of an MLP 784-500-10 (tanh, softmax cross-entropy), batch 128, 1024\n"
             "  W4   one SGD step of logistic regression 784-10, batch 128\n"
             "  W3c  building and compiling W3's step (cold, then median of warm compiles)\n"
+            "  EPOCH (only when named) seconds per epoch of examples/fmnist_mlp trained by\n"
+            "       `symbench run` and by PyTorch (bench/epoch.sh; 3 epochs, --quick: 1)\n"
             "--quick            fewer repetitions\n"
             "--json FILE        also write the results as JSON\n"
             "--no-peers         skip NumPy and PyTorch\n"
@@ -647,16 +648,12 @@ static int choose_env(int argc, char **argv, const char *forced, bool keep, cons
     return 0; /* go on with the current settings */
 }
 
-/* The peers script: --peers, $SB_SOURCE_ROOT/bench/peers.py, or next to the executable. */
-static bool find_peers(const bench_opts *o, char *path, size_t n)
+/* A script of bench/ (file): $SB_SOURCE_ROOT/bench/FILE, or next to the executable. */
+static bool find_script(const char *file, char *path, size_t n)
 {
-    if (o->peers) {
-        snprintf(path, n, "%s", o->peers);
-        return access(path, R_OK) == 0;
-    }
     const char *root = getenv("SB_SOURCE_ROOT");
     if (root) {
-        snprintf(path, n, "%s/bench/peers.py", root);
+        snprintf(path, n, "%s/bench/%s", root, file);
         if (access(path, R_OK) == 0) return true;
     }
     char exe[1024];
@@ -665,13 +662,42 @@ static bool find_peers(const bench_opts *o, char *path, size_t n)
     exe[k] = 0;
     char *slash = strrchr(exe, '/');
     if (slash) *slash = 0;
-    static const char *const rel[] = {"/../../bench/peers.py", "/../bench/peers.py",
-                                      "/../share/symbench/peers.py"};
+    static const char *const rel[] = {"/../../bench/", "/../bench/", "/../share/symbench/"};
     for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
-        snprintf(path, n, "%s%s", exe, rel[i]);
+        snprintf(path, n, "%s%s%s", exe, rel[i], file);
         if (access(path, R_OK) == 0) return true;
     }
     return false;
+}
+
+/* The peers script: --peers, else bench/peers.py (find_script). */
+static bool find_peers(const bench_opts *o, char *path, size_t n)
+{
+    if (o->peers) {
+        snprintf(path, n, "%s", o->peers);
+        return access(path, R_OK) == 0;
+    }
+    return find_script("peers.py", path, n);
+}
+
+/* EPOCH: bench/epoch.sh, the time per epoch of examples/fmnist_mlp trained by this program's
+ * `symbench run` next to the same model in PyTorch (bench/mlp_epoch.py), printed as its own
+ * table. It inherits the environment chosen above (threads, wait policy, OpenBLAS core). */
+static int bench_epoch(const bench_opts *o)
+{
+    char path[1200], exe[1024], cmd[2600];
+    if (!find_script("epoch.sh", path, sizeof path)) {
+        fprintf(stderr, "symbench bench: bench/epoch.sh not found (set SB_SOURCE_ROOT)\n");
+        return 1;
+    }
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) return 1;
+    exe[k] = 0;
+    snprintf(cmd, sizeof cmd, "bash '%s' --keep-coretype --epochs %d --symbench '%s'%s", path,
+             o->quick ? 1 : 3, exe, o->no_peers ? " --no-torch" : "");
+    fprintf(stderr, "  EPOCH: %s\n", cmd);
+    fflush(NULL);
+    return system(cmd) == 0 ? 0 : 1;
 }
 
 /* Run the peers and fill np / torch times. Returns the parsed JSON (versions), or NULL. */
@@ -823,11 +849,8 @@ int sb_cmd_bench(int argc, char **argv)
     if (o.backend && strcmp(o.backend, "cpu")) return bench_backend(&o);
     choose_env(argc, argv, core, keep, wait);
     if (o.jit) sb_be_fz_jit_set(1);
-    /* The steps still run by reference kernels allocate their results each run; keep freed
-     * memory in the heap (no trimming, no mmap for big blocks), so that a steady-state step
-     * reuses it instead of faulting fresh pages in every time. */
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    /* mallopt (no trimming, no mmap for big blocks) is set for every command in main()
+     * (tools/symbench.c) */
     fprintf(stderr, "symbench bench: %d threads, OpenBLAS core %s, OMP_WAIT_POLICY=%s%s\n",
             omp_get_max_threads(), openblas_get_corename(),
             getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(default)",
@@ -886,8 +909,9 @@ int sb_cmd_bench(int argc, char **argv)
         r->np = np, r->torch = torch;
         nres++;
     }
-    print_table(res, nres, stdout);
+    if (nres) print_table(res, nres, stdout);
     if (o.json) rc = write_json(o.json, res, nres, peers);
     cJSON_Delete(peers);
+    if (want(&o, "EPOCH") && bench_epoch(&o)) rc = 1;
     return rc;
 }

@@ -1,6 +1,7 @@
 /* symbench: the command line. One program, subcommands; every one has --help. */
 #include "commands.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* The program owns its heap (the library sets no process-wide state): keep freed memory in
+     * it instead of trimming it or mmapping big blocks, so that a training loop's per-step
+     * arrays (minibatches, copied update values) reuse warm pages instead of faulting fresh
+     * ones in every step (docs/performance.md, "The fast path"). */
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
     if (sb_cmd_load_plugins(&argc, argv)) return 1; /* --plugin PATH, for every command */
     if (argc < 2) {
         usage(stderr);
