@@ -57,6 +57,24 @@ static Agedge_t *entry_edge(sb_drawing *dr, const sb_be_plan_desc *pd, sb_node *
     return NULL;
 }
 
+/* Each cluster's label says what its step is: "kernel 3: gemm, 2 nodes", "kernel 1: fused, 4
+ * nodes". */
+static void label_clusters(sb_drawing *dr, const sb_be_plan_desc *pd)
+{
+    for (int k = 1; k <= pd->nkernels; k++) {
+        char name[32], label[64];
+        snprintf(name, sizeof name, "cluster_k%d", k);
+        Agraph_t *sub = pd->size[k] > 1 ? agsubg(dr->g, name, 0) : NULL;
+        if (!sub) continue;
+        unsigned m = 0;
+        for (int i = 0; i < pd->n; i++)
+            if (pd->kernel[i] == k) m |= pd->marks[i];
+        snprintf(label, sizeof label, "kernel %d: %s, %d nodes", k,
+                 m & SB_BE_MARK_GEMM ? "gemm" : m & SB_BE_MARK_FUSED ? "fused" : "step", pd->size[k]);
+        sb_viz_set(sub, "label", label);
+    }
+}
+
 /* "(inplace)" on every drawn node whose step writes over a value, and its "destroyed" edge. */
 static void mark_inplace(sb_drawing *dr, const sb_graph *g, const sb_be_plan_desc *pd)
 {
@@ -101,6 +119,7 @@ sb_drawing *sb_viz_plan(const sb_graph *g, const sb_be_plan_desc *pd, const sb_v
                                         sb_viz_plan_clusters(pd), pd->nfused, pd->ngemm,
                                         pd->ninplace);
     sb_drawing *dr = sb_viz_graph(g, &po);
+    label_clusters(dr, pd);
     mark_inplace(dr, g, pd);
     free(title);
     return dr;

@@ -83,7 +83,8 @@ sb_drawing *sb_viz_egraph(int nclass, const sb_viz_eclass *cls, const sb_viz_opt
 
 /* Draw g as a backend's plan runs it (viz/plan_draw.c): pd describes the plan of g's outputs
  * and updates (sb_be_describe_graph, backends/backend.h); the nodes of each step that computes
- * several of them are drawn inside a cluster "cluster_k<k>" labelled "kernel <k>", in-place
+ * several of them are drawn inside a cluster "cluster_k<k>" labelled "kernel <k>: fused, <n>
+ * nodes" (or gemm), in-place
  * writers and views are marked (SB_VIZ_MARK_*). o's kernel_of / marks_of are replaced; a NULL
  * or empty title becomes a summary of the plan. */
 struct sb_be_plan_desc;
