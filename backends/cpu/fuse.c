@@ -237,15 +237,23 @@ typedef void (*fz_fn)(int64_t n, void *o, const void *a, const void *b, const vo
     }
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
+/* No errno (sqrt and friends vectorize), no contraction (the bits of fusejit.c's kernels), no
+ * trapping math (selects on float compares if-convert with AVX2 too; values are unchanged). */
+#define FZ_OPT "no-math-errno", "fp-contract=off", "no-trapping-math"
 #define FZ_DEF(OP, EXPR)                                                                         \
-    __attribute__((target("arch=x86-64-v4"), optimize("no-math-errno", "fp-contract=off")))   \
+    __attribute__((target("arch=x86-64-v4"), optimize(FZ_OPT)))                                \
     static void                                                                                  \
         CAT(PFX, v4_##OP)(int64_t n, void *o_, const void *a_, const void *b_, const void *c_) \
             FZ_BODY(EXPR)                                                                        \
-    __attribute__((optimize("no-math-errno", "fp-contract=off"))) static void                  \
+    __attribute__((target("arch=x86-64-v3"), optimize(FZ_OPT)))                                \
+    static void                                                                                  \
+        CAT(PFX, v3_##OP)(int64_t n, void *o_, const void *a_, const void *b_, const void *c_) \
+            FZ_BODY(EXPR)                                                                        \
+    __attribute__((optimize(FZ_OPT))) static void                                              \
         CAT(PFX, _##OP)(int64_t n, void *o_, const void *a_, const void *b_, const void *c_)   \
             FZ_BODY(EXPR)
 #define FZ_V4(OP, EXPR) [SB_OP_##OP] = CAT(PFX, v4_##OP),
+#define FZ_V3(OP, EXPR) [SB_OP_##OP] = CAT(PFX, v3_##OP),
 #define FZ_BASE(OP, EXPR) [SB_OP_##OP] = CAT(PFX, _##OP),
 
 #define T float
@@ -257,8 +265,9 @@ typedef void (*fz_fn)(int64_t n, void *o, const void *a, const void *b, const vo
 #define TANH_ sb_vm_tanhf
 #define SIG_ sb_vm_sigmoidf
 FZ_LIST(FZ_DEF)
-static const fz_fn fz_f32_v4[SB_OP_COUNT] = {FZ_LIST(FZ_V4)};
-static const fz_fn fz_f32[SB_OP_COUNT] = {FZ_LIST(FZ_BASE)};
+static const fz_fn *const fz_f32[3] = {(const fz_fn[SB_OP_COUNT]){FZ_LIST(FZ_BASE)},
+                                        (const fz_fn[SB_OP_COUNT]){FZ_LIST(FZ_V3)},
+                                        (const fz_fn[SB_OP_COUNT]){FZ_LIST(FZ_V4)}};
 #undef T
 #undef PFX
 #undef ABS_
@@ -276,19 +285,28 @@ static const fz_fn fz_f32[SB_OP_COUNT] = {FZ_LIST(FZ_BASE)};
 #define TANH_ tanh
 #define SIG_ sig_f64
 FZ_LIST(FZ_DEF)
-static const fz_fn fz_f64_v4[SB_OP_COUNT] = {FZ_LIST(FZ_V4)};
-static const fz_fn fz_f64[SB_OP_COUNT] = {FZ_LIST(FZ_BASE)};
+static const fz_fn *const fz_f64[3] = {(const fz_fn[SB_OP_COUNT]){FZ_LIST(FZ_BASE)},
+                                        (const fz_fn[SB_OP_COUNT]){FZ_LIST(FZ_V3)},
+                                        (const fz_fn[SB_OP_COUNT]){FZ_LIST(FZ_V4)}};
 #undef T
 
-bool sb_be_fz_avx512(void)
+static int isa_forced = -1;
+
+int sb_be_fz_isa(void)
 {
     static int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+        cached = __builtin_cpu_supports("x86-64-v4")   ? SB_FZ_ISA_V4
+                 : __builtin_cpu_supports("x86-64-v3") ? SB_FZ_ISA_V3
+                                                       : SB_FZ_ISA_BASE;
     }
-    return cached;
+    return isa_forced >= 0 && isa_forced < cached ? isa_forced : cached;
+}
+
+void sb_be_fz_isa_set(int isa)
+{
+    isa_forced = isa;
 }
 
 /* ---- one block ------------------------------------------------------------------------------ */
@@ -333,7 +351,7 @@ __attribute__((target("arch=x86-64-v4"))) static void stream_copy(char *dst, con
     memcpy(dst + k, src + k, bytes - k);
 }
 
-const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64_t n, bool v4)
+const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64_t n, int isa)
 {
     const sb_fz_group *g = rc->g;
     size_t es = sb_dtype_size(g->dtype), rb = SB_FZ_BLOCK * es;
@@ -360,8 +378,7 @@ const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64
                                              : regs + (size_t)in->dst * rb;
         int ar = sb_op_get((sb_op)in->op)->arity;
         const void *a = R[in->a], *b = ar > 1 ? R[in->b] : a, *c = ar > 2 ? R[in->c] : a;
-        const fz_fn *tab = g->dtype == SB_DTYPE_F32 ? (v4 ? fz_f32_v4 : fz_f32)
-                                                    : (v4 ? fz_f64_v4 : fz_f64);
+        const fz_fn *tab = (g->dtype == SB_DTYPE_F32 ? fz_f32 : fz_f64)[isa];
         tab[in->op](n, o, a, b, c);
         R[in->dst] = o;
         if (stream) stream_copy(rc->out + (size_t)start * es, o, (size_t)n * es);
@@ -387,11 +404,11 @@ void sb_be_fz_splat(const sb_fz_ctx *rc, char *regs)
 /* Blocks [b0, b1) on one thread. */
 static void run_range(const sb_fz_ctx *rc, char *regs, int64_t b0, int64_t b1)
 {
-    bool v4 = sb_be_fz_avx512();
+    int isa = sb_be_fz_isa();
     sb_be_fz_splat(rc, regs);
     for (int64_t bl = b0; bl < b1; bl++) {
         int64_t start = bl * SB_FZ_BLOCK, n = rc->n - start;
-        sb_be_fz_block(rc, regs, start, n < SB_FZ_BLOCK ? n : SB_FZ_BLOCK, v4);
+        sb_be_fz_block(rc, regs, start, n < SB_FZ_BLOCK ? n : SB_FZ_BLOCK, isa);
     }
     if (rc->stream) __builtin_ia32_sfence(); /* order the streamed stores before the caller reads */
 }
@@ -436,7 +453,7 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
     if (fn && run_jit(&rc, fn)) return;
     int64_t nblk = (rc.n + SB_FZ_BLOCK - 1) / SB_FZ_BLOCK;
     size_t per = sb_be_fz_scratch(g);
-    rc.stream = sb_be_fz_avx512() && rc.n * (int64_t)sb_dtype_size(g->dtype) >= (8 << 20) &&
+    rc.stream = sb_be_fz_isa() == SB_FZ_ISA_V4 && rc.n * (int64_t)sb_dtype_size(g->dtype) >= (8 << 20) &&
                 ((uintptr_t)rc.out & 63) == 0;
     if (rc.n < PAR_MIN || nthreads <= 1) {
         run_range(&rc, scratch, 0, nblk);
@@ -481,6 +498,10 @@ __attribute__((target("arch=x86-64-v4"))) static void softmax_rows_f32_v4(int64_
 {
     for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
 }
+__attribute__((target("arch=x86-64-v3"), optimize("no-trapping-math"))) static void softmax_rows_f32_v3(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
+{
+    for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
+}
 static void softmax_rows_f32_base(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
 {
     for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
@@ -499,14 +520,16 @@ static void softmax_rows_f64(int64_t r0, int64_t r1, int64_t n, const double *x,
 
 void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y)
 {
-    bool v4 = sb_be_fz_avx512();
+    int isa = sb_be_fz_isa();
     bool par = rows * n >= PAR_MIN && rows > 1;
 #pragma omp parallel if (par)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         if (dt == SB_DTYPE_F32)
-            (v4 ? softmax_rows_f32_v4 : softmax_rows_f32_base)(r0, r1, n, x, y);
+            (isa == SB_FZ_ISA_V4   ? softmax_rows_f32_v4
+             : isa == SB_FZ_ISA_V3 ? softmax_rows_f32_v3
+                                   : softmax_rows_f32_base)(r0, r1, n, x, y);
         else
             softmax_rows_f64(r0, r1, n, x, y);
     }

@@ -36,9 +36,12 @@ void sb_be_fz_ctx_init(sb_fz_ctx *rc, const sb_fz_group *g, const sb_tensor *lea
 void sb_be_fz_splat(const sb_fz_ctx *rc, char *regs);
 /* Evaluate the group over flat positions [start, start + n), n <= SB_FZ_BLOCK, with this
  * thread's registers; returns the values (of g's dtype): rc->out + start when rc->out is set,
- * else a register or the leaf's own memory. v4: use the AVX-512 instruction loops. */
-const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64_t n, bool v4);
-/* Whether the CPU runs the AVX-512 (x86-64-v4) clones. */
-bool sb_be_fz_avx512(void);
+ * else a register or the leaf's own memory. isa: which clones of the instruction loops run. */
+const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64_t n, int isa);
+/* Which clones the CPU runs: AVX-512 (x86-64-v4), AVX2 + FMA (x86-64-v3), or the baseline. */
+enum { SB_FZ_ISA_BASE, SB_FZ_ISA_V3, SB_FZ_ISA_V4 };
+int sb_be_fz_isa(void);
+/* Use at most `isa`'s clones (tests run every clone this CPU can); -1: the CPU's best. */
+void sb_be_fz_isa_set(int isa);
 
 #endif

@@ -269,7 +269,7 @@ typedef int64_t vi64 __attribute__((vector_size(LANES * 8)));
     static const col_fn CAT(NAME, _col)[R_COUNT] = {CAT(PFX, col_sum), CAT(PFX, col_prod),     \
                                                      CAT(PFX, col_max), CAT(PFX, col_min), NULL};
 
-#define ATTR __attribute__((target("arch=x86-64-v4"), optimize("no-math-errno")))
+#define ATTR __attribute__((target("arch=x86-64-v4"), optimize("no-math-errno", "no-trapping-math")))
 #define PFX f32v4_
 SEG_BODIES(float, sb_vm_expf, vf32, vi32)
 TABLES(f32v4)
@@ -279,7 +279,17 @@ SEG_BODIES(double, exp, vf64, vi64)
 TABLES(f64v4)
 #undef PFX
 #undef ATTR
-#define ATTR __attribute__((optimize("no-math-errno")))
+#define ATTR __attribute__((target("arch=x86-64-v3"), optimize("no-math-errno", "no-trapping-math")))
+#define PFX f32v3_
+SEG_BODIES(float, sb_vm_expf, vf32, vi32)
+TABLES(f32v3)
+#undef PFX
+#define PFX f64v3_
+SEG_BODIES(double, exp, vf64, vi64)
+TABLES(f64v3)
+#undef PFX
+#undef ATTR
+#define ATTR __attribute__((optimize("no-math-errno", "no-trapping-math")))
 #define PFX f32b_
 SEG_BODIES(float, sb_vm_expf, vf32, vi32)
 TABLES(f32b)
@@ -350,12 +360,12 @@ static void put(const rjob *j, int64_t i, double v)
 /* Fold flat positions [a, b) of rows of length n into *st (row `row` starts at row * n); a
  * row that ends inside is written out (unless pieces are split) and the state restarts. */
 static void walk_rows(const rjob *j, char *regs, int64_t a, int64_t b, int64_t row, racc *st,
-                      bool v4)
+                      int isa)
 {
     int64_t n = j->inner, o = a - row * n;
     for (int64_t s = a; s < b; s += SB_FZ_BLOCK) {
         int64_t len = b - s < SB_FZ_BLOCK ? b - s : SB_FZ_BLOCK;
-        const char *v = sb_be_fz_block(&j->fc, regs, s, len, v4);
+        const char *v = sb_be_fz_block(&j->fc, regs, s, len, isa);
         while (len > 0) {
             int64_t k = n - o < len ? n - o : len;
             j->seg(v, k, st);
@@ -372,12 +382,12 @@ static void walk_rows(const rjob *j, char *regs, int64_t a, int64_t b, int64_t r
 }
 
 /* Fold rows [r0, r1) of [M, N] into the partial row acc[0..N). */
-static void walk_cols(const rjob *j, char *regs, int64_t r0, int64_t r1, double *acc, bool v4)
+static void walk_cols(const rjob *j, char *regs, int64_t r0, int64_t r1, double *acc, int isa)
 {
     int64_t N = j->inner, a = r0 * N, b = r1 * N, o = 0;
     for (int64_t s = a; s < b; s += SB_FZ_BLOCK) {
         int64_t len = b - s < SB_FZ_BLOCK ? b - s : SB_FZ_BLOCK;
-        const char *v = sb_be_fz_block(&j->fc, regs, s, len, v4);
+        const char *v = sb_be_fz_block(&j->fc, regs, s, len, isa);
         while (len > 0) {
             int64_t k = N - o < len ? N - o : len;
             j->col(v, k, acc + o);
@@ -389,27 +399,27 @@ static void walk_cols(const rjob *j, char *regs, int64_t r0, int64_t r1, double 
 }
 
 /* Task t (of either kind) on this thread's registers. */
-static void run_task(const rjob *j, char *regs, int64_t t, bool v4)
+static void run_task(const rjob *j, char *regs, int64_t t, int isa)
 {
     if (j->cpart) {
         int64_t M = j->outer, r0 = M * t / j->ntask, r1 = M * (t + 1) / j->ntask;
-        walk_cols(j, regs, r0, r1, j->cpart + t * j->inner, v4);
+        walk_cols(j, regs, r0, r1, j->cpart + t * j->inner, isa);
     } else if (j->split) {
         int64_t row = t / j->per_task, piece = t % j->per_task, n = j->inner;
         int64_t a = row * n + piece * TASK, b = row * n + (piece + 1) * TASK;
         racc st = acc_init(j->kind);
-        walk_rows(j, regs, a, b < (row + 1) * n ? b : (row + 1) * n, row, &st, v4);
+        walk_rows(j, regs, a, b < (row + 1) * n ? b : (row + 1) * n, row, &st, isa);
         j->part[t] = st;
     } else {
         int64_t r0 = t * j->per_task, r1 = r0 + j->per_task < j->outer ? r0 + j->per_task : j->outer;
         racc st = acc_init(j->kind);
-        walk_rows(j, regs, r0 * j->inner, r1 * j->inner, r0, &st, v4);
+        walk_rows(j, regs, r0 * j->inner, r1 * j->inner, r0, &st, isa);
     }
 }
 
 static void run_tasks(const rjob *j, int nthreads)
 {
-    bool v4 = sb_be_fz_avx512();
+    int isa = sb_be_fz_isa();
     bool par = j->outer * j->inner >= PAR_MIN && j->ntask > 1 && nthreads > 1;
 #pragma omp parallel num_threads(nthreads) if (par)
     {
@@ -417,7 +427,7 @@ static void run_tasks(const rjob *j, int nthreads)
         char *regs = j->scratch + (size_t)t * j->per;
         sb_be_fz_splat(&j->fc, regs);
         for (int64_t k = j->ntask * t / nt; k < j->ntask * (t + 1) / nt; k++)
-            run_task(j, regs, k, v4);
+            run_task(j, regs, k, isa);
     }
 }
 
@@ -482,9 +492,13 @@ void sb_be_fz_reduce_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tens
     sb_be_fz_ctx_init(&j.fc, &r->g, leaves, r->ndim, shape);
     for (int i = 0; i < r->ndim; i++) *(i < r->lead ? &j.outer : &j.inner) *= shape[i];
     j.count = r->cols ? j.outer : j.inner;
-    bool v4 = sb_be_fz_avx512(), f32 = j.dt == SB_DTYPE_F32;
-    j.seg = (f32 ? (v4 ? f32v4_seg : f32b_seg) : (v4 ? f64v4_seg : f64b_seg))[j.kind];
-    j.col = (f32 ? (v4 ? f32v4_col : f32b_col) : (v4 ? f64v4_col : f64b_col))[j.kind];
+    static const seg_fn *const segs[2][3] = {{f32b_seg, f32v3_seg, f32v4_seg},
+                                             {f64b_seg, f64v3_seg, f64v4_seg}};
+    static const col_fn *const cols[2][3] = {{f32b_col, f32v3_col, f32v4_col},
+                                             {f64b_col, f64v3_col, f64v4_col}};
+    int isa = sb_be_fz_isa(), f64 = j.dt == SB_DTYPE_F64;
+    j.seg = segs[f64][isa][j.kind];
+    j.col = cols[f64][isa][j.kind];
     if (r->cols) reduce_cols(&j, nthreads);
     else reduce_rows(&j, nthreads);
 }

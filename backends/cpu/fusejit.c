@@ -166,7 +166,7 @@ static char *gen_source(const sb_fz_group *g)
 
 /* ---- compiling and caching ------------------------------------------------------------------- */
 static const char *const CFLAGS[] = {"-O3", "-march=native", "-fno-math-errno", "-ffp-contract=off",
-                                     "-fopenmp", "-shared", "-fPIC", "-w"};
+                                     "-fno-trapping-math", "-fopenmp", "-shared", "-fPIC", "-w"};
 #define NCFLAGS ((int)(sizeof CFLAGS / sizeof *CFLAGS))
 
 /* mkdir -p */

@@ -3,7 +3,8 @@
  * Each function is branch-free scalar code (selects, integer bit tricks, a magic-number
  * round-to-nearest) so that GCC vectorizes a loop calling it: with AVX-512 enabled on the
  * calling function (fuse.c compiles one clone per ISA behind a CPU check) 16 lanes at a time.
- * Polynomials are Cephes' (S. Moshier), accurate to about 1-2 ulp over the float range:
+ * Polynomials are Cephes' (S. Moshier), evaluated with explicit fused multiply-adds
+ * (SB_VM_FMA), accurate to about 1-2 ulp over the float range:
  * exp: range reduction x = n ln2 + r with ln2 split in two, degree-6 polynomial, 2^n as two
  * factors built from exponent bits (so results down to subnormals and up to FLT_MAX are right); log: mantissa in [sqrt(1/2), sqrt(2)), degree-8 polynomial;
  * tanh: odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above; sigmoid: 1 / (1 + exp(-x)).
@@ -17,6 +18,11 @@
 #include <string.h>
 
 #define SB_VM_INLINE static inline __attribute__((always_inline))
+/* Fused multiply-adds are written out (one rounding, the same bits everywhere): callers compile
+ * without floating-point contraction (fuse.c's loops, fusejit.c's kernels), so a value does
+ * not depend on where the compiler chose to contract. An x86-64-v3/v4 function gets the FMA
+ * instruction inline (and vectorized); a baseline (pre-Haswell) one calls fmaf. */
+#define SB_VM_FMA(a, b, c) __builtin_fmaf(a, b, c)
 
 /* The definitions are one macro so that the run-time code generator (fusejit.c) can paste the
  * same text into the kernels it compiles: SB_VM_TEXT is the expanded source as a string. */
@@ -44,15 +50,15 @@ SB_VM_INLINE float sb_vm_expf(float x)                                          
     float xc = x > hi ? hi : x;                                                                     \
     xc = xc < lo ? lo : xc;                                                                         \
     float n = (xc * 1.44269504088896341f + magic) - magic; /* round to nearest */                   \
-    float r = xc - n * 0.693359375f;                                                                \
-    r = r - n * -2.12194440e-4f;                                                                    \
+    float r = SB_VM_FMA(n, -0.693359375f, xc);                                                      \
+    r = SB_VM_FMA(n, 2.12194440e-4f, r);                                                            \
     float p = 1.9875691500e-4f;                                                                     \
-    p = p * r + 1.3981999507e-3f;                                                                   \
-    p = p * r + 8.3334519073e-3f;                                                                   \
-    p = p * r + 4.1665795894e-2f;                                                                   \
-    p = p * r + 1.6666665459e-1f;                                                                   \
-    p = p * r + 5.0000001201e-1f;                                                                   \
-    float y = p * r * r + r + 1.0f;                                                                 \
+    p = SB_VM_FMA(p, r, 1.3981999507e-3f);                                                          \
+    p = SB_VM_FMA(p, r, 8.3334519073e-3f);                                                          \
+    p = SB_VM_FMA(p, r, 4.1665795894e-2f);                                                          \
+    p = SB_VM_FMA(p, r, 1.6666665459e-1f);                                                          \
+    p = SB_VM_FMA(p, r, 5.0000001201e-1f);                                                          \
+    float y = SB_VM_FMA(p, r * r, r) + 1.0f;                                                        \
     int32_t k = (int32_t)n, h = k >> 1; /* 2^n = 2^h 2^(n-h): both normal for n in [-150, 128] */   \
     y = y * sb_vm_bits_f((uint32_t)(h + 127) << 23) * sb_vm_bits_f((uint32_t)(k - h + 127) << 23);  \
     y = x < lo ? 0.0f : y;                                                                          \
@@ -73,18 +79,18 @@ SB_VM_INLINE float sb_vm_logf(float x)                                          
     float fe = (float)e - (sub ? 23.0f : 0.0f);                                                     \
     float z = m * m;                                                                                \
     float y = 7.0376836292e-2f;                                                                     \
-    y = y * m - 1.1514610310e-1f;                                                                   \
-    y = y * m + 1.1676998740e-1f;                                                                   \
-    y = y * m - 1.2420140846e-1f;                                                                   \
-    y = y * m + 1.4249322787e-1f;                                                                   \
-    y = y * m - 1.6668057665e-1f;                                                                   \
-    y = y * m + 2.0000714765e-1f;                                                                   \
-    y = y * m - 2.4999993993e-1f;                                                                   \
-    y = y * m + 3.3333331174e-1f;                                                                   \
+    y = SB_VM_FMA(y, m, -1.1514610310e-1f);                                                         \
+    y = SB_VM_FMA(y, m, 1.1676998740e-1f);                                                          \
+    y = SB_VM_FMA(y, m, -1.2420140846e-1f);                                                         \
+    y = SB_VM_FMA(y, m, 1.4249322787e-1f);                                                          \
+    y = SB_VM_FMA(y, m, -1.6668057665e-1f);                                                         \
+    y = SB_VM_FMA(y, m, 2.0000714765e-1f);                                                          \
+    y = SB_VM_FMA(y, m, -2.4999993993e-1f);                                                         \
+    y = SB_VM_FMA(y, m, 3.3333331174e-1f);                                                          \
     y = y * m * z;                                                                                  \
-    y += -2.12194440e-4f * fe;                                                                      \
-    y += -0.5f * z;                                                                                 \
-    float r = m + y + 0.693359375f * fe;                                                            \
+    y = SB_VM_FMA(fe, -2.12194440e-4f, y);                                                          \
+    y = SB_VM_FMA(z, -0.5f, y);                                                                     \
+    float r = SB_VM_FMA(fe, 0.693359375f, m + y);                                                   \
     r = x == 0.0f ? -INFINITY : r;                                                                  \
     r = x < 0.0f ? NAN : r;                                                                         \
     r = x == INFINITY ? x : r;                                                                      \
@@ -96,11 +102,11 @@ SB_VM_INLINE float sb_vm_tanhf(float x)                                         
     float ax = fabsf(x);                                                                            \
     float z = x * x;                                                                                \
     float p = -5.70498872745e-3f;                                                                   \
-    p = p * z + 2.06390887954e-2f;                                                                  \
-    p = p * z - 5.37397155531e-2f;                                                                  \
-    p = p * z + 1.33314422036e-1f;                                                                  \
-    p = p * z - 3.33332819422e-1f;                                                                  \
-    float small = p * z * x + x;                                                                    \
+    p = SB_VM_FMA(p, z, 2.06390887954e-2f);                                                         \
+    p = SB_VM_FMA(p, z, -5.37397155531e-2f);                                                        \
+    p = SB_VM_FMA(p, z, 1.33314422036e-1f);                                                         \
+    p = SB_VM_FMA(p, z, -3.33332819422e-1f);                                                        \
+    float small = SB_VM_FMA(p * z, x, x);                                                           \
     float e = sb_vm_expf(2.0f * (ax > 44.0f ? 44.0f : ax));                                         \
     float big = 1.0f - 2.0f / (e + 1.0f);                                                           \
     big = copysignf(big, x);                                                                        \

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backends/cpu/fuse_impl.h"
 #include "backends/cpu/plan.h"
 
 static sb_ctx *C;
@@ -141,18 +142,22 @@ Test(fuse, reductions_match_reference)
         "sum(s * 2)", "sum(s, keepdims=True)", "mean(q * 2 + 1, axis=1)", "sum(q, axis=0)",
         "sum(exp(a - max(a, axis=1, keepdims=True)), axis=1)", "sum(sqr(d - mean(d)))",
     };
-    for (size_t k = 0; k < sizeof exprs / sizeof exprs[0]; k++) {
-        teardown();
-        setup();
-        env e;
-        env_init(&e);
-        sb_node *n = parse(exprs[k]);
-        sb_plan *p = compile(1, &n);
-        check(exprs[k], 1, &n, &e, p);
-        check(exprs[k], 1, &n, &e, p); /* a second run over the pooled buffers */
-        sb_be_plan_free(p);
-        env_free(&e);
+    for (int isa = SB_FZ_ISA_V4; isa >= SB_FZ_ISA_BASE; isa--) { /* every clone the CPU runs */
+        sb_be_fz_isa_set(isa);
+        for (size_t k = 0; k < sizeof exprs / sizeof exprs[0]; k++) {
+            teardown();
+            setup();
+            env e;
+            env_init(&e);
+            sb_node *n = parse(exprs[k]);
+            sb_plan *p = compile(1, &n);
+            check(exprs[k], 1, &n, &e, p);
+            check(exprs[k], 1, &n, &e, p); /* a second run over the pooled buffers */
+            sb_be_plan_free(p);
+            env_free(&e);
+        }
     }
+    sb_be_fz_isa_set(-1);
 }
 
 /* The group read only by the reduction is computed inside its step; a group read elsewhere
@@ -286,8 +291,8 @@ static void same_bits(const char *what, const sb_array *x, const sb_array *y)
                   "%s: element %lld: %.9g vs %.9g", what, (long long)i, a[i], b[i]);
 }
 
-/* Every op the generator covers: the compiled kernel gives the interpreter's bits (inputs
- * include 0, -0, infinities, NaN and large values). */
+/* Every op the generator covers: the compiled kernel gives the interpreter's bits, with each of
+ * the interpreter's clones (inputs include 0, -0, infinities, NaN and large values). */
 Test(fuse, compiled_groups_give_the_interpreters_bits)
 {
     if (!jit_setup()) cr_skip_test("no C compiler");
@@ -306,20 +311,21 @@ Test(fuse, compiled_groups_give_the_interpreters_bits)
     for (int i = 0; i < 9; i++) v[i * 7] = special[i];
     for (size_t k = 0; k < sizeof exprs / sizeof exprs[0]; k++) {
         sb_node *n = parse(exprs[k]);
-        sb_array *r[2];
-        for (int m = 0; m < 2; m++) {
-            sb_be_fz_jit_set(m ? SB_FZ_JIT_EAGER : SB_FZ_JIT_OFF);
+        sb_array *r[4]; /* compiled; interpreted with the AVX-512, AVX2 and baseline clones */
+        for (int m = 0; m < 4; m++) {
+            sb_be_fz_jit_set(m == 0 ? SB_FZ_JIT_EAGER : SB_FZ_JIT_OFF);
+            sb_be_fz_isa_set(m == 0 ? -1 : SB_FZ_ISA_V4 + 1 - m);
             sb_plan *p = compile(1, &n);
             sb_plan_stats st;
             sb_be_plan_stats(p, &st);
-            cr_assert_eq(st.njit, m ? st.nfused : 0, "%s: %d of %d groups compiled", exprs[k],
-                         st.njit, st.nfused);
+            cr_assert_eq(st.njit, m == 0 ? st.nfused : 0, "%s: %d of %d groups compiled",
+                         exprs[k], st.njit, st.nfused);
             cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, &r[m], &D), SB_OK, "%s", D.msg);
             sb_be_plan_free(p);
         }
-        same_bits(exprs[k], r[0], r[1]);
-        sb_array_free(r[0]);
-        sb_array_free(r[1]);
+        sb_be_fz_isa_set(-1);
+        for (int m = 1; m < 4; m++) same_bits(exprs[k], r[0], r[m]);
+        for (int m = 0; m < 4; m++) sb_array_free(r[m]);
     }
     env_free(&e);
     jit_teardown();
