@@ -10,34 +10,16 @@
 
 #include "function.h"
 #include "pipeline.h"
+#define TMPDIR_PREFIX "sb-pipeline"
+#include "tmpdir.h"
 
 TestSuite(pipeline);
-
-static char tmpdir[256];
-
-static void make_tmp(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sb-pipeline-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmp(void)
-{
-    char *cmd = sb_xasprintf("rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-    free(cmd);
-}
-
-static char *tpath(const char *name) { return sb_xasprintf("%s/%s", tmpdir, name); }
 
 /* Write text as tmpdir/name and load it as a pipeline (which must load). */
 static sb_pipeline *pipeline_of(const char *name, const char *text)
 {
+    write_text(name, text);
     char *path = tpath(name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
     sb_diag d = {0};
     sb_pipeline *p = sb_pipeline_load(path, &d);
     free(path);

@@ -13,36 +13,10 @@
 
 #include "function.h"
 #include "pipeline.h"
+#define TMPDIR_PREFIX "sb-train"
+#include "tmpdir.h"
 
 TestSuite(train);
-
-static char tmpdir[256];
-
-/* A fresh temporary directory per test. */
-static void make_tmp(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sb-train-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmp(void)
-{
-    char *cmd = sb_xasprintf("rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-    free(cmd);
-}
-
-static char *tpath(const char *name) { return sb_xasprintf("%s/%s", tmpdir, name); }
-
-static void write_text(const char *name, const char *text)
-{
-    char *p = tpath(name);
-    FILE *f = fopen(p, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-    free(p);
-}
 
 /* x: 200 x 4 normal; y = x @ (1, -2, 3, 0.5) + 0.5, as x.npy and y.npy. */
 static void write_regression_data(void)
