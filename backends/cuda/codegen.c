@@ -85,6 +85,11 @@ static const char prelude[] =
     "#ifndef INFINITY\n#define INFINITY __int_as_float(0x7f800000)\n#endif\n"
     "#ifndef NAN\n#define NAN __int_as_float(0x7fffffff)\n#endif\n"
     "struct sb_dims { ll d[" /* SB_MAX_DIMS */ "8]; };\n"
+    /* the block's dynamic shared memory as an array of T (emulations define their own) */
+    "#ifndef SB_DYN_SMEM\n"
+    "#define SB_DYN_SMEM(T, name) extern __shared__ __align__(16) unsigned char name##_raw[];"
+    " T *name = reinterpret_cast<T *>(name##_raw)\n"
+    "#endif\n"
     "#define SBF __device__ __forceinline__\n"
     "SBF float sb_abs(float x) { return fabsf(x); }\n"
     "SBF double sb_abs(double x) { return fabs(x); }\n"
@@ -406,9 +411,15 @@ static void emit_block_reduce(sbuf *b, const char *acc, const char *comb, const 
         acc, acc, acc, comb, acc, acc, acc, acc, ident);
 }
 
-/* Softmax family: online (max, sum of exp) per thread, merged across the block. */
+/* Softmax family: online (max, sum of exp) per thread, merged across the block. softmax and
+ * log_softmax take a last argument `cache`: when 1 (the launch gives n elements of dynamic
+ * shared memory) the first pass keeps the row there and the second reads it back, so the row
+ * is read from global memory once. */
 static void emit_softmax(sbuf *b, sb_cu_row kind, const char *T, const char *name)
 {
+    bool two = kind != SB_CU_ROW_LOGSUMEXP; /* a second pass over the row */
+    char dyn[64] = "";
+    if (two) snprintf(dyn, sizeof dyn, "  SB_DYN_SMEM(%s, row);\n", T);
     put(b,
         "SBF void sb_merge(%s &m, %s &s, %s m2, %s s2) {\n"
         "  %s M = m > m2 ? m : m2;\n"
@@ -417,14 +428,16 @@ static void emit_softmax(sbuf *b, sb_cu_row kind, const char *T, const char *nam
         T, T, T, T, T, T);
     put(b,
         "extern \"C\" __global__ void __launch_bounds__(1024) %s(const %s *__restrict__ x,"
-        " %s *__restrict__ y, ll rows, ll n)\n{\n"
+        " %s *__restrict__ y, ll rows, ll n%s)\n{\n"
         "  __shared__ %s shm[32], shs[32];\n"
+        "%s"
         "  ll r = blockIdx.x;\n"
         "  if (r >= rows) return;\n"
         "  const %s *xr = x + r * n;\n"
         "  %s m = -(%s)INFINITY, s = 0;\n"
         "  for (ll j = threadIdx.x; j < n; j += blockDim.x) {\n"
         "    %s v = xr[j];\n"
+        "%s"
         "    if (v > m) { s = s * exp(m - v) + 1; m = v; }\n"
         "    else if (!(v == m && m == -(%s)INFINITY)) s += exp(v - m); /* -inf adds 0 */\n"
         "  }\n"
@@ -444,16 +457,19 @@ static void emit_softmax(sbuf *b, sb_cu_row kind, const char *T, const char *nam
         "  }\n"
         "  __syncthreads();\n"
         "  m = shm[0]; s = shs[0];\n",
-        name, T, T, T, T, T, T, T, T, T);
+        name, T, T, two ? ", int cache" : "", T, dyn, T, T, T, T,
+        two ? "    if (cache) row[j] = v;\n" : "", T, T);
     if (kind == SB_CU_ROW_LOGSUMEXP)
         put(b, "  if (threadIdx.x == 0) y[r] = m == -(%s)INFINITY ? m : m + log(s);\n}\n", T);
     else if (kind == SB_CU_ROW_SOFTMAX)
         put(b, "  %s inv = 1 / s;\n"
-               "  for (ll j = threadIdx.x; j < n; j += blockDim.x) y[r * n + j] = exp(xr[j] - m) * inv;\n}\n",
+               "  for (ll j = threadIdx.x; j < n; j += blockDim.x)\n"
+               "    y[r * n + j] = exp((cache ? row[j] : xr[j]) - m) * inv;\n}\n",
             T);
     else
         put(b, "  %s ls = m + log(s);\n"
-               "  for (ll j = threadIdx.x; j < n; j += blockDim.x) y[r * n + j] = xr[j] - ls;\n}\n",
+               "  for (ll j = threadIdx.x; j < n; j += blockDim.x)\n"
+               "    y[r * n + j] = (cache ? row[j] : xr[j]) - ls;\n}\n",
             T);
 }
 

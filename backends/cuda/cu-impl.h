@@ -72,7 +72,10 @@ sb_cu_src sb_cu_gen_group(const sb_cu_group *g);
 
 /* Row kernels over a contiguous [rows, n] input (one block per row, online max / sum), of
  * float dtype dt. Arguments: (const T *x, T *y, long long rows, long long n) except
- * crossentropy: (const T *p, const L *labels-or-targets, T *y, long long rows, long long n). */
+ * crossentropy: (const T *p, const L *labels-or-targets, T *y, long long rows, long long n),
+ * and softmax / log_softmax: (..., long long n, int cache): cache = 1 when the launch gives n
+ * elements of dynamic shared memory (n * sizeof(T) <= SB_CU_ROW_SMEM), so the row is read from
+ * global memory once. */
 typedef enum sb_cu_row {
     SB_CU_ROW_SOFTMAX,
     SB_CU_ROW_LOG_SOFTMAX,
@@ -117,8 +120,14 @@ int sb_cu_arch(void);
 void *sb_cu_stream(void);
 /* A loaded kernel for src (compiled / cached, loaded once per process); NULL + d on error. */
 void *sb_cu_kernel(const sb_cu_src *src, sb_diag *d);
-/* Launch kernel k with grid x block threads and argument pointers args. */
+/* Launch kernel k with grid x block threads and argument pointers args (with smem bytes of
+ * dynamic shared memory per block: sb_cu_launch_smem). */
 sb_status sb_cu_launch(void *k, unsigned grid, unsigned block, void **args, sb_diag *d);
+sb_status sb_cu_launch_smem(void *k, unsigned grid, unsigned block, size_t smem, void **args,
+                            sb_diag *d);
+/* Dynamic shared memory a kernel may use without opting in (48 KB), less what the row kernels
+ * declare statically: softmax keeps rows up to this many bytes in shared memory. */
+#define SB_CU_ROW_SMEM (48 * 1024 - 1024)
 
 /* ---- device memory pool (pool.c) ----------------------------------------------------------- */
 /* Device memory of at least n bytes (16-byte aligned), from the pool's free lists when a block

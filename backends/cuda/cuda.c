@@ -103,9 +103,15 @@ void *sb_cu_kernel(const sb_cu_src *src, sb_diag *d)
 
 sb_status sb_cu_launch(void *k, unsigned grid, unsigned block, void **args, sb_diag *d)
 {
+    return sb_cu_launch_smem(k, grid, block, 0, args, d);
+}
+
+sb_status sb_cu_launch_smem(void *k, unsigned grid, unsigned block, size_t smem, void **args,
+                            sb_diag *d)
+{
     if (grid == 0) return SB_OK;
-    return SB_CU_CHECK(cudaLaunchKernel((const void *)k, (dim3){grid, 1, 1}, (dim3){block, 1, 1}, args, 0,
-                                        stream),
+    return SB_CU_CHECK(cudaLaunchKernel((const void *)k, (dim3){grid, 1, 1}, (dim3){block, 1, 1},
+                                        args, smem, stream),
                        d);
 }
 

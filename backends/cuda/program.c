@@ -880,15 +880,17 @@ static sb_status launch_rowcol(step *s, sb_diag *d)
     else if (s->row >= SB_CU_ROW_XENT_LABELS) n = x->shape[x->ndim - 1], rows = nout;
     else rows = nout, n = nin / nout;
     void *xp = x->p, *tp = s->nrin > 1 ? s->rin[1].p : NULL, *yp = s->rout.p;
-    void *a3[] = {&xp, &yp, &rows, &n}, *a4[] = {&xp, &tp, &yp, &rows, &n};
-    void **args = s->nrin > 1 ? a4 : a3;
+    size_t row_bytes = (size_t)n * sb_dtype_size(x->dt);
+    int cache = s->k == K_ROW && s->row <= SB_CU_ROW_LOG_SOFTMAX && row_bytes <= SB_CU_ROW_SMEM;
+    void *a3[] = {&xp, &yp, &rows, &n, &cache}, *a4[] = {&xp, &tp, &yp, &rows, &n};
+    void **args = s->nrin > 1 ? a4 : a3; /* softmax family: a3 with `cache` */
     if (s->k == K_COL) return sb_cu_launch(s->kern, grid_for(n, 256), 256, args, d);
     if (s->row == SB_CU_ROW_XENT_LABELS)
         return sb_cu_launch(s->kern, grid_for(rows, 256), 256, args, d);
     unsigned block = n >= 1024 ? 1024 : n <= 32 ? 32 : (unsigned)(n + 31) / 32 * 32;
     if (rows > INT32_MAX)
         return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0, "cuda: more than 2^31 rows");
-    return sb_cu_launch(s->kern, (unsigned)rows, block, args, d);
+    return sb_cu_launch_smem(s->kern, (unsigned)rows, block, cache ? row_bytes : 0, args, d);
 }
 
 static sb_status launch_step(const sb_be_program *p, step *s, sb_diag *d)

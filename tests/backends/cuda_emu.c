@@ -8,7 +8,8 @@
  * source under $SB_CUDA_EMU_DIR, default /tmp/sb-cuda-emu-<uid>) with one wrapper per kernel
  * that runs the grid: blocks one after the other, 32 lanes per block (as std::threads, with
  * barrier-based __syncthreads and shuffles, when the kernel synchronizes; in turn otherwise).
- * The block size asked for is ignored (the kernels' loops use blockDim). cuBLAS goes to
+ * The block size asked for is ignored (the kernels' loops use blockDim); dynamic shared memory
+ * (SB_DYN_SMEM in the generated prelude) is one static buffer of 256 KB. cuBLAS goes to
  * OpenBLAS's column-major cblas. CUDA graphs are not emulated (capture fails cleanly). */
 #include <cblas.h>
 #include <cublas_v2.h>
@@ -150,6 +151,9 @@ static const char prelude[] =
     "static thread_local emu_dim threadIdx;\nstatic emu_dim blockIdx, blockDim, gridDim;\n"
     "static std::barrier<> *bar;\n"
     "#define __syncthreads() bar->arrive_and_wait()\n"
+    /* dynamic shared memory: one buffer (blocks run one after the other) */
+    "alignas(16) static unsigned char emu_smem[1 << 18];\n"
+    "#define SB_DYN_SMEM(T, name) T *name = reinterpret_cast<T *>(emu_smem)\n"
     "template <class T> T __shfl_xor_sync(unsigned, T v, int o) {\n"
     "  static T slot[32]; slot[threadIdx.x] = v; bar->arrive_and_wait();\n"
     "  T r = slot[threadIdx.x ^ o]; bar->arrive_and_wait(); return r; }\n"

@@ -128,6 +128,7 @@ static const plan_case plans[] = {
     {"x.astype('float64') + d", 1, 0, 0, 0, 0, 0, 0, "((double)r0)"},
     {"softmax(x)", 0, 0, 1, 0, 0, 0, 0, "sb_merge("},
     {"log_softmax(x * 2)", 1, 0, 1, 0, 0, 0, 0, "log(s)"},
+    {"softmax(x * 3)", 1, 0, 1, 0, 0, 0, 0, "exp((cache ? row[j] : xr[j]) - m)"},
     {"logsumexp(x, axis=1)", 0, 0, 1, 0, 0, 0, 0, "m + log(s)"},
     {"sum(x, axis=1)", 0, 0, 1, 0, 0, 0, 0, "__shfl_xor_sync"},
     {"mean(d, axis=0)", 0, 0, 0, 1, 0, 0, 0, "v / (double)rows"},
@@ -727,6 +728,7 @@ typedef struct row_case {
     sb_cu_row kind;
     bool col;
     sb_dtype dt, lab;
+    bool cache; /* softmax / log_softmax: the row kept in (emulated) dynamic shared memory */
 } row_case;
 
 static const char row_prelude[] =
@@ -738,6 +740,8 @@ static const char row_prelude[] =
     "static thread_local emu_dim threadIdx;\nstatic emu_dim blockIdx, blockDim, gridDim;\n"
     "static std::barrier<> *bar;\n"
     "#define __syncthreads() bar->arrive_and_wait()\n"
+    "alignas(16) static unsigned char emu_smem[1 << 16];\n"
+    "#define SB_DYN_SMEM(T, name) T *name = reinterpret_cast<T *>(emu_smem)\n"
     "template <class T> T __shfl_xor_sync(unsigned, T v, int o) {\n"
     "  static T slot[32]; slot[threadIdx.x] = v; bar->arrive_and_wait();\n"
     "  T r = slot[threadIdx.x ^ o]; bar->arrive_and_wait(); return r; }\n"
@@ -805,6 +809,8 @@ Test(cuda, row_kernels_emulated_on_cpu, .timeout = 60)
     for (int f = 0; f < 2; f++) {
         sb_dtype dt = f ? SB_DTYPE_F64 : SB_DTYPE_F32;
         for (int k = 0; k < SB_CU_ROW_COUNT; k++) cases[nc++] = (row_case){(sb_cu_row)k, false, dt, SB_DTYPE_I32};
+        for (int k = SB_CU_ROW_SOFTMAX; k <= SB_CU_ROW_LOG_SOFTMAX; k++)
+            cases[nc++] = (row_case){(sb_cu_row)k, false, dt, SB_DTYPE_I32, true};
         cases[nc++] = (row_case){SB_CU_ROW_XENT_LABELS, false, dt, SB_DTYPE_I64};
         for (int k = SB_CU_ROW_SUM; k <= SB_CU_ROW_MIN; k++) cases[nc++] = (row_case){(sb_cu_row)k, true, dt, SB_DTYPE_COUNT};
     }
@@ -832,14 +838,22 @@ Test(cuda, row_kernels_emulated_on_cpu, .timeout = 60)
         }
         nout[i] = row_ref(c, ROWS, N, x, xent ? t : NULL, want[i]);
         sb_cu_src s = c->col ? sb_cu_gen_col(c->kind, c->dt) : sb_cu_gen_row(c->kind, c->dt, c->lab);
-        fprintf(f, "namespace r%d {\n%s}\nstatic void run%d(void) {\n", i, s.code, i);
+        int ns = i; /* a kernel is emitted once (extern "C" names), the cache cases reuse it */
+        for (int j = 0; j < i && ns == i; j++)
+            if (cases[j].kind == c->kind && cases[j].col == c->col && cases[j].dt == c->dt &&
+                cases[j].lab == c->lab)
+                ns = j;
+        if (ns == i) fprintf(f, "namespace r%d {\n%s}\n", i, s.code);
+        fprintf(f, "static void run%d(void) {\n", i);
         const char *T = sb_cu_ctype(c->dt);
         put_array(f, T, "x", x, ROWS * N, false);
         if (xent && c->kind == SB_CU_ROW_XENT_LABELS) put_array(f, sb_cu_ctype(c->lab), "t", t, ROWS, true);
         else if (xent) put_array(f, T, "t", t, ROWS * N, false);
         fprintf(f, "  static %s y[%lld];\n  long long rows = %d, n = %d;\n", T, (long long)nout[i], ROWS, N);
         unsigned grid = c->col ? (N + 31) / 32 : c->kind == SB_CU_ROW_XENT_LABELS ? 1 : ROWS;
-        fprintf(f, "  launch(%u, [&] { r%d::%s(x, %sy, rows, n); });\n", grid, i, s.name, xent ? "t, " : "");
+        const char *cache = c->kind > SB_CU_ROW_LOG_SOFTMAX || c->col ? "" : c->cache ? ", 1" : ", 0";
+        fprintf(f, "  launch(%u, [&] { r%d::%s(x, %sy, rows, n%s); });\n", grid, ns, s.name,
+                xent ? "t, " : "", cache);
         fprintf(f, "  printf(\"case %d\\n\");\n  for (int e = 0; e < %lld; e++) printf(\"%%a\\n\", (double)y[e]);\n}\n",
                 i, (long long)nout[i]);
         sb_cu_src_free(&s);
