@@ -1,20 +1,24 @@
 /* train.c: the training loop of a pipeline (`"train": {...}`), built on compiled functions.
  *
- * Two functions are compiled from the graph (run by the pipeline's backend's programs): the step (the loss output and every update of the
- * graph: the optimizer is written in the graph as updates) and the evaluation (the chosen
- * outputs, no updates). Each step gathers a minibatch of the `batch_over` inputs from a
+ * Two functions are compiled from the graph (run by the pipeline's backend's programs): the
+ * step (the loss output and every update of the graph: the optimizer is written in the graph as
+ * updates) and the evaluation (the chosen outputs, no updates). Each step gathers a minibatch of the `batch_over` inputs from a
  * permutation of the rows drawn per epoch from the seed (so step s always sees the same rows,
  * which makes a resumed run identical to an uninterrupted one), calls the step, and logs.
  * Held-out evaluation runs every eval_every steps and at the end; a checkpoint (one .npy per
  * shared variable and state.json with the step and RNG state) is written with each evaluation
- * and at the end, and restored when present. */
+ * and at the end, and restored when present (unless `resume` is false: then the run starts over
+ * and replaces it). The loss is the output sb_pipeline_loss picks (`train.loss`).
+ *
+ * The helpers that compile a pipeline's graph into a function (sb_pipeline_store,
+ * sb_pipeline_function, pipeline.h) live here too: `symbench run` uses them for its one
+ * evaluation, which is one call of that function with every update. */
 #include "function.h"
 #include "json.h"
 #include "pipeline.h"
 
 #include <errno.h>
 #include <math.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,7 +124,8 @@ sb_shared_store *sb_pipeline_store(const sb_graph *g, int nbind, const sb_bindin
 sb_function *sb_pipeline_function(const sb_pipeline *p, sb_graph *g, int nout, const int *outs,
                                   bool updates, sb_shared_store *store, sb_diag *d)
 {
-    int nin = sb_graph_count(g, SB_ROLE_INPUT), nupd = updates ? sb_graph_count(g, SB_ROLE_UPDATE) : 0;
+    int nin = sb_graph_count(g, SB_ROLE_INPUT);
+    int nupd = updates ? sb_graph_count(g, SB_ROLE_UPDATE) : 0;
     sb_node **in = sb_xcalloc((size_t)nin + 1, sizeof *in);
     sb_node **out = sb_xcalloc((size_t)nout + 1, sizeof *out);
     sb_update *u = sb_xcalloc((size_t)nupd + 1, sizeof *u);
@@ -139,7 +144,6 @@ sb_function *sb_pipeline_function(const sb_pipeline *p, sb_graph *g, int nout, c
 }
 
 /* ---- setup -------------------------------------------------------------------------------- */
-
 /* The train object's JSON item for key (positions in errors), or the object itself. */
 static const cJSON *train_item(const trainer *tr, const char *key)
 {
