@@ -413,22 +413,29 @@ static void run_range(const sb_fz_ctx *rc, char *regs, int64_t b0, int64_t b1)
     if (rc->stream) __builtin_ia32_sfence(); /* order the streamed stores before the caller reads */
 }
 
-/* The compiled kernel, when every leaf is as it assumes: scalar constants, and contiguous
- * values of the output's shape. */
-static bool run_jit(const sb_fz_ctx *rc, sb_fz_jit_fn fn)
+/* Whether the compiled kernel can run on these leaves: scalar constants, and contiguous values
+ * of the output's shape (a broadcast bias or a strided view leaves the group interpreted). */
+static bool jit_fits(const sb_fz_ctx *rc)
+{
+    const sb_fz_group *g = rc->g;
+    for (int k = 0; k < g->nleaf; k++) {
+        bool konst = g->leaf[k]->op == SB_OP_CONST && sb_array_numel(g->leaf[k]->value) == 1;
+        if (konst != (rc->lf[k].kind == SB_FZ_LEAF_SCALAR)) return false;
+        if (!konst && rc->lf[k].kind != SB_FZ_LEAF_FULL) return false;
+    }
+    return true;
+}
+
+static void run_jit(const sb_fz_ctx *rc, sb_fz_jit_fn fn)
 {
     const sb_fz_group *g = rc->g;
     const float *in[SB_FZ_MAXREG];
     float sc[SB_FZ_MAXREG];
     for (int k = 0; k < g->nleaf; k++) {
-        bool konst = g->leaf[k]->op == SB_OP_CONST && sb_array_numel(g->leaf[k]->value) == 1;
-        if (konst != (rc->lf[k].kind == SB_FZ_LEAF_SCALAR)) return false;
-        if (!konst && rc->lf[k].kind != SB_FZ_LEAF_FULL) return false;
         in[k] = (const float *)rc->lf[k].base;
         sc[k] = (float)rc->lf[k].scalar;
     }
     fn(rc->n, in, sc, (float *)rc->out);
-    return true;
 }
 
 void sb_be_fz_ctx_init(sb_fz_ctx *rc, const sb_fz_group *g, const sb_tensor *leaves, int ndim,
@@ -449,8 +456,12 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
     sb_fz_ctx rc;
     sb_be_fz_ctx_init(&rc, g, leaves, out->ndim, out->shape);
     rc.out = sb_be_tensor_ptr(out);
-    sb_fz_jit_fn fn = sb_be_fz_jit_poll(g, rc.n);
-    if (fn && run_jit(&rc, fn)) return;
+    /* only runs the compiled kernel could take count towards compiling one */
+    sb_fz_jit_fn fn = jit_fits(&rc) ? sb_be_fz_jit_poll(g, rc.n) : NULL;
+    if (fn) {
+        run_jit(&rc, fn);
+        return;
+    }
     int64_t nblk = (rc.n + SB_FZ_BLOCK - 1) / SB_FZ_BLOCK;
     size_t per = sb_be_fz_scratch(g);
     rc.stream = sb_be_fz_isa() == SB_FZ_ISA_V4 && rc.n * (int64_t)sb_dtype_size(g->dtype) >= (8 << 20) &&

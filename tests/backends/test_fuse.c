@@ -332,7 +332,8 @@ Test(fuse, compiled_groups_give_the_interpreters_bits)
 }
 
 /* Auto policy: below the threshold nothing is compiled; past it the group is compiled in the
- * background and used once ready, with the same bits. SB_JIT=0 never compiles. */
+ * background and used once ready, with the same bits; a group whose leaves the compiled kernel
+ * cannot take (a broadcast bias) is not compiled. SB_JIT=0 never compiles. */
 Test(fuse, auto_policy_compiles_hot_groups)
 {
     if (!jit_setup()) cr_skip_test("no C compiler");
@@ -367,6 +368,16 @@ Test(fuse, auto_policy_compiles_hot_groups)
     same_bits("auto", first, now);
     sb_array_free(first);
     sb_array_free(now);
+    sb_be_plan_free(p);
+    /* a broadcast leaf: the compiled kernel could not run, so the group is never compiled */
+    n = parse("tanh(a * b) + 1");
+    p = compile(1, &n);
+    for (int r = 0; r < 50; r++) {
+        cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK);
+        usleep(20000);
+    }
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.njit, 0, "a group with a broadcast leaf is not compiled");
     sb_be_plan_free(p);
     env_free(&e);
     jit_teardown();
