@@ -4,7 +4,7 @@
 # `symbench run` on the CPU fast path, next to the same model in PyTorch (bench/mlp_epoch.py),
 # in one invocation, reported as a ratio (torch / symbench > 1: symbench is faster).
 #
-#   bench/epoch.sh [--epochs N] [--symbench PATH] [--keep-coretype] [--no-torch]
+#   bench/epoch.sh [--epochs N] [--symbench PATH] [--keep-coretype] [--no-torch] [--with-eval]
 #
 # symbench runs a copy of examples/fmnist_mlp.pipeline.json with N epochs (default 3), a
 # metrics record at the end of each epoch (log_every = 938 steps), evaluation at the end only,
@@ -14,7 +14,8 @@
 # `symbench bench` uses it (docs/performance.md): OMP_NUM_THREADS (default 2; PyTorch gets
 # torch.set_num_threads of the same), OMP_WAIT_POLICY (default passive), OPENBLAS_CORETYPE
 # (SkylakeX when the CPU has AVX-512, unless --keep-coretype). Needs /usr/bin/python3 with
-# python3-torch for the PyTorch side.
+# python3-torch for the PyTorch side. --with-eval also times the same run on the reference
+# evaluator (SB_CPU_EXEC=eval: the CPU backend's path before the plan), between the two.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -22,13 +23,15 @@ epochs=3
 sb=""
 torch=1
 keep=0
+with_eval=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --epochs) epochs=$2; shift ;;
     --symbench) sb=$2; shift ;;
     --keep-coretype) keep=1 ;;
     --no-torch) torch=0 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --with-eval) with_eval=1 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/epoch.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -82,7 +85,10 @@ echo "bench/epoch.sh: $epochs epochs, OMP_NUM_THREADS=$OMP_NUM_THREADS" \
      "OMP_WAIT_POLICY=$OMP_WAIT_POLICY OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(default)}," \
      "$sb, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 read -r sb1 wall1 acc1 <<< "$(run_sb)"
-tt=nan tacc=nan
+tt=nan tacc=nan ev=nan
+if [ "$with_eval" = 1 ]; then
+    read -r ev _ _ <<< "$(SB_CPU_EXEC=eval run_sb)"
+fi
 if [ "$torch" = 1 ]; then
     "$py" "$here/mlp_epoch.py" --epochs "$epochs" --threads "$OMP_NUM_THREADS" > "$tmp/torch.json"
     read -r tt tacc <<< "$("$py" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["median_epoch_s"], j["test_accuracy"])' "$tmp/torch.json")"
@@ -90,14 +96,18 @@ if [ "$torch" = 1 ]; then
 else
     sb2=$sb1 wall2=$wall1
 fi
-"$py" - "$sb1" "$sb2" "$wall1" "$wall2" "$acc1" "$tt" "$tacc" "$epochs" <<'EOF'
+"$py" - "$sb1" "$sb2" "$wall1" "$wall2" "$acc1" "$tt" "$tacc" "$ev" "$epochs" <<'EOF'
 import sys
-sb1, sb2, w1, w2, acc, tt, tacc = map(float, sys.argv[1:8])
+sb1, sb2, w1, w2, acc, tt, tacc, ev = map(float, sys.argv[1:9])
 sb = (sb1 + sb2) / 2
-print(f"{'':24} {'s/epoch':>9} {'test acc':>9}   (after {sys.argv[8]} epochs)")
+print(f"{'':24} {'s/epoch':>9} {'test acc':>9}   (after {sys.argv[9]} epochs)")
 print(f"{'symbench run (plan)':24} {sb:9.3f} {acc:9.4f}   runs {sb1:.3f} / {sb2:.3f} s/epoch, "
       f"wall {w1:.1f} / {w2:.1f} s with data loading")
+if ev == ev:
+    print(f"{'symbench (SB_CPU_EXEC=eval)':24} {ev:9.3f}")
 if tt == tt:
     print(f"{'PyTorch':24} {tt:9.3f} {tacc:9.4f}")
     print(f"torch/symbench = {tt / sb:.2f}")
+if ev == ev:
+    print(f"eval/plan = {ev / sb:.2f}")
 EOF

@@ -48,7 +48,8 @@ sb_status sb_fn_set_exec(sb_function *f, const sb_exec_i *ex, sb_diag *d);
  * one (so it cannot fail after the writes); then a call first checks that the store holds
  * values of those declared shapes (an error before anything runs otherwise), and the backend
  * checks every write before the first one. An argument that is the very array the store holds
- * for a variable written in place is copied first. Whether update i is written in place: */
+ * for a variable written in place is copied first. SB_FN_COPY_UPDATES=1 in the environment
+ * (read when compiling) turns in-place updates off. Whether update i is written in place: */
 bool sb_fn_update_inplace(const sb_function *f, int i);
 
 /* Initial values of g's shared variables from the pipeline's data specs (sb_pipeline_data_load

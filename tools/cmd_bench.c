@@ -4,7 +4,8 @@
  *
  * Workloads: W1 tanh(x*y + z) * exp(-w) + 0.5*x on 10M float32; W2 row softmax 4096x4096;
  * W3 one SGD step of an MLP 784-500-10 (tanh, softmax cross-entropy) at batch 128 and 1024;
- * W4 one SGD step of logistic regression 784-10 at batch 128; W3c: the time to build W3's
+ * W4 one SGD step of logistic regression 784-10 at batch 128 (W3/W4 also as a compiled
+ * function on the CPU backend, the path of `symbench run`); W3c: the time to build W3's
  * step (parse, symbolic gradient) and compile it into a plan. Each time is the median of N
  * repetitions after warm-up runs (clock_gettime). Ratios: symbench / C, NumPy / symbench,
  * PyTorch / symbench (> 1 = symbench is faster).
@@ -18,6 +19,7 @@
 #include "backends/cpu/plan.h"
 #include "backends/cpu/vmath.h"
 #include "commands.h"
+#include "function.h"
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -46,6 +48,7 @@ typedef struct result {
     double sb, c, np, torch; /* seconds; 0 = not measured */
     double c_libm;           /* W1: the same loop with libm's scalar tanhf / expf */
     double sb_jit;           /* W1: symbench with the group compiled to C at run time */
+    double sb_fn;            /* W3/W4: the step as a compiled function (sb_function_call) */
     double jit_compile;      /* W1: that plan's compile time (cached kernel after the first) */
     double err;              /* max |symbench - C| over the outputs checked */
 } result;
@@ -314,6 +317,9 @@ typedef struct net {
     /* the C reference's own copy of the parameters and its buffers */
     float *cp[4], *H, *Z, *dH;
     double loss_sb, loss_c;
+    /* the same step as a compiled function on the CPU backend, its own parameters in a store */
+    sb_function *fn;
+    sb_shared_store *store;
 } net;
 
 static const char *const PNAME[2][4] = {{"W", "b"}, {"W1", "b1", "W2", "b2"}};
@@ -400,6 +406,8 @@ static void net_free(net *n)
     free(n->dH);
     free(n->Z);
     sb_be_plan_free(n->plan);
+    sb_function_free(n->fn);
+    sb_shared_store_free(n->store);
 }
 
 /* symbench: run the plan; the new parameters are written in place (sb_be_plan_update_inplace),
@@ -496,6 +504,46 @@ static void net_c(void *u)
     c_bias_step(B, h, n->dH, n->cp[1]);
 }
 
+/* The step as a compiled function (core/function.c) on the CPU backend, the path `symbench
+ * run` trains on: the parameters (a copy) live in a shared store and are updated in place where
+ * the plan accepts; the call binds x and y, copies the loss out. Built in ctx after
+ * net_compile (the same leaves). NULL on error. */
+static sb_function *net_function(sb_ctx *ctx, net *n)
+{
+    const char *text = n->hidden
+        ? "mean(categorical_crossentropy(softmax(tanh(x @ W1 + b1) @ W2 + b2), y))"
+        : "mean(categorical_crossentropy(softmax(x @ W + b), y))";
+    sb_diag d = {0};
+    sb_node *cost = sb_parse_expr(ctx, text, NULL, NULL, &d), *p[4], *g[4];
+    sb_node *in[2] = {sb_parse_expr(ctx, "x", NULL, NULL, &d), sb_parse_expr(ctx, "y", NULL, NULL, &d)};
+    n->store = sb_shared_store_new();
+    for (int i = 0; i < n->np; i++) {
+        p[i] = sb_parse_expr(ctx, PNAME[n->hidden][i], NULL, NULL, &d);
+        sb_shared_set_value(n->store, PNAME[n->hidden][i], n->p[i]);
+    }
+    if (!cost || !in[0] || !in[1] || sb_grad(ctx, cost, n->np, p, NULL, g, &d)) {
+        sb_diag_print(&d, stderr);
+        return NULL;
+    }
+    sb_node *lr = sb_const_scalar(ctx, LR, SB_DTYPE_F64, true);
+    sb_update u[4];
+    for (int i = 0; i < n->np; i++)
+        u[i] = (sb_update){p[i], sb_apply2(ctx, SB_OP_SUB, p[i], sb_apply2(ctx, SB_OP_MUL, lr, g[i], &d), &d)};
+    sb_function_opts o = {.backend = "cpu"};
+    sb_function *f = sb_function_new(ctx, 2, in, 1, &cost, n->np, u, 0, NULL, n->store, &o, &d);
+    if (!f) sb_diag_print(&d, stderr);
+    return f;
+}
+
+static void net_fn(void *u)
+{
+    net *n = u;
+    const sb_array *args[2] = {n->x, n->y};
+    sb_array *loss = NULL;
+    sb_function_call(n->fn, 2, args, &loss, NULL);
+    sb_array_free(loss);
+}
+
 static int bench_net(const bench_opts *o, result *r, bool hidden, int64_t B, const char *name)
 {
     sb_ctx *ctx = sb_ctx_init();
@@ -514,15 +562,24 @@ static int bench_net(const bench_opts *o, result *r, bool hidden, int64_t B, con
     for (int i = 0; i < n.np; i++)
         r->err = fmax(r->err, max_abs_diff(n.p[i]->data, n.cp[i], sb_array_numel(n.p[i])));
     int reps = o->quick ? (B > 500 ? 3 : 8) : (B > 500 ? 10 : (hidden ? 30 : 100));
-    double med[2];
-    median_times(2, (bench_fn[]){net_sb, net_c}, &n, reps, 2, med);
-    r->sb = med[0], r->c = med[1];
+    double med[3];
+    n.fn = net_function(ctx, &n);
+    if (!n.fn) {
+        net_free(&n);
+        sb_ctx_free(ctx);
+        return 1;
+    }
+    median_times(3, (bench_fn[]){net_sb, net_c, net_fn}, &n, reps, 2, med);
+    r->sb = med[0], r->c = med[1], r->sb_fn = med[2];
     if (o->show_plan) {
         sb_plan_stats st;
         sb_be_plan_stats(n.plan, &st);
         fprintf(stderr, "    %s: %d steps (%d fused, %d gemm, %d kernel), %d buffers, %.1f MB, "
                 "%lld pool allocations\n", name, st.nsteps, st.nfused, st.ngemm, st.nkernel,
                 st.nbuffers, (double)st.pool_bytes / 1e6, (long long)st.pool_allocs);
+        int k = 0;
+        for (int i = 0; i < n.np; i++) k += sb_fn_update_inplace(n.fn, i);
+        fprintf(stderr, "    %s as a compiled function: %d of %d updates in place\n", name, k, n.np);
     }
     net_free(&n);
     sb_ctx_free(ctx);
@@ -764,6 +821,10 @@ static void print_table(const result *res, int nres, FILE *f)
                     "  symbench, group compiled to C (SB_JIT=1)", 1e3 * r->sb_jit, "",
                     ratio(r->sb_jit, r->c), ratio(r->np, r->sb_jit), ratio(r->torch, r->sb_jit),
                     1e3 * r->jit_compile);
+        if (r->sb_fn > 0)
+            fprintf(f, "%-8s %-44s %8.3fms %41s %8.2f %8.2f %8.2f\n", "",
+                    "  symbench, compiled function (cpu backend)", 1e3 * r->sb_fn, "",
+                    ratio(r->sb_fn, r->c), ratio(r->np, r->sb_fn), ratio(r->torch, r->sb_fn));
     }
 }
 
@@ -793,6 +854,7 @@ static int write_json(const char *path, const result *res, int nres, cJSON *peer
             cJSON_AddNumberToObject(w, "symbench_jit_s", res[i].sb_jit);
             cJSON_AddNumberToObject(w, "jit_plan_compile_s", res[i].jit_compile);
         }
+        if (res[i].sb_fn > 0) cJSON_AddNumberToObject(w, "symbench_function_s", res[i].sb_fn);
         cJSON_AddNumberToObject(w, "max_abs_diff_vs_c", res[i].err);
         cJSON_AddItemToArray(arr, w);
     }
@@ -904,6 +966,7 @@ int sb_cmd_bench(int argc, char **argv)
             r->c = (part[0].c + part[1].c) / 2;
             r->c_libm = (part[0].c_libm + part[1].c_libm) / 2;
             r->sb_jit = (part[0].sb_jit + part[1].sb_jit) / 2;
+            r->sb_fn = (part[0].sb_fn + part[1].sb_fn) / 2;
             r->err = fmax(part[0].err, part[1].err);
         }
         r->np = np, r->torch = torch;
