@@ -135,7 +135,8 @@ static const sb_cuda_module *module_open(const char *path, char *why, size_t nwh
     const sb_cuda_module *m = init(&host_table); /* the module keeps the pointer */
     if (!m || m->abi != SB_CUDA_MODULE_ABI || m->layout != host_table.layout || !m->backend) {
         snprintf(why, nwhy,
-                 "%.1000s: module ABI %d (layout %016llx), this build expects ABI %d (layout %016llx)",
+                 "%.1000s: module ABI %d (layout %016llx), this build expects ABI %d "
+                 "(layout %016llx)",
                  path, m ? m->abi : -1, m ? (unsigned long long)m->layout : 0ULL,
                  SB_CUDA_MODULE_ABI, (unsigned long long)host_table.layout);
         dlclose(h);

@@ -83,8 +83,14 @@ uint64_t sb_hash_bytes(const void *p, size_t n, uint64_t seed) { return H->hash_
 size_t sb_dtype_size(sb_dtype t) { return H->dtype_size(t); }
 bool sb_dtype_is_float(sb_dtype t) { return H->dtype_is_float(t); }
 bool sb_dtype_is_int(sb_dtype t) { return H->dtype_is_int(t); }
-sb_type sb_type_make(sb_dtype dt, int ndim, const int64_t *dims) { return H->type_make(dt, ndim, dims); }
-sb_status sb_type_parse(const char *text, sb_type *out, sb_diag *d) { return H->type_parse(text, out, d); }
+sb_type sb_type_make(sb_dtype dt, int ndim, const int64_t *dims)
+{
+    return H->type_make(dt, ndim, dims);
+}
+sb_status sb_type_parse(const char *text, sb_type *out, sb_diag *d)
+{
+    return H->type_parse(text, out, d);
+}
 char *sb_type_str(const sb_type *t, char *buf, size_t n) { return H->type_str(t, buf, n); }
 int sb_axis_norm(int64_t axis, int ndim) { return H->axis_norm(axis, ndim); }
 const sb_op_info *sb_op_get(sb_op op) { return H->op_get(op); }
@@ -93,27 +99,39 @@ sb_status sb_infer_type(sb_op op, int nin, const sb_type *const *in, const sb_at
 {
     return H->infer_type(op, nin, in, a, vals, out, d);
 }
-sb_array *sb_array_new(sb_dtype dt, int ndim, const int64_t *shape) { return H->array_new(dt, ndim, shape); }
+sb_array *sb_array_new(sb_dtype dt, int ndim, const int64_t *shape)
+{
+    return H->array_new(dt, ndim, shape);
+}
 void sb_array_free(sb_array *a) { H->array_free(a); }
 int64_t sb_array_numel(const sb_array *a) { return H->array_numel(a); }
 double sb_array_get_f64(const sb_array *a, int64_t i) { return H->array_get_f64(a, i); }
 void sb_array_set_f64(sb_array *a, int64_t i, double v) { H->array_set_f64(a, i, v); }
 sb_ctx *sb_ctx_init(void) { return H->ctx_init(); }
 void sb_ctx_free(sb_ctx *ctx) { H->ctx_free(ctx); }
-sb_node *sb_input(sb_ctx *ctx, const char *name, const sb_type *t) { return H->input(ctx, name, t); }
-sb_node *sb_shared(sb_ctx *ctx, const char *name, const sb_type *t) { return H->shared(ctx, name, t); }
+sb_node *sb_input(sb_ctx *ctx, const char *name, const sb_type *t)
+{
+    return H->input(ctx, name, t);
+}
+sb_node *sb_shared(sb_ctx *ctx, const char *name, const sb_type *t)
+{
+    return H->shared(ctx, name, t);
+}
 sb_node *sb_apply(sb_ctx *ctx, sb_op op, int nin, sb_node *const *in, const sb_attrs *a, sb_diag *d)
 {
     return H->apply(ctx, op, nin, in, a, d);
 }
-sb_node *sb_apply2(sb_ctx *ctx, sb_op op, sb_node *a, sb_node *b, sb_diag *d) { return H->apply2(ctx, op, a, b, d); }
+sb_node *sb_apply2(sb_ctx *ctx, sb_op op, sb_node *a, sb_node *b, sb_diag *d)
+{
+    return H->apply2(ctx, op, a, b, d);
+}
 sb_node *sb_parse_expr(sb_ctx *ctx, const char *text, const sb_scope *scope, const sb_srcpos *pos,
                        sb_diag *d)
 {
     return H->parse_expr(ctx, text, scope, pos, d);
 }
-sb_status sb_grad(sb_ctx *ctx, sb_node *cost, int nwrt, sb_node *const *wrt, const sb_grad_opts *opts,
-                  sb_node **out, sb_diag *d)
+sb_status sb_grad(sb_ctx *ctx, sb_node *cost, int nwrt, sb_node *const *wrt,
+                  const sb_grad_opts *opts, sb_node **out, sb_diag *d)
 {
     return H->grad(ctx, cost, nwrt, wrt, opts, out, d);
 }

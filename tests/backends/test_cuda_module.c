@@ -202,8 +202,8 @@ static char *run_pipeline(const char *module)
     snprintf(path, sizeof path, "%s/p.json", dir);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    fputs("{\"graph\": {\"inputs\": {}, \"outputs\": {\"y\": \"1 + 2\"}},\n \"backend\": \"cuda\"}\n",
-          f);
+    fputs("{\"graph\": {\"inputs\": {}, \"outputs\": {\"y\": \"1 + 2\"}},\n"
+          " \"backend\": \"cuda\"}\n", f);
     fclose(f);
     snprintf(cmd, sizeof cmd, "SB_CUDA_MODULE='%s' '%s/tools/symbench' run '%s' 2>&1; rm -rf '%s'",
              module, getenv("SB_BUILD_ROOT"), path, dir);
@@ -234,8 +234,9 @@ Test(cuda_module, symbench_run_reports_the_module, .timeout = 60)
 static char *run_cmd(const char *module, int *rc)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "SB_CUDA_MODULE='%s' '%s/tools/symbench' bench --backend cuda --quick 2>&1",
-             module, getenv("SB_BUILD_ROOT"));
+    snprintf(cmd, sizeof cmd,
+             "SB_CUDA_MODULE='%s' '%s/tools/symbench' bench --backend cuda --quick 2>&1", module,
+             getenv("SB_BUILD_ROOT"));
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     static char out[16384];
