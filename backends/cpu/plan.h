@@ -127,9 +127,10 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
  * a group switches does not change any value. Policy (SB_JIT in the environment):
  *   SB_JIT=0     never;
  *   SB_JIT=1     eager: sb_be_plan_compile compiles every group (sb_be_fz_jit_on() is true);
- *   unset/auto   each group counts the elements the interpreter computed; once past
- *                $SB_JIT_MIN (default 2^24) a background thread compiles it (nice'd, or just
- *                dlopens it when cached) and the runs after it is ready use it. */
+ *   unset/auto   each group counts the elements the interpreter computed (in runs the
+ *                compiled kernel could take); past 2^20 a kernel already in the cache is
+ *                loaded, past $SB_JIT_MIN (default 2^26) a background thread (nice'd)
+ *                compiles it; the runs after it is ready use it. */
 enum { SB_FZ_JIT_OFF = 0, SB_FZ_JIT_EAGER = 1, SB_FZ_JIT_AUTO = 2 };
 void sb_be_fz_jit_set(int mode); /* a mode above, or -1: back to the environment's choice */
 int sb_be_fz_jit_mode(void);

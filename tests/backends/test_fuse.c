@@ -145,6 +145,8 @@ Test(fuse, reductions_match_reference)
     for (int isa = SB_FZ_ISA_V4; isa >= SB_FZ_ISA_BASE; isa--) { /* every clone the CPU runs */
         sb_be_fz_isa_set(isa);
         for (size_t k = 0; k < sizeof exprs / sizeof exprs[0]; k++) {
+            bool large = strchr(exprs[k], 'L') || strchr(exprs[k], 'K');
+            if (large && isa != SB_FZ_ISA_V4) continue; /* the other clones: small cases */
             teardown();
             setup();
             env e;
@@ -296,13 +298,10 @@ static void same_bits(const char *what, const sb_array *x, const sb_array *y)
 Test(fuse, compiled_groups_give_the_interpreters_bits)
 {
     if (!jit_setup()) cr_skip_test("no C compiler");
-    static const char *const exprs[] = {
-        "tanh(a * a - 1) * exp(-a) + 0.5 * a + sigmoid(a * 3) - log(abs(a) + 1e-3)",
-        "sqrt(abs(a)) + sqr(a) + reciprocal(a) + expm1(a * 0.5) + log1p(abs(a)) + log2(abs(a))",
-        "sin(a) + cos(a * 2) + erf(a) + softplus(a * 4) + relu(a - 0.1) + sign(a) - abs(a)",
-        "floor(a * 3) + ceil(a * 3) + round(a * 3) + abs(a) ** 1.7 + maximum(a, 0.2) / "
-        "minimum(a, -0.3)",
-        "clip(a * 10, -3, 4) - (-a) * 2",
+    static const char *const exprs[] = { /* one group each (one compiler run) */
+        "tanh(sigmoid(exp(-log1p(abs(sqrt(sqr(a))))))) + expm1(sin(cos(erf(reciprocal(a)))))",
+        "softplus(relu(sign(floor(ceil(round(log2(abs(a) + 1))))))) + log(a)",
+        "maximum(a, 0.2) / minimum(a, -0.3) + clip(a * 10, -3, 4) - a ** 1.7",
     };
     env e;
     env_init(&e);
@@ -332,8 +331,9 @@ Test(fuse, compiled_groups_give_the_interpreters_bits)
 }
 
 /* Auto policy: below the threshold nothing is compiled; past it the group is compiled in the
- * background and used once ready, with the same bits; a group whose leaves the compiled kernel
- * cannot take (a broadcast bias) is not compiled. SB_JIT=0 never compiles. */
+ * background and used once ready, with the same bits; a kernel already cached is loaded after
+ * 2^20 elements; a group whose leaves the compiled kernel cannot take (a broadcast bias) is not
+ * compiled. SB_JIT=0 never compiles. */
 Test(fuse, auto_policy_compiles_hot_groups)
 {
     if (!jit_setup()) cr_skip_test("no C compiler");
@@ -368,6 +368,20 @@ Test(fuse, auto_policy_compiles_hot_groups)
     same_bits("auto", first, now);
     sb_array_free(first);
     sb_array_free(now);
+    sb_be_plan_free(p);
+    /* the kernel is cached now: a new plan loads it after 2^20 elements, whatever SB_JIT_MIN */
+    setenv("SB_JIT_MIN", "1000000000000", 1);
+    p = compile(1, &n);
+    for (runs = 0; runs < 530; runs++) /* 530 * 1961 < 2^20 */
+        cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK);
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.njit, 0);
+    for (runs = 0; runs < 3000 && st.njit == 0; runs++) {
+        cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK);
+        sb_be_plan_stats(p, &st);
+        if (!st.njit && runs > 10) usleep(20000);
+    }
+    cr_assert_eq(st.njit, 1, "the cached kernel is loaded");
     sb_be_plan_free(p);
     /* a broadcast leaf: the compiled kernel could not run, so the group is never compiled */
     n = parse("tanh(a * b) + 1");
