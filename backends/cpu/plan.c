@@ -48,7 +48,8 @@ typedef struct step {
     int extra;           /* reads appended for liveness only (the in-place target) */
     int nsub[2];         /* ST_IFELSE: steps of the then / else sub-schedules, which follow it */
     bool own[2];         /* ST_IFELSE: the branch's value is computed inside its sub-schedule */
-    int wrote_over;      /* ST_FUSED: leaf whose buffer the last run wrote over, -1 = none */
+    int wrote_over;      /* the last run wrote over a dying input's buffer: ST_FUSED: its leaf
+                            index, ST_SOFTMAX: 0 (its input); -1 = none */
     bool view;           /* last run: the value shared a buffer with one of the step's reads */
 } step;
 
@@ -75,7 +76,7 @@ struct sb_plan {
     bool have_out;
     int64_t nrun;        /* computing steps executed by the last run */
     int64_t nheap;       /* reference-kernel results of the last run outside the pool */
-    int64_t ninplace;    /* fused steps of the last run that wrote over a dying input */
+    int64_t ninplace;    /* fused / softmax steps of the last run that wrote over a dying input */
     bool ran;            /* a run started (steps' wrote_over / view are from it) */
     int nreq, ntrace;    /* pool requests of this run; entries of trace */
     pool_buf **trace;    /* by request number: the buffer it got (pool_get) */
@@ -850,38 +851,42 @@ static bool in_pool(const sb_plan *p, const sb_be_buf *buf)
     return false;
 }
 
-/* Destroy/alias analysis of fused step s (result of shape[0..nd)): the leaf whose buffer the
- * group may overwrite with its result, or -1. Leaf k qualifies when its value dies at this step
- * (s releases it: no later step and no output reads it), is computed (not a binding or a
- * constant, whose memory the caller owns), has the group's dtype, is contiguous of the result's
- * shape (the group reads each position before writing it, and no other), and lies in a pool
- * buffer that nothing else refers to: its refcount is the pool's and the value's own, so no
- * live view (a transpose, a reshape, an ifelse's result) shows it either. */
-/* The part known when compiling: leaf k dies here, is computed, of the group's dtype, and the
- * step is not an in-place update of a bound leaf. */
-static bool destroy_static(const step *s, int k)
+/* Destroy/alias analysis. A fused group (or a row softmax) may write its result over the
+ * buffer of an input value L when L dies at this step (s releases it: no later step and no
+ * output reads it), is computed (not a binding or a constant, whose memory the caller owns),
+ * has the result's dtype, is contiguous of the result's shape (the step reads each position
+ * before writing it, and no other), and lies in a pool buffer that nothing else refers to: its
+ * refcount is the pool's and the value's own, so no live view (a transpose, a reshape, an
+ * ifelse's result) shows it either.
+ *
+ * The part known when compiling: L dies here, is computed, has dtype dt, and the step is not
+ * an in-place update of a bound leaf. */
+static bool destroy_static(const step *s, const sb_node *L, sb_dtype dt)
 {
-    const sb_node *L = s->fz.leaf[k];
     bool dies = false;
     for (int j = 0; j < s->nfree; j++) dies |= s->free_ids[j] == L->id;
     return dies && !s->into && !(sb_op_get((sb_op)L->op)->flags & SB_F_LEAF) &&
-           L->type.dtype == s->fz.dtype;
+           L->type.dtype == dt;
 }
 
-/* The run-time part: the first leaf passing destroy_static whose value is contiguous of the
- * result's shape and dtype, alone in its pool buffer. */
+/* Both parts: whether step s may write its result (dt, shape[0..nd)) over L's buffer now. */
+static bool destroyable(const sb_plan *p, const step *s, const sb_node *L, sb_dtype dt, int nd,
+                        const int64_t *shape)
+{
+    const sb_tensor *v = &p->val[L->id];
+    if (!destroy_static(s, L, dt) || !v->buf || v->buf->refs != 2 || v->dtype != dt ||
+        v->ndim != nd || !sb_be_tensor_is_contig(v))
+        return false;
+    for (int i = 0; i < nd; i++)
+        if (v->shape[i] != shape[i]) return false;
+    return in_pool(p, v->buf);
+}
+
+/* The first leaf of fused step s that the group may overwrite, or -1. */
 static int destroy_leaf(const sb_plan *p, const step *s, int nd, const int64_t *shape)
 {
-    const sb_fz_group *g = &s->fz;
-    for (int k = 0; k < g->nleaf; k++) {
-        const sb_tensor *v = &p->val[g->leaf[k]->id];
-        if (!destroy_static(s, k) || !v->buf || v->buf->refs != 2 || v->dtype != g->dtype ||
-            v->ndim != nd || !sb_be_tensor_is_contig(v))
-            continue;
-        bool ok = true;
-        for (int i = 0; i < nd; i++) ok &= v->shape[i] == shape[i];
-        if (ok && in_pool(p, v->buf)) return k;
-    }
+    for (int k = 0; k < s->fz.nleaf; k++)
+        if (destroyable(p, s, s->fz.leaf[k], s->fz.dtype, nd, shape)) return k;
     return -1;
 }
 
@@ -1010,11 +1015,16 @@ static sb_status run_reduce(sb_plan *p, const step *s, sb_diag *d)
     return SB_OK;
 }
 
-static sb_status run_softmax(sb_plan *p, const step *s)
+/* Row softmax; over its input's buffer when that input dies here (destroyable: each row is
+ * read whole for its max, then each element is read before it is written). */
+static sb_status run_softmax(sb_plan *p, step *s)
 {
     sb_dtype dt = s->node->type.dtype;
-    sb_tensor x = sb_be_tensor_as(&p->val[s->node->in[0]->id], dt);
-    sb_tensor y = pool_tensor(p, dt, x.ndim, x.shape);
+    const sb_tensor *xv = &p->val[s->node->in[0]->id];
+    s->wrote_over = destroyable(p, s, s->node->in[0], dt, xv->ndim, xv->shape) ? 0 : -1;
+    sb_tensor x = sb_be_tensor_as(xv, dt);
+    sb_tensor y = s->wrote_over == 0 ? sb_be_tensor_ref(&x) : pool_tensor(p, dt, x.ndim, x.shape);
+    p->ninplace += s->wrote_over == 0;
     int64_t n = x.ndim ? x.shape[x.ndim - 1] : 1, tot = sb_be_tensor_numel(&x);
     if (tot > 0) sb_be_fz_softmax_rows(dt, tot / n, n, sb_be_tensor_ptr(&x), sb_be_tensor_ptr(&y));
     sb_be_tensor_release(&x);
@@ -1107,7 +1117,7 @@ static sb_status run_step(sb_plan *p, int i, int nbind, const sb_binding *binds,
     case ST_LEAF: return run_leaf(p, i, nbind, binds, d);
     case ST_FUSED: return run_fused(p, &p->steps[i], d);
     case ST_GEMM: return run_gemm(p, s, d);
-    case ST_SOFTMAX: return run_softmax(p, s);
+    case ST_SOFTMAX: return run_softmax(p, &p->steps[i]);
     case ST_REDUCE: return run_reduce(p, s, d);
     case ST_IFELSE: return run_ifelse(p, i, nbind, binds, d);
     default: return run_kernel(p, &p->steps[i], d);
@@ -1478,10 +1488,17 @@ static int step_members(const sb_plan *p, const step *s, const int *step_of, int
 static sb_node *step_overwrites(const sb_plan *p, const step *s)
 {
     if (s->into) return s->into;
+    if (s->kind == ST_SOFTMAX) {
+        sb_node *x = s->node->in[0];
+        bool may = p->ran ? s->wrote_over == 0 : destroy_static(s, x, s->node->type.dtype);
+        return may ? x : NULL;
+    }
     if (s->kind != ST_FUSED) return NULL;
     if (p->ran) return s->wrote_over >= 0 ? s->fz.leaf[s->wrote_over] : NULL;
     for (int k = 0; k < s->fz.nleaf; k++)
-        if (destroy_static(s, k) && same_static_shape(s->fz.leaf[k], s->node)) return s->fz.leaf[k];
+        if (destroy_static(s, s->fz.leaf[k], s->fz.dtype) &&
+            same_static_shape(s->fz.leaf[k], s->node))
+            return s->fz.leaf[k];
     return NULL;
 }
 

@@ -57,7 +57,8 @@ typedef struct sb_plan_stats {
     int nbuffers;       /* pool buffers */
     size_t pool_bytes;  /* their total capacity */
     int64_t pool_allocs;/* pool (re)allocations since compile */
-    int64_t ninplace;   /* fused groups of the last run that wrote over a dying input */
+    int64_t ninplace;   /* fused groups / softmax steps of the last run that wrote over a
+                           dying input */
     int64_t nheap;      /* reference-kernel results of the last run on memory of their own (not
                            pool buffers nor views): 0 unless a kernel bypasses sb_be_tensor_new */
 } sb_plan_stats;
@@ -73,7 +74,7 @@ void sb_be_plan_print(const sb_plan *p, FILE *f);
 void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks, uint32_t *over);
 /* Which value's memory the step computing n (a group's root, a GEMM's node) writes its result
  * over: the leaf of an in-place update (sb_be_plan_update_inplace), or the input of a fused
- * group that died there and that the last run overwrote (destroy/alias analysis; before the
+ * group or row softmax that died there and that the last run overwrote (destroy/alias analysis; before the
  * first run, the input it may overwrite). NULL when none. describe() marks these nodes
  * SB_BE_MARK_INPLACE. */
 sb_node *sb_be_plan_overwrote(const sb_plan *p, const sb_node *n);

@@ -577,6 +577,12 @@ Test(plan, inplace_groups_never_overwrite_live_values)
     const char *bound[] = {"tanh(reshape(q, (25,))) + 1"}, *tbound[] = {"tanh(q.T) * 2"};
     check_inplace(1, bound, &e, 0); /* q dies at the reshape, its view at the group */
     check_inplace(1, tbound, &e, 0);
+    /* row softmax over a dying input too; not over one read later or viewed */
+    const char *sm[] = {"softmax(x @ w)"}, *smlate[] = {"softmax(x @ w) @ (x @ w).T"},
+               *smview[] = {"(x @ w).T @ softmax(x @ w)"};
+    check_inplace(1, sm, &e, 1);
+    check_inplace(1, smlate, &e, 0);
+    check_inplace(1, smview, &e, 0);
     const char *branch[] = {"tanh(ifelse(s < 0, exp(x) * y, x)) + 1"};
     set_s(&e, -1);
     check_inplace(1, branch, &e, 1); /* the branch's pooled value dies in the group */
