@@ -49,6 +49,7 @@ typedef struct run_state {
     int nstages;         /* the last pass's stage index */
     bool profile;        /* --profile */
     const char *profile_json; /* --profile=FILE.json, or NULL: the table on stderr */
+    sb_profile_summary *prof; /* what --profile recorded (after the evaluation / training) */
 } run_state;
 
 static void run_free(run_state *r)
@@ -61,6 +62,7 @@ static void run_free(run_state *r)
     if (r->trace) fclose(r->trace);
     free(r->viz_dir);
     sb_report_free(r->report);
+    sb_profile_summary_free(r->prof);
     sb_graph_free(r->g);
     sb_ctx_free(r->ctx);
     sb_pipeline_free(r->p);
@@ -236,33 +238,38 @@ static void profile_start(const run_state *r)
     sb_profile_enable(true);
 }
 
-/* --profile, after a successful run: the table on stderr (or JSON into the file) and the
- * report's section. */
-static sb_status profile_finish(run_state *r, sb_diag *d)
+/* After the evaluation / training: profiling off; with --profile, keep the summary and give the
+ * report its section. */
+static void profile_stop(run_state *r)
 {
     sb_profile_enable(false);
-    sb_profile_summary *s = sb_profile_summarize();
-    sb_status st = SB_OK;
-    if (r->profile_json) {
-        char *json = sb_profile_json(s, 0);
-        FILE *f = sb_make_dirs(r->profile_json, false, d) ? NULL : fopen(r->profile_json, "w");
-        if (!f && !d->status)
-            sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "cannot open for writing: %s", strerror(errno));
-        if (f) {
-            bool ok = fputs(json, f) >= 0 && fputc('\n', f) != EOF;
-            if (fclose(f) != 0 || !ok)
-                sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "write failed: %s", strerror(errno));
-        }
-        st = d->status;
-        if (!st) printf("profile -> %s\n", r->profile_json);
-        free(json);
-    } else {
-        sb_profile_print(s, stderr, 10);
-    }
-    if (r->report) sb_report_set_profile(r->report, s, 20);
-    sb_profile_summary_free(s);
+    if (!r->profile) return;
+    r->prof = sb_profile_summarize();
     sb_profile_reset();
-    return st;
+    if (r->report) sb_report_set_profile(r->report, r->prof, 20);
+}
+
+/* --profile, at the very end: the table on stderr, or the JSON into its file. */
+static sb_status profile_write(const run_state *r, sb_diag *d)
+{
+    if (!r->prof) return SB_OK;
+    if (!r->profile_json) {
+        fflush(stdout);
+        sb_profile_print(r->prof, stderr, 10);
+        return SB_OK;
+    }
+    char *json = sb_profile_json(r->prof, 0);
+    FILE *f = sb_make_dirs(r->profile_json, false, d) ? NULL : fopen(r->profile_json, "w");
+    if (!f && !d->status)
+        sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "cannot open for writing: %s", strerror(errno));
+    if (f) {
+        bool ok = fputs(json, f) >= 0 && fputc('\n', f) != EOF;
+        if (fclose(f) != 0 || !ok)
+            sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "write failed: %s", strerror(errno));
+    }
+    free(json);
+    if (!d->status) printf("profile -> %s\n", r->profile_json);
+    return d->status;
 }
 
 /* ---- outputs -------------------------------------------------------------------------------- */
@@ -359,12 +366,14 @@ static sb_status run(run_state *r, const char *path, sb_diag *d)
     /* core/train.c: the loop, evaluation, metrics, checkpoint, save (outputs saved by the loop) */
     sb_status st = r->p->train.present ? sb_train_run(r->p, r->g, r->nbind, r->binds, r->quiet, d)
                                        : evaluate(r, d);
-    sb_profile_enable(false);
-    if (st || (r->profile && profile_finish(r, d))) return d->status;
-    if (r->p->train.present) return write_report(r, d); /* the stages and the profile */
-    print_outputs(r);
-    if (save_all(r, d)) return d->status;
-    return write_report(r, d);
+    profile_stop(r);
+    if (st) return st;
+    if (!r->p->train.present) {
+        print_outputs(r);
+        if (save_all(r, d)) return d->status;
+    }
+    if (write_report(r, d)) return d->status; /* the stages (and the profile) */
+    return profile_write(r, d);
 }
 
 int sb_cmd_run(int argc, char **argv)
