@@ -135,6 +135,10 @@ EOF
 check "viz --stage plan" test $? = 0
 check "viz --stage plan draws the clusters" grep -q 'subgraph cluster_k' viz.dot
 check "viz --stage plan's title" grep -q 'stage 4: plan (' viz.dot
+"$SB" viz --stage all --format dot -o vizall fuse.pipeline.json >out.txt 2>err.txt
+check "viz --stage all" test $? = 0
+check "viz --stage all ends with the plan" test "$(tail -1 out.txt)" = "stage 4 plan         -> vizall/04-plan.dot"
+check "... with its clusters" grep -q 'subgraph cluster_k' vizall/04-plan.dot
 
 echo "$((count - fails)) of $count profile/plan checks passed"
 [[ $fails == 0 ]]
