@@ -1141,23 +1141,20 @@ static void keep_outputs(sb_plan *p)
 
 /* ---- profiling (core/profile.h) ---------------------------------------------------------- */
 /* What the profiler calls step s: its op, "fused{op,op,...}" (members in order; a fused
- * reduction ends with its reduction), "gemm". */
-static void step_label(const step *s, char *buf, size_t cap)
+ * reduction ends with its reduction), "gemm". Only a fused step is formatted (into buf). */
+static const char *step_label(const step *s, char *buf, size_t cap)
 {
     const sb_fz_group *g = s->kind == ST_FUSED ? &s->fz : s->kind == ST_REDUCE ? &s->rz.g : NULL;
-    if (s->kind == ST_GEMM) {
-        snprintf(buf, cap, "gemm");
-    } else if (g && g->ninstr > 0) {
-        size_t k = (size_t)snprintf(buf, cap, "fused{");
-        for (int i = 0; i < g->ninstr && k + 24 < cap; i++)
-            k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "," : "",
-                                  sb_op_get((sb_op)g->instr[i].op)->name);
-        if (s->kind == ST_REDUCE && k + 24 < cap)
-            k += (size_t)snprintf(buf + k, cap - k, ",%s", sb_op_get((sb_op)s->node->op)->name);
-        snprintf(buf + k, cap - k, k + 24 < cap ? "}" : ",...}");
-    } else {
-        snprintf(buf, cap, "%s", sb_op_get((sb_op)s->node->op)->name);
-    }
+    if (s->kind == ST_GEMM) return "gemm";
+    if (!g || g->ninstr == 0) return sb_op_get((sb_op)s->node->op)->name;
+    size_t k = (size_t)snprintf(buf, cap, "fused{");
+    for (int i = 0; i < g->ninstr && k + 24 < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "," : "",
+                              sb_op_get((sb_op)g->instr[i].op)->name);
+    if (s->kind == ST_REDUCE && k + 24 < cap)
+        k += (size_t)snprintf(buf + k, cap - k, ",%s", sb_op_get((sb_op)s->node->op)->name);
+    snprintf(buf + k, cap - k, k + 24 < cap ? "}" : ",...}");
+    return buf;
 }
 
 /* Bytes the pool holds (its buffers' capacity). */
@@ -1176,8 +1173,8 @@ static sb_status run_step_profiled(sb_plan *p, int i, int nbind, const sb_bindin
 {
     const step *s = &p->steps[i];
     if (s->kind == ST_LEAF) return run_step(p, i, nbind, binds, d);
-    char label[160];
-    step_label(s, label, sizeof label);
+    char buf[160];
+    const char *label = step_label(s, buf, sizeof buf);
     int64_t nalloc = p->nalloc;
     double t0 = sb_prof_begin();
     sb_status st = run_step(p, i, nbind, binds, d);
