@@ -457,6 +457,8 @@ sb_status sb_function_call(sb_function *f, int nargs, const sb_array *const *arg
         if (!args[i])
             return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "argument %d ('%s') is NULL", i,
                                f->inputs[i]->name);
+    if (!f->prog) /* only after a failed sb_fn_set_exec */
+        return sb_diag_set(d, SB_ERR_INTERNAL, NULL, 0, 0, "function has no program");
     if (f->ninplace && check_copied_shapes(f, d)) return d->status;
     int nb = 0, n = f->nout + f->nupd;
     sb_binding *b = bindings(f, args, &nb);
