@@ -220,7 +220,9 @@ static void draw_plan(run_state *r)
                       index, tmp.msg);
     if (r->report) {
         char *svg = sb_drawing_render(dr, "svg", NULL, NULL);
-        int n = sb_drawing_node_count(dr);
+        sb_node **order = NULL;
+        int n = sb_graph_toposort(r->g, &order); /* the graph's nodes, as the stages count */
+        free(order);
         sb_report_add_stage(r->report, "plan", 0, n, n, svg);
         free(svg);
     }

@@ -190,3 +190,32 @@ Test(plan_draw, compile_error_is_reported)
     sb_be_plan_desc_free(&pd);
     sb_graph_free(g);
 }
+
+Test(plan_draw, report_profile_section)
+{
+    sb_profile_reset();
+    sb_profile_record(3, "gemm", 0.003, 4096, true);
+    sb_profile_record(7, "fused{a<b}", 0.001, 64, false);
+    sb_profile_record_run(0.0045, 8192);
+    sb_profile_summary *s = sb_profile_summarize();
+    sb_report *r = sb_report_new("t");
+    char *html = sb_report_html(r);
+    cr_assert_null(strstr(html, "id=\"profile\""), "no section without a profile");
+    free(html);
+    sb_report_set_profile(r, s, 1);
+    sb_profile_summary_free(s); /* the report keeps its own copy */
+    sb_profile_reset();
+    html = sb_report_html(r);
+    cr_assert(strstr(html, "<h2 id=\"profile\">Profile</h2>"), "%s", html);
+    cr_assert(strstr(html, "1 run, 4.500 ms wall; 2 steps took 4.000 ms"), "%s", html);
+    cr_assert(strstr(html, "<td>3.000</td><td>75.0</td><td>1</td>"), "%s", html);
+    cr_assert(strstr(html, "<td>fused{a&lt;b}</td>"), "labels are escaped: %s", html);
+    cr_assert(strstr(html, "Top 1 nodes (of 2)"), "%s", html);
+    cr_assert(strstr(html, "<td>%3</td><td>gemm</td>"), "%s", html);
+    free(html);
+    sb_report_set_profile(r, NULL, 0);
+    html = sb_report_html(r);
+    cr_assert_null(strstr(html, "id=\"profile\""), "removed");
+    free(html);
+    sb_report_free(r);
+}
