@@ -1,7 +1,8 @@
 /* test_plan_draw.c: drawings of the compiled plan (viz/plan_draw.c over backends/describe.c and
  * the CPU plan's describe): the DOT structure of a graph with a known fusion (one cluster
  * "cluster_k<k>" per multi-node step, holding exactly its members), a GEMM with its bias add,
- * an SGD update written in place (a red "destroyed" edge), and the counts of the description. */
+ * an SGD update written in place (a red "destroyed" edge, on the edge by which the overwritten
+ * value enters the step), the counts of the description, and the report's profile section. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
