@@ -220,3 +220,25 @@ Test(plan_draw, report_profile_section)
     free(html);
     sb_report_free(r);
 }
+
+/* A backend without describe() (CUDA): the description says so, the drawing has no clusters. */
+Test(plan_draw, backend_without_describe)
+{
+    struct sb_backend_i be = *sb_be_cpu_get();
+    be.name = "nodescribe";
+    be.describe = NULL;
+    sb_graph *g = load("{\"inputs\": {\"x\": \"float32[8]\"}, \"outputs\": {\"r\": \"tanh(x * 2) + 1\"}}");
+    sb_be_plan_desc pd;
+    cr_assert_eq(sb_be_describe_graph(&be, g, &pd, &D), SB_OK, "%s", D.msg);
+    cr_assert_not(pd.described);
+    cr_assert_eq(pd.nkernels, 0);
+    cr_assert_eq(pd.nfused, 0);
+    cr_assert_eq(sb_viz_plan_clusters(&pd), 0);
+    sb_drawing *dr = sb_viz_plan(g, &pd, NULL);
+    char *dot = sb_drawing_dot(dr);
+    cr_assert_null(strstr(dot, "subgraph cluster_k"), "%s", dot);
+    free(dot);
+    sb_drawing_free(dr);
+    sb_be_plan_desc_free(&pd);
+    sb_graph_free(g);
+}
