@@ -355,6 +355,11 @@ const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64
 {
     const sb_fz_group *g = rc->g;
     size_t es = sb_dtype_size(g->dtype), rb = SB_FZ_BLOCK * es;
+    if (rc->blk) { /* compiled: the same bits in one loop */
+        float *o = rc->out ? (float *)(rc->out + (size_t)start * es) : (float *)regs;
+        rc->blk(start, n, rc->jin, rc->jsc, o);
+        return o;
+    }
     const void *R[SB_FZ_MAXREG];
     for (int i = 0; i < g->nleaf; i++) R[i] = leaf_block(rc, &rc->lf[i], start, n, regs + i * rb, es);
     int64_t ahead = start + 2 * SB_FZ_BLOCK; /* prefetch the block after next: inputs, output */
@@ -448,6 +453,19 @@ void sb_be_fz_ctx_init(sb_fz_ctx *rc, const sb_fz_group *g, const sb_tensor *lea
     for (int k = 0; k < ndim; k++) rc->n *= shape[k];
     memcpy(rc->shape, shape, sizeof(int64_t) * (size_t)ndim);
     for (int i = 0; i < g->nleaf; i++) leaf_setup(rc, i, &leaves[i]);
+    rc->fits = jit_fits(rc);
+    sb_be_fz_ctx_jit(rc);
+}
+
+void sb_be_fz_ctx_jit(sb_fz_ctx *rc)
+{
+    const sb_fz_group *g = rc->g;
+    if (!g->jit_blk || !rc->fits || rc->blk) return;
+    for (int k = 0; k < g->nleaf; k++) {
+        rc->jin[k] = (const float *)rc->lf[k].base;
+        rc->jsc[k] = (float)rc->lf[k].scalar;
+    }
+    rc->blk = g->jit_blk;
 }
 
 void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out, void *scratch,
@@ -457,7 +475,7 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
     sb_be_fz_ctx_init(&rc, g, leaves, out->ndim, out->shape);
     rc.out = sb_be_tensor_ptr(out);
     /* only runs the compiled kernel could take count towards compiling one */
-    sb_fz_jit_fn fn = jit_fits(&rc) ? sb_be_fz_jit_poll(g, rc.n) : NULL;
+    sb_fz_jit_fn fn = rc.fits ? sb_be_fz_jit_poll(g, rc.n) : NULL;
     if (fn) {
         run_jit(&rc, fn);
         return;

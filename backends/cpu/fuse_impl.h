@@ -27,11 +27,18 @@ typedef struct sb_fz_ctx {
     int64_t n;
     char *out;          /* NULL: the last instruction writes its register (reductions) */
     bool stream;        /* large, aligned output on an AVX-512 CPU: non-temporal stores */
+    bool fits;          /* every leaf is a scalar constant or full: a compiled kernel can run */
+    sb_fz_blk_fn blk;   /* the compiled block function, when the group has one and it fits */
+    const float *jin[SB_FZ_MAXREG]; /* its arguments */
+    float jsc[SB_FZ_MAXREG];
 } sb_fz_ctx;
 
-/* Classify g's leaves (values at run time) against shape[0..ndim); out stays NULL. */
+/* Classify g's leaves (values at run time) against shape[0..ndim); out stays NULL. Blocks
+ * use g's compiled block function when it has one and the leaves fit. */
 void sb_be_fz_ctx_init(sb_fz_ctx *rc, const sb_fz_group *g, const sb_tensor *leaves, int ndim,
                        const int64_t *shape);
+/* Take up g's compiled block function if it appeared since (a background compile adopted). */
+void sb_be_fz_ctx_jit(sb_fz_ctx *rc);
 /* Fill the scalar leaves' registers (once per thread and run, before sb_be_fz_block). */
 void sb_be_fz_splat(const sb_fz_ctx *rc, char *regs);
 /* Evaluate the group over flat positions [start, start + n), n <= SB_FZ_BLOCK, with this

@@ -18,6 +18,9 @@
  * chunk order. Threads only pick which tasks they run, so the result is the same bits for any
  * number of threads.
  *
+ * A group's blocks come from fusejit.c's compiled block function once the JIT policy has
+ * compiled it (the same bits as the interpreter, so the policy never changes a result).
+ *
  * Accuracy: sums accumulate in float64; a segment of at most SB_FZ_BLOCK values is first
  * summed in 16 lanes of the value's dtype (float32 lanes then hold at most 16 values each,
  * which keeps the error near float32's rounding of the result). Products accumulate in
@@ -111,7 +114,9 @@ void sb_be_fz_reduce_build(sb_fz_reduce *r, sb_node *n, bool absorb, const int32
         r->g.leaf = sb_xmalloc(sizeof *r->g.leaf);
         r->g.leaf[0] = n->in[0];
     }
-    r->g.jit_seen = -1; /* compiled kernels write whole outputs: never for a reduction */
+    /* a group's blocks may be compiled (fusejit.c's block function: the same bits) */
+    r->g.jit_seen = r->g.ninstr > 0 ? 0 : -1;
+    if (r->g.ninstr > 0 && sb_be_fz_jit_on()) sb_be_fz_jit(&r->g);
 }
 
 void sb_be_fz_reduce_free(sb_fz_reduce *r)
@@ -491,6 +496,10 @@ void sb_be_fz_reduce_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tens
               .outer = 1, .inner = 1, .scratch = scratch, .per = sb_be_fz_scratch(&r->g)};
     sb_be_fz_ctx_init(&j.fc, &r->g, leaves, r->ndim, shape);
     for (int i = 0; i < r->ndim; i++) *(i < r->lead ? &j.outer : &j.inner) *= shape[i];
+    if (j.fc.fits && r->g.jit_seen >= 0) { /* the JIT policy counts this run */
+        sb_be_fz_jit_poll(&r->g, j.outer * j.inner);
+        sb_be_fz_ctx_jit(&j.fc);
+    }
     j.count = r->cols ? j.outer : j.inner;
     static const seg_fn *const segs[2][3] = {{f32b_seg, f32v3_seg, f32v4_seg},
                                              {f64b_seg, f64v3_seg, f64v4_seg}};

@@ -141,24 +141,17 @@ static void reg_ref(strbuf *b, const sb_fz_group *g, int r)
     else sb_put(b, "p%d[i]", r);
 }
 
-/* The kernel's source, or NULL when an op is not covered. */
-static char *gen_source(const sb_fz_group *g)
+/* The loop body: one local per instruction, the last one stored to out[i]; false when an op
+ * is not covered. */
+static bool gen_body(strbuf *bp, const sb_fz_group *g)
 {
-    if (g->dtype != SB_DTYPE_F32) return NULL;
-    strbuf b = {0};
-    sb_put(&b, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n%s\n", SB_VM_TEXT);
-    sb_put(&b, "void sb_fz_kernel(int64_t n, const float *const *in, const float *sc, "
-               "float *restrict out)\n{\n");
-    for (int k = 0; k < g->nleaf; k++)
-        sb_put(&b, "    const float s%d = sc[%d];\n    const float *restrict p%d = in[%d];\n", k, k, k, k);
-    sb_put(&b, "#pragma omp parallel for schedule(static) if (n >= 65536)\n");
-    sb_put(&b, "    for (int64_t i = 0; i < n; i++) {\n");
+    strbuf b = *bp;
     for (int k = 0; k < g->ninstr; k++) {
         const sb_fz_instr *in = &g->instr[k];
         const char *e = op_expr((sb_op)in->op);
         if (!e) {
-            free(b.s);
-            return NULL;
+            *bp = b;
+            return false;
         }
         sb_put(&b, "        const float t%d = ", in->dst);
         for (const char *p = e; *p; p++) {
@@ -171,6 +164,40 @@ static char *gen_source(const sb_fz_group *g)
         sb_put(&b, ";\n");
     }
     sb_put(&b, "        out[i] = t%d;\n    }\n}\n", g->instr[g->ninstr - 1].dst);
+    *bp = b;
+    return true;
+}
+
+/* The leaves' locals; `off` is added to the pointers (the block function's start). */
+static void gen_leaves(strbuf *b, const sb_fz_group *g, const char *off)
+{
+    for (int k = 0; k < g->nleaf; k++)
+        sb_put(b, "    const float s%d = sc[%d];\n    const float *restrict p%d = in[%d]%s;\n", k,
+               k, k, k, off);
+}
+
+/* The source: sb_fz_kernel (all n elements, OpenMP) and sb_fz_block (positions [start,
+ * start + n) into out[0..n), for fused reductions), or NULL when an op is not covered. */
+static char *gen_source(const sb_fz_group *g)
+{
+    if (g->dtype != SB_DTYPE_F32 || g->ninstr == 0) return NULL;
+    strbuf b = {0};
+    sb_put(&b, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n%s\n", SB_VM_TEXT);
+    sb_put(&b, "void sb_fz_kernel(int64_t n, const float *const *in, const float *sc, "
+               "float *restrict out)\n{\n");
+    gen_leaves(&b, g, "");
+    sb_put(&b, "#pragma omp parallel for schedule(static) if (n >= 65536)\n");
+    sb_put(&b, "    for (int64_t i = 0; i < n; i++) {\n");
+    bool ok = gen_body(&b, g);
+    sb_put(&b, "void sb_fz_block(int64_t start, int64_t n, const float *const *in, "
+               "const float *sc, float *restrict out)\n{\n");
+    gen_leaves(&b, g, " + start");
+    sb_put(&b, "    for (int64_t i = 0; i < n; i++) {\n");
+    ok = ok && gen_body(&b, g);
+    if (!ok) {
+        free(b.s);
+        return NULL;
+    }
     return b.s;
 }
 
@@ -261,20 +288,22 @@ static bool build_cached(const char *src, const char *cc, char *so, size_t n)
     return ok;
 }
 
-/* Build (or find) src's shared object and load it: *handle and the kernel, or NULL. */
-static sb_fz_jit_fn load_kernel(const char *src, void **handle)
+/* Build (or find) src's shared object and load it: *handle, the kernel and *blk (its block
+ * function), or NULL. */
+static sb_fz_jit_fn load_kernel(const char *src, void **handle, sb_fz_blk_fn *blk)
 {
     char so[1100];
     *handle = NULL;
     if (!build_cached(src, cc_name(), so, sizeof so)) return NULL;
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    void *fn = h ? dlsym(h, "sb_fz_kernel") : NULL;
-    if (!fn) {
+    void *fn = h ? dlsym(h, "sb_fz_kernel") : NULL, *bf = h ? dlsym(h, "sb_fz_block") : NULL;
+    if (!fn || !bf) {
         if (h) dlclose(h);
         return NULL;
     }
     sb_fz_jit_fn k;
     memcpy(&k, &fn, sizeof fn);
+    memcpy(blk, &bf, sizeof bf);
     *handle = h;
     return k;
 }
@@ -284,7 +313,8 @@ bool sb_be_fz_jit(sb_fz_group *g)
     char *src = gen_source(g);
     if (!src) return false;
     void *h;
-    sb_fz_jit_fn fn = load_kernel(src, &h);
+    sb_fz_blk_fn blk;
+    sb_fz_jit_fn fn = load_kernel(src, &h, &blk);
     free(src);
     if (!fn) {
         sb_log(2, "fused kernel: compiling failed; the interpreter runs it");
@@ -292,6 +322,7 @@ bool sb_be_fz_jit(sb_fz_group *g)
     }
     g->jit_handle = h;
     g->jit = fn;
+    g->jit_blk = blk;
     return true;
 }
 
@@ -308,6 +339,7 @@ struct sb_fz_jit_job {
     int refs;             /* atomic */
     char *src;
     sb_fz_jit_fn fn;
+    sb_fz_blk_fn blk;
     void *handle;
     pthread_t thread;
 };
@@ -338,7 +370,7 @@ static void *job_main(void *arg)
     struct sb_fz_jit_job *j = arg;
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     void *h;
-    sb_fz_jit_fn fn = load_kernel(j->src, &h);
+    sb_fz_jit_fn fn = load_kernel(j->src, &h, &j->blk);
     j->fn = fn;
     j->handle = h;
     __atomic_store_n(&j->state, fn ? JOB_READY : JOB_FAILED, __ATOMIC_RELEASE);
@@ -391,6 +423,7 @@ static void job_adopt(sb_fz_group *g)
     if (st == JOB_RUNNING) return;
     if (st == JOB_READY) {
         g->jit = j->fn;
+        g->jit_blk = j->blk;
         g->jit_handle = j->handle;
         j->handle = NULL;
     } else {

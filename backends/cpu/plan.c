@@ -1411,6 +1411,8 @@ void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s)
             s->nfused++;
             s->nfused_nodes += st->fz.ninstr;
             s->njit += st->fz.jit != NULL;
+        } else if (st->kind == ST_REDUCE) {
+            s->njit += st->rz.g.jit_blk != NULL; /* its group's blocks compiled (fusejit.c) */
         }
         s->ngemm += st->kind == ST_GEMM;
         s->nbias += st->kind == ST_GEMM && st->bias;

@@ -91,11 +91,16 @@ typedef struct sb_fz_instr {
  * that are not scalar constants, contiguous, of the output's shape), sc[k] = scalar constant
  * leaf k's value; out contiguous. */
 typedef void (*sb_fz_jit_fn)(int64_t n, const float *const *in, const float *sc, float *out);
+/* The same group over flat positions [start, start + n) into out[0..n), one thread (a fused
+ * reduction's blocks). */
+typedef void (*sb_fz_blk_fn)(int64_t start, int64_t n, const float *const *in, const float *sc,
+                             float *out);
 
 typedef struct sb_fz_group {
     sb_node *root;
     sb_fz_jit_fn jit;  /* compiled kernel, or NULL (the interpreter runs the group) */
     void *jit_handle;  /* its dlopen handle */
+    sb_fz_blk_fn jit_blk; /* its block function (same object) */
     int64_t jit_seen;  /* elements the interpreter computed (JIT policy; -1: never compile) */
     struct sb_fz_jit_job *job; /* background compile in flight (fusejit.c), or NULL */
     sb_dtype dtype;    /* float32 or float64 */

@@ -326,6 +326,29 @@ Test(fuse, compiled_groups_give_the_interpreters_bits)
         for (int m = 1; m < 4; m++) same_bits(exprs[k], r[0], r[m]);
         for (int m = 0; m < 4; m++) sb_array_free(r[m]);
     }
+    /* fused reductions whose blocks come from the compiled block function: the same bits (the
+     * last one has a broadcast leaf: its blocks stay interpreted) */
+    static const char *const reds[] = {
+        "sum(tanh(a * 2) + exp(-a), axis=1)", "max(sigmoid(a) * 3 - a)",
+        "logsumexp(a * 3 - 1, axis=1)", "sum(sqr(a - 0.5), axis=0)", "mean(sqr(a - c), axis=0)",
+    };
+    for (size_t k = 0; k < sizeof reds / sizeof reds[0]; k++) {
+        sb_node *n = parse(reds[k]);
+        sb_array *r[2];
+        for (int m = 0; m < 2; m++) {
+            sb_be_fz_jit_set(m == 0 ? SB_FZ_JIT_EAGER : SB_FZ_JIT_OFF);
+            sb_plan *p = compile(1, &n);
+            sb_plan_stats st;
+            sb_be_plan_stats(p, &st);
+            cr_assert_eq(st.nreduce, 1);
+            cr_assert_eq(st.njit, m == 0, "%s: %d compiled", reds[k], st.njit);
+            cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, &r[m], &D), SB_OK, "%s", D.msg);
+            sb_be_plan_free(p);
+        }
+        same_bits(reds[k], r[0], r[1]);
+        sb_array_free(r[0]);
+        sb_array_free(r[1]);
+    }
     env_free(&e);
     jit_teardown();
 }
