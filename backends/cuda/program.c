@@ -1112,6 +1112,8 @@ void sb_cu_prog_print(const sb_be_program *p, FILE *f)
                 if (s->member[k]) fprintf(f, " %s", sb_op_get((sb_op)s->member[k]->op)->name);
             fprintf(f, " ]");
         }
+        if (s->k == K_GEMM && (s->ta || s->tb))
+            fprintf(f, " (%s)", s->ta && s->tb ? "op(T) @ op(T)" : s->ta ? "op(T) @" : "@ op(T)");
         fprintf(f, "\n");
     }
 }

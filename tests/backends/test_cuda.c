@@ -404,7 +404,7 @@ static const dev_case dev_cases[] = {
     {"reshape(x * 2, (-1, 1))", 0},              {"x.T @ y", 1e-4},
     {"x @ W.T + b", 1e-4},                       {"W.T @ v", 1e-4},
     {"x.T @ y * sum(x.T)", 1e-4},                {"x.T.T @ W.T", 1e-4},
-    {"reshape(x.T, (-1,)) * 2", 0},
+    {"reshape(x.T, (-1,)) * 2", 0},              {"(x * 2).T @ (y + 1) - 1", 1e-4},
     /* strided groups whose dims collapse ([2, R, K] + [R, K]: [2, R*K]) or do not */
     {"stack([x, y]) + x", 1e-6},                 {"expand_dims(x, 2) * expand_dims(y, 2) + expand_dims(b, 1)", 1e-6},
 };
