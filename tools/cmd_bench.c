@@ -672,39 +672,6 @@ static bool want(const bench_opts *o, const char *w)
     return false;
 }
 
-/* Re-execute with OPENBLAS_CORETYPE and OMP_WAIT_POLICY set (OpenBLAS and libgomp read them
- * when they load, before main). Waiting threads sleep (passive) unless the environment or
- * --omp-wait says otherwise: on a shared, overloaded machine spinning threads burn the time
- * slices the working ones need. 0 = go on. */
-static int choose_env(int argc, char **argv, const char *forced, bool keep, const char *wait)
-{
-    if (getenv("SB_BENCH_REEXEC")) return 0;
-    __builtin_cpu_init();
-    bool again = false;
-    const char *want_core = keep ? NULL : forced ? forced
-                          : __builtin_cpu_supports("avx512f") ? "SkylakeX" : NULL;
-    const char *cur = getenv("OPENBLAS_CORETYPE");
-    if (want_core && !(cur && !strcasecmp(cur, want_core))) {
-        setenv("OPENBLAS_CORETYPE", want_core, 1);
-        again = true;
-    }
-    const char *w = wait ? wait : getenv("OMP_WAIT_POLICY") ? NULL : "passive";
-    if (w && !(getenv("OMP_WAIT_POLICY") && !strcasecmp(getenv("OMP_WAIT_POLICY"), w))) {
-        setenv("OMP_WAIT_POLICY", w, 1);
-        again = true;
-    }
-    if (!again) return 0;
-    setenv("SB_BENCH_REEXEC", "1", 1);
-    char *args[argc + 2];
-    args[0] = "symbench";
-    for (int i = 0; i < argc; i++) args[1 + i] = argv[i];
-    args[argc + 1] = NULL;
-    fflush(NULL);
-    execv("/proc/self/exe", args);
-    perror("symbench bench: re-executing with OPENBLAS_CORETYPE / OMP_WAIT_POLICY");
-    return 0; /* go on with the current settings */
-}
-
 /* A script of bench/ (file): $SB_SOURCE_ROOT/bench/FILE, or next to the executable. */
 static bool find_script(const char *file, char *path, size_t n)
 {
@@ -909,7 +876,7 @@ int sb_cmd_bench(int argc, char **argv)
     int rc = parse_args(argc, argv, &o, &core, &keep, &wait);
     if (rc) return rc < 0 ? 0 : rc;
     if (o.backend && strcmp(o.backend, "cpu")) return bench_backend(&o);
-    choose_env(argc, argv, core, keep, wait);
+    sb_cmd_tune_env(argc, argv, core, keep, wait);
     if (o.jit) sb_be_fz_jit_set(1);
     /* mallopt (no trimming, no mmap for big blocks) is set for every command in main()
      * (tools/symbench.c) */

@@ -3,6 +3,8 @@
 #ifndef SB_COMMANDS_H
 #define SB_COMMANDS_H
 
+#include <stdbool.h>
+
 int sb_cmd_run(int argc, char **argv);       /* cmd_run.c: run a pipeline */
 int sb_cmd_eval(int argc, char **argv);      /* cmd_eval.c: evaluate a small expression */
 int sb_cmd_simplify(int argc, char **argv);  /* cmd_simplify.c: optimize an expression */
@@ -20,5 +22,10 @@ int sb_cmd_load_plugins(int *argc, char **argv);
 struct sb_pipeline;
 struct sb_diag;
 int sb_cmd_pipeline_plugins(const struct sb_pipeline *p, struct sb_diag *d);
+/* procenv.c: re-execute the program (argv = the subcommand's arguments, argv[0] its name) once
+ * with OPENBLAS_CORETYPE = core (NULL: SkylakeX when the CPU has AVX-512F; keep_core: leave it)
+ * and OMP_WAIT_POLICY = wait (NULL: passive unless the environment sets it). Returns 0 (go on)
+ * when nothing needs to change, after a re-execution, or when SB_KEEP_ENV is set. */
+int sb_cmd_tune_env(int argc, char **argv, const char *core, bool keep_core, const char *wait);
 
 #endif

@@ -22,6 +22,26 @@ static const struct {
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
+/* The subcommand named in argv[1..] (skipping --plugin PATH), or "". */
+static const char *command_name(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--plugin")) i++;
+        else if (strncmp(argv[i], "--plugin=", 9)) return argv[i];
+    }
+    return "";
+}
+
+/* Commands that compute with OpenBLAS / OpenMP get the process environment they want
+ * (procenv.c); bench chooses its own from its options. */
+static bool computes(const char *cmd)
+{
+    static const char *const names[] = {"run", "eval", "gradcheck", "rules"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(cmd, names[i])) return true;
+    return false;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: symbench COMMAND [ARGS...]\n\ncommands:\n");
@@ -39,6 +59,7 @@ int main(int argc, char **argv)
      * ones in every step (docs/performance.md, "The fast path"). */
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
     mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    if (computes(command_name(argc, argv))) sb_cmd_tune_env(argc - 1, argv + 1, NULL, false, NULL);
     if (sb_cmd_load_plugins(&argc, argv)) return 1; /* --plugin PATH, for every command */
     if (argc < 2) {
         usage(stderr);
