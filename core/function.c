@@ -112,9 +112,8 @@ static sb_status be_update_inplace(void *prog, int i, sb_node *leaf, sb_diag *d)
     return bp->be->update_inplace(bp->p, i, leaf, d);
 }
 
-/* The registry (backends/backend.c) is referenced weakly: it pulls in every backend compiled in
- * (CUDA's large libraries among them, seconds of start-up per process), so a program that does
- * not link the registry otherwise (the unit tests) gets the CPU backend only. */
+/* The registry (backends/backend.c, which loads the CUDA module on demand) is referenced
+ * weakly, so that a program that does not link it (some unit tests) gets the CPU backend only. */
 #pragma weak sb_backend_get
 
 bool sb_fn_exec_backend(const char *name, sb_exec_i *out, sb_diag *d)

@@ -20,14 +20,7 @@
 static sb_status check_keys(const sb_json *j, const cJSON *obj, const char *const *allowed,
                             const char *what, sb_diag *d)
 {
-    for (const cJSON *c = obj->child; c; c = c->next) {
-        int k = 0;
-        while (allowed[k] && strcmp(allowed[k], c->string)) k++;
-        if (!allowed[k])
-            return sb_json_key_error(j, c, SB_ERR_SYNTAX, d, "unknown key '%s' in %s", c->string,
-                                 what);
-    }
-    return SB_OK;
+    return sb_json_check_keys(j, obj, allowed, NULL, what, d);
 }
 
 /* Parse a type string at item; errors point at the character inside the string. */

@@ -467,3 +467,17 @@ char *sb_read_file(const char *path, size_t *len, sb_diag *d)
     if (len) *len = n;
     return buf;
 }
+
+sb_status sb_json_check_keys(const sb_json *j, const cJSON *obj, const char *const *allowed,
+                             const char *extra, const char *what, sb_diag *d)
+{
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        if (extra && !strcmp(c->string, extra)) continue;
+        int k = 0;
+        while (allowed[k] && strcmp(allowed[k], c->string)) k++;
+        if (!allowed[k])
+            return sb_json_key_error(j, c, SB_ERR_SYNTAX, d, "unknown key '%s' in %s", c->string,
+                                     what);
+    }
+    return SB_OK;
+}

@@ -33,6 +33,10 @@ sb_status sb_json_error(const sb_json *j, const cJSON *item, sb_status st, sb_di
  * value. For "unknown key" and "duplicate key" messages. */
 sb_status sb_json_key_error(const sb_json *j, const cJSON *item, sb_status st, sb_diag *d,
                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Only keys from allowed (NULL-terminated), or `extra` when not NULL, in object obj; otherwise
+ * SB_ERR_SYNTAX at the first other key: "unknown key 'K' in WHAT". */
+sb_status sb_json_check_keys(const sb_json *j, const cJSON *obj, const char *const *allowed,
+                             const char *extra, const char *what, sb_diag *d);
 /* Read a whole file into a malloc'd NUL-terminated string (NULL + diag if it cannot). */
 char *sb_read_file(const char *path, size_t *len, sb_diag *d);
 

@@ -11,13 +11,10 @@
 #include <sys/stat.h>
 
 /* ---- small checks ------------------------------------------------------------------------- */
-static sb_status check_keys_typed(const sb_json *j, const cJSON *obj, const char *const *allowed,
-                                  const char *what, bool typed, sb_diag *d);
-
 static sb_status check_keys(const sb_json *j, const cJSON *obj, const char *const *allowed,
                             const char *what, sb_diag *d)
 {
-    return check_keys_typed(j, obj, allowed, what, false, d);
+    return sb_json_check_keys(j, obj, allowed, NULL, what, d);
 }
 
 /* Only keys from allowed (NULL-terminated) in obj; "type" too when `typed` (a data spec inside a
@@ -25,15 +22,7 @@ static sb_status check_keys(const sb_json *j, const cJSON *obj, const char *cons
 static sb_status check_keys_typed(const sb_json *j, const cJSON *obj, const char *const *allowed,
                                   const char *what, bool typed, sb_diag *d)
 {
-    for (const cJSON *c = obj->child; c; c = c->next) {
-        if (typed && !strcmp(c->string, "type")) continue;
-        int k = 0;
-        while (allowed[k] && strcmp(allowed[k], c->string)) k++;
-        if (!allowed[k])
-            return sb_json_key_error(j, c, SB_ERR_SYNTAX, d, "unknown key '%s' in %s", c->string,
-                                 what);
-    }
-    return SB_OK;
+    return sb_json_check_keys(j, obj, allowed, typed ? "type" : NULL, what, d);
 }
 
 static sb_status want(const sb_json *j, const cJSON *c, bool ok, const char *what, sb_diag *d)

@@ -79,23 +79,6 @@ static int parse_args(int argc, char **argv, viz_args *a)
     return 0;
 }
 
-/* Create the directories leading to path (mkdir -p of its dirname), or path itself. */
-static sb_status make_dirs(const char *path, bool whole, sb_diag *d)
-{
-    char *buf = sb_xasprintf("%s%s", path, whole ? "/" : "");
-    for (char *s = strchr(buf + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST) {
-            sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot create directory '%s': %s", buf, strerror(errno));
-            free(buf);
-            return SB_ERR_IO;
-        }
-        *s = '/';
-    }
-    free(buf);
-    return SB_OK;
-}
-
 /* Write dr to a->out (or DOT on stdout). */
 static sb_status emit(sb_drawing *dr, const viz_args *a, sb_diag *d)
 {
@@ -107,7 +90,7 @@ static sb_status emit(sb_drawing *dr, const viz_args *a, sb_diag *d)
         free(dot);
         return SB_OK;
     }
-    if (make_dirs(a->out, false, d)) return d->status;
+    if (sb_make_dirs(a->out, false, d)) return d->status;
     return sb_drawing_write(dr, a->out, a->format, d);
 }
 
@@ -173,7 +156,7 @@ static void draw_stage(stage_state *s, const sb_graph *g, int index, const char 
     if (all) {
         const char *fmt = a->format ? a->format : "svg";
         char *path = sb_xasprintf("%s/%02d-%s.%s", a->out ? a->out : "out/stages", index, pass, fmt);
-        if (make_dirs(path, false, &s->err) == SB_OK && sb_drawing_write(dr, path, fmt, &s->err) == SB_OK)
+        if (sb_make_dirs(path, false, &s->err) == SB_OK && sb_drawing_write(dr, path, fmt, &s->err) == SB_OK)
             printf("stage %d %-12s -> %s\n", index, pass, path);
         free(path);
     } else {
