@@ -547,19 +547,27 @@ static void softmax_rows_f64(int64_t r0, int64_t r1, int64_t n, const double *x,
     }
 }
 
+void sb_be_fz_softmax_chunk(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y,
+                            int isa)
+{
+    if (dt == SB_DTYPE_F32)
+        (isa == SB_FZ_ISA_V4   ? softmax_rows_f32_v4
+         : isa == SB_FZ_ISA_V3 ? softmax_rows_f32_v3
+                               : softmax_rows_f32_base)(0, rows, n, x, y);
+    else
+        softmax_rows_f64(0, rows, n, x, y);
+}
+
 void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y)
 {
     int isa = sb_be_fz_isa();
     bool par = rows * n >= PAR_MIN && rows > 1;
+    size_t row = (size_t)n * sb_dtype_size(dt);
 #pragma omp parallel if (par)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
-        if (dt == SB_DTYPE_F32)
-            (isa == SB_FZ_ISA_V4   ? softmax_rows_f32_v4
-             : isa == SB_FZ_ISA_V3 ? softmax_rows_f32_v3
-                                   : softmax_rows_f32_base)(r0, r1, n, x, y);
-        else
-            softmax_rows_f64(r0, r1, n, x, y);
+        sb_be_fz_softmax_chunk(dt, r1 - r0, n, (const char *)x + (size_t)r0 * row,
+                               (char *)y + (size_t)r0 * row, isa);
     }
 }

@@ -511,3 +511,65 @@ void sb_be_fz_reduce_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tens
     if (r->cols) reduce_cols(&j, nthreads);
     else reduce_rows(&j, nthreads);
 }
+
+/* ---- row softmax with its input group ------------------------------------------------------- */
+void sb_be_fz_softmax_build(sb_fz_reduce *r, sb_node *n, const int32_t *group)
+{
+    memset(r, 0, sizeof *r);
+    r->node = n;
+    r->ndim = n->in[0]->type.ndim;
+    r->lead = r->ndim - 1;
+    sb_be_fz_build(&r->g, n->in[0], group);
+    r->g.jit_seen = 0;
+    if (sb_be_fz_jit_on()) sb_be_fz_jit(&r->g);
+}
+
+sb_status sb_be_fz_softmax_shape(const sb_fz_reduce *r, const sb_tensor *leaves, int *ndim,
+                                 int64_t *shape, sb_diag *d)
+{
+    sb_status st = in_shape(r, leaves, shape, d);
+    *ndim = r->ndim;
+    return st;
+}
+
+/* Rows [r0, r1): the group's values into the output, then the softmax of those rows. */
+static void softmax_task(const sb_fz_ctx *fc, char *regs, int64_t r0, int64_t r1, int64_t n,
+                         int isa)
+{
+    size_t es = sb_dtype_size(fc->g->dtype);
+    for (int64_t s = r0 * n; s < r1 * n; s += SB_FZ_BLOCK)
+        sb_be_fz_block(fc, regs, s, r1 * n - s < SB_FZ_BLOCK ? r1 * n - s : SB_FZ_BLOCK, isa);
+    char *y = fc->out + (size_t)(r0 * n) * es;
+    sb_be_fz_softmax_chunk(fc->g->dtype, r1 - r0, n, y, y, isa);
+}
+
+void sb_be_fz_softmax_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tensor *out,
+                          void *scratch, int nthreads)
+{
+    int64_t shape[SB_MAX_DIMS];
+    sb_diag d;
+    sb_diag_clear(&d);
+    sb_status st = in_shape(r, leaves, shape, &d);
+    SB_ASSERT(st == SB_OK); /* checked by sb_be_fz_softmax_shape */
+    sb_fz_ctx fc;
+    sb_be_fz_ctx_init(&fc, &r->g, leaves, r->ndim, shape);
+    fc.out = sb_be_tensor_ptr(out);
+    int64_t n = shape[r->ndim - 1], rows = n > 0 ? fc.n / n : 0;
+    if (rows == 0) return;
+    if (fc.fits && r->g.jit_seen >= 0) {
+        sb_be_fz_jit_poll(&r->g, fc.n);
+        sb_be_fz_ctx_jit(&fc);
+    }
+    int64_t per = TASK / n > 0 ? TASK / n : 1, ntask = (rows + per - 1) / per;
+    size_t bytes = sb_be_fz_scratch(&r->g);
+    int isa = sb_be_fz_isa();
+    bool par = fc.n >= PAR_MIN && ntask > 1 && nthreads > 1;
+#pragma omp parallel num_threads(nthreads) if (par)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        char *regs = (char *)scratch + (size_t)t * bytes;
+        sb_be_fz_splat(&fc, regs);
+        for (int64_t k = ntask * t / nt; k < ntask * (t + 1) / nt; k++)
+            softmax_task(&fc, regs, k * per, (k + 1) * per < rows ? (k + 1) * per : rows, n, isa);
+    }
+}

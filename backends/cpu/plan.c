@@ -37,7 +37,8 @@ typedef struct step {
     int nread;
     sb_node **read;      /* values the step reads (liveness) */
     sb_fz_group fz;      /* ST_FUSED */
-    sb_fz_reduce rz;     /* ST_REDUCE: a reduction fused with its input group (fuse_reduce.c) */
+    sb_fz_reduce rz;     /* ST_REDUCE, and ST_SOFTMAX when rz.node is set: the step computes its
+                            input group too (fuse_reduce.c) */
     sb_node *mm;         /* ST_GEMM: the matmul (node itself, or the input of the bias add) */
     sb_node *bias;       /* ST_GEMM: folded addend (bias row, or full matrix), or NULL */
     bool full;           /* ST_GEMM: the addend is a full [M, N] matrix */
@@ -372,6 +373,13 @@ static void make_step(compiler *c, int i, const int32_t *group, step *s)
         s->alpha = c->mm_of[v->id] ? c->alpha_of[v->id] : 1;
     } else if (softmax_fast(v)) {
         s->kind = ST_SOFTMAX;
+        if (c->absorbed[v->in[0]->id]) { /* its input group runs inside (fuse_reduce.c) */
+            sb_be_fz_softmax_build(&s->rz, v, group);
+            s->nread = s->rz.g.nleaf;
+            s->read = sb_xmalloc(sizeof *s->read * (size_t)(s->nread > 0 ? s->nread : 1));
+            memcpy(s->read, s->rz.g.leaf, sizeof *s->read * (size_t)s->nread);
+            return;
+        }
     } else {
         s->kind = v->op == SB_OP_IFELSE ? ST_IFELSE : ST_KERNEL;
     }
@@ -626,11 +634,12 @@ static void build_steps(compiler *c)
     }
     plan_fusion(c->n, c->order, c->byid, &r, c->is_out, cand, c->reg, group, regs);
     c->absorbed = sb_xcalloc(nn, 1);
-    for (int i = 0; i < c->n; i++) { /* a group read only by a fusable reduction goes into it */
+    for (int i = 0; i < c->n; i++) { /* a group read only by a reduction / softmax goes in */
         sb_node *v = c->order[i], *u = v->nin ? v->in[0] : NULL;
-        c->absorbed[u ? u->id : 0] |= u && sb_be_fz_reducible(v) && !c->mm_of[v->id] &&
-                                      !c->folded[v->id] && group[u->id] == (int32_t)u->id &&
-                                      c->users[u->id] == 1 && !c->is_out[u->id];
+        bool into = u && (sb_be_fz_reducible(v) || softmax_fast(v)) && !c->mm_of[v->id];
+        c->absorbed[u ? u->id : 0] |= into && !c->folded[v->id] &&
+                                      group[u->id] == (int32_t)u->id && c->users[u->id] == 1 &&
+                                      !c->is_out[u->id];
     }
     layout_steps(c, group);
     free(c->absorbed);
@@ -638,7 +647,7 @@ static void build_steps(compiler *c)
     size_t scratch = 0;
     for (int k = 0; k < p->nstep; k++) {
         const sb_fz_group *g = p->steps[k].kind == ST_FUSED    ? &p->steps[k].fz
-                               : p->steps[k].kind == ST_REDUCE ? &p->steps[k].rz.g
+                               : p->steps[k].rz.node           ? &p->steps[k].rz.g
                                                                : NULL;
         if (g && sb_be_fz_scratch(g) > scratch) scratch = sb_be_fz_scratch(g);
     }
@@ -1003,14 +1012,15 @@ static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
 static sb_status run_reduce(sb_plan *p, const step *s, sb_diag *d)
 {
     const sb_fz_reduce *r = &s->rz;
+    bool sm = s->kind == ST_SOFTMAX; /* a softmax with its input group */
     sb_tensor lv[SB_FZ_MAXREG];
     for (int i = 0; i < r->g.nleaf; i++) lv[i] = p->val[r->g.leaf[i]->id];
     int nd;
     int64_t shape[SB_MAX_DIMS];
-    sb_status st = sb_be_fz_reduce_shape(r, lv, &nd, shape, d);
+    sb_status st = (sm ? sb_be_fz_softmax_shape : sb_be_fz_reduce_shape)(r, lv, &nd, shape, d);
     if (st) return st;
     sb_tensor out = pool_tensor(p, s->node->type.dtype, nd, shape);
-    sb_be_fz_reduce_run(r, lv, &out, p->scratch, p->nthreads);
+    (sm ? sb_be_fz_softmax_run : sb_be_fz_reduce_run)(r, lv, &out, p->scratch, p->nthreads);
     p->val[s->node->id] = out;
     return SB_OK;
 }
@@ -1117,7 +1127,7 @@ static sb_status run_step(sb_plan *p, int i, int nbind, const sb_binding *binds,
     case ST_LEAF: return run_leaf(p, i, nbind, binds, d);
     case ST_FUSED: return run_fused(p, &p->steps[i], d);
     case ST_GEMM: return run_gemm(p, s, d);
-    case ST_SOFTMAX: return run_softmax(p, &p->steps[i]);
+    case ST_SOFTMAX: return s->rz.node ? run_reduce(p, s, d) : run_softmax(p, &p->steps[i]);
     case ST_REDUCE: return run_reduce(p, s, d);
     case ST_IFELSE: return run_ifelse(p, i, nbind, binds, d);
     default: return run_kernel(p, &p->steps[i], d);
@@ -1144,14 +1154,14 @@ static void keep_outputs(sb_plan *p)
  * reduction ends with its reduction), "gemm". Only a fused step is formatted (into buf). */
 static const char *step_label(const step *s, char *buf, size_t cap)
 {
-    const sb_fz_group *g = s->kind == ST_FUSED ? &s->fz : s->kind == ST_REDUCE ? &s->rz.g : NULL;
+    const sb_fz_group *g = s->kind == ST_FUSED ? &s->fz : s->rz.node ? &s->rz.g : NULL;
     if (s->kind == ST_GEMM) return "gemm";
     if (!g || g->ninstr == 0) return sb_op_get((sb_op)s->node->op)->name;
     size_t k = (size_t)snprintf(buf, cap, "fused{");
     for (int i = 0; i < g->ninstr && k + 24 < cap; i++)
         k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "," : "",
                               sb_op_get((sb_op)g->instr[i].op)->name);
-    if (s->kind == ST_REDUCE && k + 24 < cap)
+    if (s->rz.node && k + 24 < cap)
         k += (size_t)snprintf(buf + k, cap - k, ",%s", sb_op_get((sb_op)s->node->op)->name);
     snprintf(buf + k, cap - k, k + 24 < cap ? "}" : ",...}");
     return buf;
@@ -1411,7 +1421,7 @@ void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s)
             s->nfused++;
             s->nfused_nodes += st->fz.ninstr;
             s->njit += st->fz.jit != NULL;
-        } else if (st->kind == ST_REDUCE) {
+        } else if (st->rz.node) {
             s->njit += st->rz.g.jit_blk != NULL; /* its group's blocks compiled (fusejit.c) */
         }
         s->ngemm += st->kind == ST_GEMM;
@@ -1440,7 +1450,7 @@ static void print_range(const sb_plan *p, int lo, int hi, int depth, FILE *f)
         for (int k = 0; s->kind == ST_FUSED && k < s->fz.ninstr; k++)
             fprintf(f, "%s%s", k ? " " : " [", sb_op_get((sb_op)s->fz.instr[k].op)->name);
         if (s->kind == ST_FUSED) fprintf(f, "]%s", s->fz.jit ? " compiled" : "");
-        for (int k = 0; s->kind == ST_REDUCE && k < s->rz.g.ninstr; k++)
+        for (int k = 0; s->rz.node && k < s->rz.g.ninstr; k++)
             fprintf(f, "%s%s%s", k ? " " : " [", sb_op_get((sb_op)s->rz.g.instr[k].op)->name,
                     k == s->rz.g.ninstr - 1 ? "]" : "");
         if (s->kind == ST_GEMM && s->alpha != 1) fprintf(f, " alpha=%g", s->alpha);
@@ -1487,7 +1497,7 @@ static int step_members(const sb_plan *p, const step *s, const int *step_of, int
 static sb_node *step_overwrites(const sb_plan *p, const step *s)
 {
     if (s->into) return s->into;
-    if (s->kind == ST_SOFTMAX) {
+    if (s->kind == ST_SOFTMAX && !s->rz.node) { /* (with its group inside: a fresh buffer) */
         sb_node *x = s->node->in[0];
         bool may = p->ran ? s->wrote_over == 0 : destroy_static(s, x, s->node->type.dtype);
         return may ? x : NULL;
@@ -1522,7 +1532,8 @@ void sb_be_plan_describe(const sb_plan *p, int n, int *kernel, unsigned *marks, 
         const step *s = &p->steps[j];
         uint32_t id = s->node->id;
         if (s->kind == ST_LEAF || (int)id >= n) continue;
-        bool group = s->kind != ST_KERNEL && s->kind != ST_SOFTMAX && s->kind != ST_IFELSE;
+        bool group = s->kind != ST_KERNEL && (s->kind != ST_SOFTMAX || s->rz.node) &&
+                     s->kind != ST_IFELSE;
         int k = group ? ++nk : 0;
         unsigned m = s->kind == ST_GEMM ? SB_BE_MARK_GEMM : group ? SB_BE_MARK_FUSED : 0;
         if (group) step_members(p, s, step_of, k, mine);

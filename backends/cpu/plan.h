@@ -179,6 +179,15 @@ sb_status sb_be_fz_reduce_shape(const sb_fz_reduce *r, const sb_tensor *leaves, 
  * sb_be_fz_run (nthreads * sb_be_fz_scratch(&r->g) bytes). */
 void sb_be_fz_reduce_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tensor *out,
                          void *scratch, int nthreads);
+/* Row softmax (last axis) that absorbs its input group: tasks of rows evaluate the group into
+ * the output, then normalize those rows while they are in cache. build: the group rooted at
+ * n->in[0] (members group[id] == n->in[0]->id); shape: the output's (the group's broadcast
+ * shape); run: as sb_be_fz_reduce_run. */
+void sb_be_fz_softmax_build(sb_fz_reduce *r, sb_node *n, const int32_t *group);
+sb_status sb_be_fz_softmax_shape(const sb_fz_reduce *r, const sb_tensor *leaves, int *ndim,
+                                 int64_t *shape, sb_diag *d);
+void sb_be_fz_softmax_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tensor *out,
+                          void *scratch, int nthreads);
 
 /* Row softmax over the last dim of contiguous x [rows, n] into y (float32 or float64). */
 void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y);

@@ -141,6 +141,8 @@ Test(fuse, reductions_match_reference)
         "sum(K, axis=1)", "sum(a.T * 2, axis=1)", "sum(a.T, axis=1)", "max(a.T, axis=0)",
         "sum(s * 2)", "sum(s, keepdims=True)", "mean(q * 2 + 1, axis=1)", "sum(q, axis=0)",
         "sum(exp(a - max(a, axis=1, keepdims=True)), axis=1)", "sum(sqr(d - mean(d)))",
+        "softmax(a * 2 + b)", "softmax(tanh(a) - c)", "softmax(d * 0.5 + 1)", "softmax(L * 0.01)",
+        "softmax(t * 2, axis=-1)", "softmax(e * 2)", "softmax(r - 1)", "softmax(K * 3 - 1)",
     };
     for (int isa = SB_FZ_ISA_V4; isa >= SB_FZ_ISA_BASE; isa--) { /* every clone the CPU runs */
         sb_be_fz_isa_set(isa);
@@ -184,6 +186,14 @@ Test(fuse, steps_absorb_the_group)
     cr_assert_eq(st.nfused, 1, "exp(a) is an output: materialized once");
     check("shared", 2, two, &e, p);
     sb_be_plan_free(p);
+    n = parse("softmax(a * 2 + b)"); /* the softmax row kernel takes its group in too */
+    p = compile(1, &n);
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.nsteps, 1, "%d steps", st.nsteps);
+    cr_assert_eq(st.nsoftmax, 1);
+    cr_assert_eq(st.nfused, 0);
+    check("softmax", 1, &n, &e, p);
+    sb_be_plan_free(p);
     n = parse("sum(t * 2, axis=1)");
     p = compile(1, &n);
     sb_be_plan_stats(p, &st);
@@ -198,7 +208,8 @@ Test(fuse, deterministic_across_threads)
 {
     static const char *const exprs[] = {"sum(exp(L * 0.001), axis=1)", "sum(L * 3 + 1)",
                                         "logsumexp(L * 2, axis=1)", "sum(K * 2 + 1, axis=0)",
-                                        "mean(K * K, axis=1)", "prod(1 + 0.0001 * L)"};
+                                        "mean(K * K, axis=1)", "prod(1 + 0.0001 * L)",
+                                        "softmax(L * 0.01 + 1)"};
     env e;
     env_init(&e);
     int saved = omp_get_max_threads();
@@ -331,6 +342,7 @@ Test(fuse, compiled_groups_give_the_interpreters_bits)
     static const char *const reds[] = {
         "sum(tanh(a * 2) + exp(-a), axis=1)", "max(sigmoid(a) * 3 - a)",
         "logsumexp(a * 3 - 1, axis=1)", "sum(sqr(a - 0.5), axis=0)", "mean(sqr(a - c), axis=0)",
+        "softmax(a * 3 - 1)",
     };
     for (size_t k = 0; k < sizeof reds / sizeof reds[0]; k++) {
         sb_node *n = parse(reds[k]);
@@ -340,7 +352,7 @@ Test(fuse, compiled_groups_give_the_interpreters_bits)
             sb_plan *p = compile(1, &n);
             sb_plan_stats st;
             sb_be_plan_stats(p, &st);
-            cr_assert_eq(st.nreduce, 1);
+            cr_assert_eq(st.nreduce + st.nsoftmax, 1);
             cr_assert_eq(st.njit, m == 0, "%s: %d compiled", reds[k], st.njit);
             cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, &r[m], &D), SB_OK, "%s", D.msg);
             sb_be_plan_free(p);
