@@ -87,13 +87,18 @@ static bool axes_pattern(const sb_node *n, int *lead, bool *cols)
     return true;
 }
 
+bool sb_be_fz_absorb_on(void)
+{
+    const char *off = getenv("SB_FUSED_REDUCE");
+    return !off || strcmp(off, "0") != 0;
+}
+
 bool sb_be_fz_reducible(const sb_node *n)
 {
     int kind = red_kind((sb_op)n->op), lead;
     bool cols;
     sb_dtype dt = n->type.dtype;
-    const char *off = getenv("SB_FUSED_REDUCE"); /* "0": reference kernels (comparisons) */
-    if (off && !strcmp(off, "0")) return false;
+    if (!sb_be_fz_absorb_on()) return false;
     if (kind < 0 || n->nin != 1 || (dt != SB_DTYPE_F32 && dt != SB_DTYPE_F64)) return false;
     if (n->in[0]->type.dtype != dt || !axes_pattern(n, &lead, &cols)) return false;
     return !(cols && kind == R_LSE);

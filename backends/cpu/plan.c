@@ -636,7 +636,8 @@ static void build_steps(compiler *c)
     c->absorbed = sb_xcalloc(nn, 1);
     for (int i = 0; i < c->n; i++) { /* a group read only by a reduction / softmax goes in */
         sb_node *v = c->order[i], *u = v->nin ? v->in[0] : NULL;
-        bool into = u && (sb_be_fz_reducible(v) || softmax_fast(v)) && !c->mm_of[v->id];
+        bool into = u && (sb_be_fz_reducible(v) || (softmax_fast(v) && sb_be_fz_absorb_on())) &&
+                    !c->mm_of[v->id];
         c->absorbed[u ? u->id : 0] |= into && !c->folded[v->id] &&
                                       group[u->id] == (int32_t)u->id && c->users[u->id] == 1 &&
                                       !c->is_out[u->id];

@@ -167,6 +167,8 @@ typedef struct sb_fz_reduce {
 } sb_fz_reduce;
 /* Whether reduction node n can be such a step (op, dtypes, static rank, axes). */
 bool sb_be_fz_reducible(const sb_node *n);
+/* False under SB_FUSED_REDUCE=0 (reference kernels, softmax without its group: comparisons). */
+bool sb_be_fz_absorb_on(void);
 /* Build r for n; its input n->in[0] is the root of the group with members group[id] ==
  * n->in[0]->id when `absorb`, else a value read as is. */
 void sb_be_fz_reduce_build(sb_fz_reduce *r, sb_node *n, bool absorb, const int32_t *group);

@@ -4,7 +4,7 @@
  *   ninja -C build tests/backends/test-fuse-bench && build/tests/backends/test-fuse-bench [reps]
  *
  * Cases (float32): W1 tanh(x*y + z) * exp(-w) + 0.5*x over 10M; R1 sum(exp(x - 0.5), axis=1)
- * and R2 logsumexp(x, axis=1) over 4096x4096 rows; C1 sum(x * 2, axis=0) over [8192, 512] (a
+ * and R2 logsumexp(x, axis=1) over 4096x4096 rows; S1 softmax(x * 2 + 1) over 4096x4096; C1 sum(x * 2, axis=0) over [8192, 512] (a
  * bias gradient's shape); F1 sum(x * x) over 16M. Each case runs three ways, interleaved (sb,
  * C, sb, C, ...; median of reps after two warm-ups): the plan as configured by the environment
  * (SB_JIT, SB_FUSED_REDUCE), the plan with SB_JIT=0 and SB_FUSED_REDUCE=0 (the interpreter
@@ -91,6 +91,22 @@ V4 static void c_r2(const bcase *b, float **in, float *o)
     }
 }
 
+V4 static void c_s1(const bcase *b, float **in, float *o)
+{
+    int64_t n = b->cols;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < b->rows; r++) {
+        const float *x = in[0] + r * n;
+        float *y = o + r * n, m = -INFINITY, s = 0;
+        for (int64_t j = 0; j < n; j++) {
+            y[j] = x[j] * 2.0f + 1.0f;
+            m = y[j] > m ? y[j] : m;
+        }
+        for (int64_t j = 0; j < n; j++) s += (y[j] = sb_vm_expf(y[j] - m));
+        for (int64_t j = 0; j < n; j++) y[j] /= s;
+    }
+}
+
 V4 static void c_c1(const bcase *b, float **in, float *o)
 {
     int64_t M = b->rows, N = b->cols;
@@ -134,6 +150,7 @@ static const bcase CASES[] = {
     {"W1", "tanh(x * y + z) * exp(-w) + 0.5 * x", 10000, 1000, c_w1},
     {"R1", "sum(exp(x - 0.5), axis=1)", 4096, 4096, c_r1},
     {"R2", "logsumexp(x, axis=1)", 4096, 4096, c_r2},
+    {"S1", "softmax(x * 2 + 1)", 4096, 4096, c_s1},
     {"C1", "sum(x * 2, axis=0)", 8192, 512, c_c1},
     {"F1", "sum(x * x)", 4096, 4096, c_f1},
 };
