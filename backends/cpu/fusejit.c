@@ -358,6 +358,14 @@ static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jobs_cv = PTHREAD_COND_INITIALIZER;
 static int jobs_running;
 
+/* A forked child has none of the parent's compile threads: nothing to wait for. */
+static void jobs_forked(void)
+{
+    pthread_mutex_init(&jobs_mu, NULL);
+    pthread_cond_init(&jobs_cv, NULL);
+    jobs_running = 0;
+}
+
 static void jobs_wait(void)
 {
     pthread_mutex_lock(&jobs_mu);
@@ -399,7 +407,8 @@ static bool job_start(sb_fz_group *g, bool cached_only)
     j->refs = 2;
     static bool registered;
     pthread_mutex_lock(&jobs_mu);
-    if (!registered) registered = atexit(jobs_wait) == 0;
+    if (!registered)
+        registered = atexit(jobs_wait) == 0 && pthread_atfork(NULL, NULL, jobs_forked) == 0;
     jobs_running++;
     pthread_mutex_unlock(&jobs_mu);
     if (!registered || pthread_create(&j->thread, NULL, job_main, j)) {
