@@ -21,6 +21,9 @@
  * A group's blocks come from fusejit.c's compiled block function once the JIT policy has
  * compiled it (the same bits as the interpreter, so the policy never changes a result).
  *
+ * Row softmax (last axis) absorbs its input group the same way (end of the file): tasks of
+ * rows evaluate the group into the output, then normalize those rows while they are in cache.
+ *
  * Accuracy: sums accumulate in float64; a segment of at most SB_FZ_BLOCK values is first
  * summed in 16 lanes of the value's dtype (float32 lanes then hold at most 16 values each,
  * which keeps the error near float32's rounding of the result). Products accumulate in
