@@ -496,69 +496,98 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
     }
 }
 
-/* ---- row softmax ---------------------------------------------------------------------------- */
-/* One row: max, exp and sum, scale. The reductions keep 16 partial results (one vector), so
- * they vectorize without reassociation flags. */
-static inline __attribute__((always_inline)) void softmax_row_f32(int64_t n, const float *x,
-                                                                  float *y)
+/* ---- row softmax / log_softmax ------------------------------------------------------------
+ * Per row: the max (16 lanes in a GCC vector type: compare and blend, which GCC 12 does not
+ * vectorize from lane arrays), a shift of 0 when it is infinite (as the reference kernel),
+ * the sum of exp(x - m) in 16 float lanes, then y = e / s, or y = (x - m) - log(s) for
+ * log_softmax (which does not store e, so that y may be x). */
+typedef float sm_vf __attribute__((vector_size(64)));
+typedef int32_t sm_vi __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) float row_max_f32(int64_t n, const float *x)
 {
-    float mv[16], sv[16];
-    for (int k = 0; k < 16; k++) mv[k] = -INFINITY, sv[k] = 0;
+    sm_vf mv;
+    for (int k = 0; k < 16; k++) mv[k] = -INFINITY;
     int64_t j = 0;
-    for (; j + 16 <= n; j += 16)
-        for (int k = 0; k < 16; k++) mv[k] = x[j + k] > mv[k] ? x[j + k] : mv[k];
+    for (; j + 16 <= n; j += 16) {
+        sm_vf v;
+        memcpy(&v, x + j, sizeof v);
+        sm_vi gt = (sm_vi)(v > mv);
+        mv = (sm_vf)((gt & (sm_vi)v) | (~gt & (sm_vi)mv));
+    }
     float m = -INFINITY;
     for (; j < n; j++) m = x[j] > m ? x[j] : m;
     for (int k = 0; k < 16; k++) m = mv[k] > m ? mv[k] : m;
-    for (j = 0; j + 16 <= n; j += 16)
+    return isinf(m) ? 0.0f : m;
+}
+
+static inline __attribute__((always_inline)) void softmax_row_f32(int64_t n, const float *x,
+                                                                  float *y, bool lg)
+{
+    float m = row_max_f32(n, x), sv[16] = {0}, s = 0;
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16)
         for (int k = 0; k < 16; k++) {
             float e = sb_vm_expf(x[j + k] - m);
-            y[j + k] = e;
+            if (!lg) y[j + k] = e;
             sv[k] += e;
         }
-    float s = 0;
-    for (; j < n; j++) s += (y[j] = sb_vm_expf(x[j] - m));
+    for (; j < n; j++) {
+        float e = sb_vm_expf(x[j] - m);
+        if (!lg) y[j] = e;
+        s += e;
+    }
     for (int k = 0; k < 16; k++) s += sv[k];
-    float inv = 1.0f / s;
-    for (j = 0; j < n; j++) y[j] *= inv;
+    if (lg) {
+        float ls = sb_vm_logf(s);
+        for (j = 0; j < n; j++) y[j] = (x[j] - m) - ls;
+    } else {
+        float inv = 1.0f / s;
+        for (j = 0; j < n; j++) y[j] *= inv;
+    }
 }
 
-__attribute__((target("arch=x86-64-v4"))) static void softmax_rows_f32_v4(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
-{
-    for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
-}
-__attribute__((target("arch=x86-64-v3"), optimize("no-trapping-math"))) static void softmax_rows_f32_v3(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
-{
-    for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
-}
-static void softmax_rows_f32_base(int64_t r0, int64_t r1, int64_t n, const float *x, float *y)
-{
-    for (int64_t r = r0; r < r1; r++) softmax_row_f32(n, x + r * n, y + r * n);
-}
+#define SM_ROWS(NAME, ATTRS)                                                                     \
+    ATTRS static void NAME(int64_t rows, int64_t n, const float *x, float *y, bool lg)        \
+    {                                                                                            \
+        for (int64_t r = 0; r < rows; r++)                                                       \
+            if (lg) softmax_row_f32(n, x + r * n, y + r * n, true);                              \
+            else softmax_row_f32(n, x + r * n, y + r * n, false);                                \
+    }
+SM_ROWS(softmax_rows_f32_v4, __attribute__((target("arch=x86-64-v4"))))
+SM_ROWS(softmax_rows_f32_v3, __attribute__((target("arch=x86-64-v3"), optimize("no-trapping-math"))))
+SM_ROWS(softmax_rows_f32_base, )
 
-static void softmax_rows_f64(int64_t r0, int64_t r1, int64_t n, const double *x, double *y)
+static void softmax_rows_f64(int64_t rows, int64_t n, const double *x, double *y, bool lg)
 {
-    for (int64_t r = r0; r < r1; r++) {
+    for (int64_t r = 0; r < rows; r++) {
         const double *xr = x + r * n;
         double *yr = y + r * n, m = -INFINITY, s = 0;
         for (int64_t j = 0; j < n; j++) m = xr[j] > m ? xr[j] : m;
-        for (int64_t j = 0; j < n; j++) s += (yr[j] = exp(xr[j] - m));
-        for (int64_t j = 0; j < n; j++) yr[j] /= s;
+        m = isinf(m) ? 0 : m;
+        for (int64_t j = 0; j < n; j++) {
+            double e = exp(xr[j] - m);
+            if (!lg) yr[j] = e;
+            s += e;
+        }
+        double ls = log(s);
+        for (int64_t j = 0; j < n; j++) yr[j] = lg ? (xr[j] - m) - ls : yr[j] / s;
     }
 }
 
 void sb_be_fz_softmax_chunk(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y,
-                            int isa)
+                            bool lg, int isa)
 {
     if (dt == SB_DTYPE_F32)
         (isa == SB_FZ_ISA_V4   ? softmax_rows_f32_v4
          : isa == SB_FZ_ISA_V3 ? softmax_rows_f32_v3
-                               : softmax_rows_f32_base)(0, rows, n, x, y);
+                               : softmax_rows_f32_base)(rows, n, x, y, lg);
     else
-        softmax_rows_f64(0, rows, n, x, y);
+        softmax_rows_f64(rows, n, x, y, lg);
 }
 
-void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y)
+/* Rows split among threads (above PAR_MIN elements). */
+static void softmax_par(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y, bool lg)
 {
     int isa = sb_be_fz_isa();
     bool par = rows * n >= PAR_MIN && rows > 1;
@@ -568,6 +597,16 @@ void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, 
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
         sb_be_fz_softmax_chunk(dt, r1 - r0, n, (const char *)x + (size_t)r0 * row,
-                               (char *)y + (size_t)r0 * row, isa);
+                               (char *)y + (size_t)r0 * row, lg, isa);
     }
+}
+
+void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y)
+{
+    softmax_par(dt, rows, n, x, y, false);
+}
+
+void sb_be_fz_log_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y)
+{
+    softmax_par(dt, rows, n, x, y, true);
 }

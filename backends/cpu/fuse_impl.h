@@ -48,9 +48,10 @@ const void *sb_be_fz_block(const sb_fz_ctx *rc, char *regs, int64_t start, int64
 /* Which clones the CPU runs: AVX-512 (x86-64-v4), AVX2 + FMA (x86-64-v3), or the baseline. */
 enum { SB_FZ_ISA_BASE, SB_FZ_ISA_V3, SB_FZ_ISA_V4 };
 int sb_be_fz_isa(void);
-/* Row softmax of rows [0, rows) of contiguous x into y (may be x), on this thread. */
+/* Row softmax (log_softmax when lg) of rows [0, rows) of contiguous x into y (may be x), on
+ * this thread. */
 void sb_be_fz_softmax_chunk(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y,
-                            int isa);
+                            bool lg, int isa);
 /* Use at most `isa`'s clones (tests run every clone this CPU can); -1: the CPU's best. */
 void sb_be_fz_isa_set(int isa);
 

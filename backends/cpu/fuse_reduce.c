@@ -542,13 +542,13 @@ sb_status sb_be_fz_softmax_shape(const sb_fz_reduce *r, const sb_tensor *leaves,
 
 /* Rows [r0, r1): the group's values into the output, then the softmax of those rows. */
 static void softmax_task(const sb_fz_ctx *fc, char *regs, int64_t r0, int64_t r1, int64_t n,
-                         int isa)
+                         bool lg, int isa)
 {
     size_t es = sb_dtype_size(fc->g->dtype);
     for (int64_t s = r0 * n; s < r1 * n; s += SB_FZ_BLOCK)
         sb_be_fz_block(fc, regs, s, r1 * n - s < SB_FZ_BLOCK ? r1 * n - s : SB_FZ_BLOCK, isa);
     char *y = fc->out + (size_t)(r0 * n) * es;
-    sb_be_fz_softmax_chunk(fc->g->dtype, r1 - r0, n, y, y, isa);
+    sb_be_fz_softmax_chunk(fc->g->dtype, r1 - r0, n, y, y, lg, isa);
 }
 
 void sb_be_fz_softmax_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tensor *out,
@@ -571,6 +571,7 @@ void sb_be_fz_softmax_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_ten
     int64_t per = TASK / n > 0 ? TASK / n : 1, ntask = (rows + per - 1) / per;
     size_t bytes = sb_be_fz_scratch(&r->g);
     int isa = sb_be_fz_isa();
+    bool lg = r->node->op == SB_OP_LOG_SOFTMAX;
     bool par = fc.n >= PAR_MIN && ntask > 1 && nthreads > 1;
 #pragma omp parallel num_threads(nthreads) if (par)
     {
@@ -578,6 +579,7 @@ void sb_be_fz_softmax_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_ten
         char *regs = (char *)scratch + (size_t)t * bytes;
         sb_be_fz_splat(&fc, regs);
         for (int64_t k = ntask * t / nt; k < ntask * (t + 1) / nt; k++)
-            softmax_task(&fc, regs, k * per, (k + 1) * per < rows ? (k + 1) * per : rows, n, isa);
+            softmax_task(&fc, regs, k * per, (k + 1) * per < rows ? (k + 1) * per : rows, n, lg,
+                         isa);
     }
 }

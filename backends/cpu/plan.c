@@ -334,7 +334,7 @@ static void form_gemms(compiler *c)
 
 static bool softmax_fast(const sb_node *v)
 {
-    if (v->op != SB_OP_SOFTMAX) return false;
+    if (v->op != SB_OP_SOFTMAX && v->op != SB_OP_LOG_SOFTMAX) return false;
     sb_dtype dt = v->type.dtype;
     const sb_attrs *a = v->attrs;
     int nd = v->type.ndim;
@@ -1037,7 +1037,9 @@ static sb_status run_softmax(sb_plan *p, step *s)
     sb_tensor y = s->wrote_over == 0 ? sb_be_tensor_ref(&x) : pool_tensor(p, dt, x.ndim, x.shape);
     p->ninplace += s->wrote_over == 0;
     int64_t n = x.ndim ? x.shape[x.ndim - 1] : 1, tot = sb_be_tensor_numel(&x);
-    if (tot > 0) sb_be_fz_softmax_rows(dt, tot / n, n, sb_be_tensor_ptr(&x), sb_be_tensor_ptr(&y));
+    if (tot > 0)
+        (s->node->op == SB_OP_LOG_SOFTMAX ? sb_be_fz_log_softmax_rows : sb_be_fz_softmax_rows)(
+            dt, tot / n, n, sb_be_tensor_ptr(&x), sb_be_tensor_ptr(&y));
     sb_be_tensor_release(&x);
     p->val[s->node->id] = y;
     return SB_OK;

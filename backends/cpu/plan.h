@@ -191,7 +191,9 @@ sb_status sb_be_fz_softmax_shape(const sb_fz_reduce *r, const sb_tensor *leaves,
 void sb_be_fz_softmax_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tensor *out,
                           void *scratch, int nthreads);
 
-/* Row softmax over the last dim of contiguous x [rows, n] into y (float32 or float64). */
+/* Row softmax over the last dim of contiguous x [rows, n] into y (float32 or float64; y may
+ * be x), and log_softmax. */
 void sb_be_fz_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y);
+void sb_be_fz_log_softmax_rows(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y);
 
 #endif

@@ -143,6 +143,8 @@ Test(fuse, reductions_match_reference)
         "sum(exp(a - max(a, axis=1, keepdims=True)), axis=1)", "sum(sqr(d - mean(d)))",
         "softmax(a * 2 + b)", "softmax(tanh(a) - c)", "softmax(d * 0.5 + 1)", "softmax(L * 0.01)",
         "softmax(t * 2, axis=-1)", "softmax(e * 2)", "softmax(r - 1)", "softmax(K * 3 - 1)",
+        "log_softmax(a * 2 + b)", "log_softmax(d)", "log_softmax(L * 0.01)", "log_softmax(q)",
+        "log_softmax(t - 1, axis=2)",
     };
     for (int isa = SB_FZ_ISA_V4; isa >= SB_FZ_ISA_BASE; isa--) { /* every clone the CPU runs */
         sb_be_fz_isa_set(isa);
@@ -241,6 +243,7 @@ Test(fuse, special_values)
     static const char *const exprs[] = {
         "max(a, axis=1)", "min(a, axis=1)", "max(a * 2, axis=0)", "min(a + 1, axis=0)", "max(a)",
         "min(a)", "sum(a, axis=1)", "logsumexp(a, axis=1)", "prod(a, axis=1)", "mean(a, axis=0)",
+        "softmax(a)", "log_softmax(a)", "softmax(a * 2)", "log_softmax(a - 1)",
     };
     env e;
     env_init(&e);
@@ -342,7 +345,7 @@ Test(fuse, compiled_groups_give_the_interpreters_bits)
     static const char *const reds[] = {
         "sum(tanh(a * 2) + exp(-a), axis=1)", "max(sigmoid(a) * 3 - a)",
         "logsumexp(a * 3 - 1, axis=1)", "sum(sqr(a - 0.5), axis=0)", "mean(sqr(a - c), axis=0)",
-        "softmax(a * 3 - 1)",
+        "softmax(a * 3 - 1)", "log_softmax(a * 3 + b)",
     };
     for (size_t k = 0; k < sizeof reds / sizeof reds[0]; k++) {
         sb_node *n = parse(reds[k]);
