@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -366,10 +367,16 @@ static void jobs_forked(void)
     jobs_running = 0;
 }
 
+/* At exit: wait for compiles in flight, at most 30 s (a compiler that hangs does not keep the
+ * process alive). */
 static void jobs_wait(void)
 {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
     pthread_mutex_lock(&jobs_mu);
-    while (jobs_running > 0) pthread_cond_wait(&jobs_cv, &jobs_mu);
+    while (jobs_running > 0)
+        if (pthread_cond_timedwait(&jobs_cv, &jobs_mu, &until) == ETIMEDOUT) break;
     pthread_mutex_unlock(&jobs_mu);
 }
 
