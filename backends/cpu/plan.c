@@ -4,10 +4,12 @@
  * Compiling: (1) topological order of the nodes reachable from the outputs, and each node's
  * region (lazy_regions): the main schedule, or the branch of an ifelse when only that branch
  * needs it; (2) GEMM formation: a 2-D float matmul is a GEMM
- * step, `matmul + bias` (bias a row vector, the matmul read by nobody else) one GEMM with
- * beta = 1 over C pre-filled with the bias rows, `P -/+ c * matmul` (P of the product's shape,
- * c a scalar constant: an SGD update) one GEMM with alpha = -/+c over C pre-filled with P, and
- * `c * matmul` one GEMM with alpha = c; (3) fusion: walking consumers before
+ * step (ST_GEMM running sgemm/dgemm), a matrix-vector one (1-D operand either side) a gemv
+ * step (sgemv/dgemv), an outer product a ger step (sger/dger onto a zeroed result); for all
+ * three, `product + bias` (bias a row vector, the product read by nobody else) is one call with
+ * beta = 1 over C pre-filled with the bias rows, `P -/+ c * product` (P of the product's shape,
+ * c a scalar constant: an SGD update) one call with alpha = -/+c over C pre-filled with P, and
+ * `c * product` one call with alpha = c; (3) fusion: walking consumers before
  * producers, an elementwise node joins its consumers' group when every consumer is in that one
  * group and it has the group's static shape (so nothing is recomputed per element), else it
  * roots a group of its own (never across regions); (4) steps in order, each with the values it
@@ -24,7 +26,6 @@
 #include "backends/backend.h"
 #include "profile.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 enum step_kind { ST_LEAF, ST_FUSED, ST_GEMM, ST_SOFTMAX, ST_KERNEL, ST_IFELSE, ST_REDUCE };
@@ -39,7 +40,9 @@ typedef struct step {
     sb_fz_group fz;      /* ST_FUSED */
     sb_fz_reduce rz;     /* ST_REDUCE, and ST_SOFTMAX when rz.node is set: the step computes its
                             input group too (fuse_reduce.c) */
-    sb_node *mm;         /* ST_GEMM: the matmul (node itself, or the input of the bias add) */
+    sb_node *mm;         /* ST_GEMM: the matmul / outer (node itself, or the input of the bias
+                            add) */
+    int blas;            /* ST_GEMM: BL_GEMM, BL_GEMV or BL_GER (which BLAS call) */
     sb_node *bias;       /* ST_GEMM: folded addend (bias row, or full matrix), or NULL */
     bool full;           /* ST_GEMM: the addend is a full [M, N] matrix */
     double alpha;        /* ST_GEMM: scale of the product */
@@ -128,13 +131,28 @@ static sb_status check_node(const sb_node *n, sb_diag *d)
 }
 
 /* ---- compiling: GEMM formation ------------------------------------------------------------ */
-static bool gemm_ok(const sb_node *n)
+/* The BLAS call an ST_GEMM step makes (its name in prints and profiles). */
+enum { BL_NONE, BL_GEMM, BL_GEMV, BL_GER };
+static const char *const blas_name[] = {"kernel", "gemm", "gemv", "ger"};
+
+/* Which BLAS call computes n: a float32/float64 matmul of two matrices (gemm), of a matrix and
+ * a vector on either side (gemv), an outer product (ger), all operands of n's dtype; BL_NONE
+ * otherwise. */
+static int blas_kind(const sb_node *n)
 {
-    if (n->op != SB_OP_MATMUL) return false;
+    if (n->op != SB_OP_MATMUL && n->op != SB_OP_OUTER) return BL_NONE;
     sb_dtype dt = n->type.dtype;
     const sb_type *a = &n->in[0]->type, *b = &n->in[1]->type;
-    return (dt == SB_DTYPE_F32 || dt == SB_DTYPE_F64) && a->dtype == dt && b->dtype == dt &&
-           a->ndim == 2 && b->ndim == 2;
+    if ((dt != SB_DTYPE_F32 && dt != SB_DTYPE_F64) || a->dtype != dt || b->dtype != dt)
+        return BL_NONE;
+    if (n->op == SB_OP_OUTER) return BL_GER;
+    if (a->ndim == 2 && b->ndim == 2) return BL_GEMM;
+    return (a->ndim == 1 && b->ndim == 2) || (a->ndim == 2 && b->ndim == 1) ? BL_GEMV : BL_NONE;
+}
+
+static bool gemm_ok(const sb_node *n)
+{
+    return blas_kind(n) != BL_NONE;
 }
 
 /* If n = matmul + bias (either order) with the matmul foldable, return the matmul and set
@@ -144,7 +162,9 @@ static sb_node *bias_fold(const sb_node *n, const int32_t *users, sb_node **bias
     if (n->op != SB_OP_ADD || n->type.ndim != 2) return NULL;
     for (int k = 0; k < 2; k++) {
         sb_node *m = n->in[k], *b = n->in[1 - k];
-        if (!gemm_ok(m) || users[m->id] != 1 || b->type.dtype != n->type.dtype) continue;
+        if (!gemm_ok(m) || m->type.ndim != 2 || users[m->id] != 1 ||
+            b->type.dtype != n->type.dtype)
+            continue;
         int64_t cols = m->type.dims[1];
         bool row = (b->type.ndim == 1 && b->type.dims[0] == cols) ||
                    (b->type.ndim == 2 && b->type.dims[0] == 1 && b->type.dims[1] == cols);
@@ -171,28 +191,31 @@ static sb_node *scaled_mm(const sb_node *t, const int32_t *users, const uint8_t 
     for (int k = 0; k < 2; k++) {
         sb_node *m = t->in[k], *c = t->in[1 - k];
         if (!gemm_ok(m) || !scalar_const(c) || users[m->id] != 1 || is_out[m->id]) continue;
-        if (m->type.dtype != t->type.dtype || m->type.ndim != 2) continue;
+        if (m->type.dtype != t->type.dtype || m->type.ndim != t->type.ndim) continue;
         *alpha = sb_array_get_f64(c->value, 0);
         return m;
     }
     return NULL;
 }
 
-/* If n = P - c * matmul, P + c * matmul or c * matmul + P (P a matrix of the product's known
- * static shape and dtype), return the matmul, set *acc = P and *alpha = -c / c; *t receives
- * the scaled product node (folded too). */
+/* If n = P - c * matmul, P + c * matmul or c * matmul + P (P of the product's known static
+ * shape and dtype; the product a matmul, a matrix-vector product or an outer product), return
+ * the product, set *acc = P and *alpha = -c / c; *t receives the scaled product node (folded
+ * too). */
 static sb_node *acc_fold(const sb_node *n, const int32_t *users, const uint8_t *is_out,
                          sb_node **acc, double *alpha, sb_node **t)
 {
-    if ((n->op != SB_OP_ADD && n->op != SB_OP_SUB) || n->type.ndim != 2) return NULL;
+    if (n->op != SB_OP_ADD && n->op != SB_OP_SUB) return NULL;
     for (int k = 0; k < 2; k++) {
         if (n->op == SB_OP_SUB && k == 0) continue; /* only P - product */
         sb_node *prod = n->in[k], *P = n->in[1 - k];
         if (users[prod->id] != 1 || is_out[prod->id]) continue;
         sb_node *m = scaled_mm(prod, users, is_out, alpha);
-        if (!m || P->type.dtype != n->type.dtype || P->type.ndim != 2) continue;
+        int nd = m ? m->type.ndim : 0;
+        if (!m || P->type.dtype != n->type.dtype || P->type.ndim != nd || n->type.ndim != nd)
+            continue;
         bool same = true;
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < nd; i++)
             same &= m->type.dims[i] >= 0 && P->type.dims[i] == m->type.dims[i];
         if (!same) continue;
         if (n->op == SB_OP_SUB) *alpha = -*alpha;
@@ -368,6 +391,7 @@ static void make_step(compiler *c, int i, const int32_t *group, step *s)
     } else if (c->mm_of[v->id] || gemm_ok(v)) {
         s->kind = ST_GEMM;
         s->mm = c->mm_of[v->id] ? c->mm_of[v->id] : v;
+        s->blas = blas_kind(s->mm);
         s->bias = c->bias_of[v->id];
         s->full = c->full_of[v->id];
         s->alpha = c->mm_of[v->id] ? c->alpha_of[v->id] : 1;
@@ -923,90 +947,92 @@ static sb_status run_fused(sb_plan *p, step *s, sb_diag *d)
     return SB_OK;
 }
 
-/* How t is laid out as a matrix for BLAS: row-major (NoTrans, ld = row stride) or column-major
- * (Trans, ld = column stride); false when it is neither. */
-static bool blas_layout(const sb_tensor *t, bool *trans, int *ld)
+/* The shape (nd, shape[0..nd)) of BLAS step s's result from the values it reads: [M, N] for a
+ * gemm or ger, [M] for a gemv. Fills d when the operands, or the addend, do not fit. */
+static sb_status blas_shape(const sb_plan *p, const step *s, int *nd, int64_t *shape, sb_diag *d)
 {
-    int64_t r = t->shape[0], c = t->shape[1];
-    if ((t->strides[1] == 1 || c <= 1) && (t->strides[0] >= (c > 1 ? c : 1) || r <= 1)) {
-        *trans = false;
-        *ld = (int)(r <= 1 ? (c > 1 ? c : 1) : t->strides[0]);
-        return true;
+    const sb_tensor *A = &p->val[s->mm->in[0]->id], *B = &p->val[s->mm->in[1]->id];
+    int64_t kl = 0, kr = 0; /* the core dimension, left and right */
+    *nd = s->blas == BL_GEMV ? 1 : 2;
+    if (s->blas == BL_GER) {
+        shape[0] = sb_be_tensor_numel(A), shape[1] = sb_be_tensor_numel(B);
+    } else if (s->blas == BL_GEMV) {
+        shape[0] = A->ndim == 2 ? A->shape[0] : B->shape[1];
+        kl = A->shape[A->ndim - 1], kr = B->shape[0];
+    } else {
+        shape[0] = A->shape[0], shape[1] = B->shape[1];
+        kl = A->shape[1], kr = B->shape[0];
     }
-    if ((t->strides[0] == 1 || r <= 1) && (t->strides[1] >= (r > 1 ? r : 1) || c <= 1)) {
-        *trans = true;
-        *ld = (int)(c <= 1 ? (r > 1 ? r : 1) : t->strides[1]);
-        return true;
-    }
-    return false;
+    if (kl != kr)
+        return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                           "matmul: mismatch in core dimension: %lld (left) vs %lld (right)",
+                           (long long)kl, (long long)kr);
+    if (!s->bias) return SB_OK;
+    const sb_tensor *v = &p->val[s->bias->id];
+    bool ok = s->full ? v->ndim == *nd : sb_be_tensor_numel(v) == shape[*nd - 1];
+    for (int i = 0; s->full && ok && i < *nd; i++) ok = v->shape[i] == shape[i];
+    char dims[64];
+    if (*nd == 2)
+        snprintf(dims, sizeof dims, "[%lld, %lld]", (long long)shape[0], (long long)shape[1]);
+    else
+        snprintf(dims, sizeof dims, "[%lld]", (long long)shape[0]);
+    if (!ok)
+        return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "%s: operand of %lld elements for a %s "
+                           "product", sb_op_get((sb_op)s->node->op)->name,
+                           (long long)sb_be_tensor_numel(v), dims);
+    return SB_OK;
 }
 
-/* C = A @ B (+ bias rows) with one sgemm/dgemm call. */
+/* Fill C (contiguous, nd dims) before the BLAS call accumulates onto it: with the addend P
+ * (nothing to copy when C is P itself: an in-place update), the bias row repeated, or zeros
+ * when `zero` (a ger, or an empty core dimension: BLAS then leaves C untouched). */
+static void blas_prefill(const sb_plan *p, const step *s, const sb_tensor *C, bool zero)
+{
+    sb_dtype dt = C->dtype;
+    int64_t tot = sb_be_tensor_numel(C), row = C->shape[C->ndim - 1];
+    size_t es = sb_dtype_size(dt);
+    char *c = sb_be_tensor_ptr(C);
+    if (!s->bias) {
+        if (zero && tot > 0) memset(c, 0, (size_t)tot * es);
+        return;
+    }
+    sb_tensor add = sb_be_tensor_as(&p->val[s->bias->id], dt);
+    const char *a = sb_be_tensor_ptr(&add);
+    if (s->full && c != a && tot > 0)
+        memcpy(c, a, (size_t)tot * es);
+    else if (!s->full)
+        for (int64_t i = 0; row > 0 && i < tot / row; i++)
+            memcpy(c + (size_t)(i * row) * es, a, (size_t)row * es);
+    sb_be_tensor_release(&add);
+}
+
+/* A BLAS step: C = alpha * product (+ bias rows / + P) with one gemm, gemv or ger call, into a
+ * pool buffer or the bound array of its in-place target. */
 static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
 {
-    sb_tensor A = sb_be_tensor_ref(&p->val[s->mm->in[0]->id]);
-    sb_tensor B = sb_be_tensor_ref(&p->val[s->mm->in[1]->id]);
     sb_dtype dt = s->node->type.dtype;
-    bool ta, tb;
-    int lda, ldb;
-    for (int k = 0; k < 2; k++) {
-        sb_tensor *t = k ? &B : &A;
-        if (!blas_layout(t, k ? &tb : &ta, k ? &ldb : &lda)) {
-            sb_tensor c = sb_be_tensor_as(t, dt);
-            sb_be_tensor_release(t);
-            *t = c;
-            blas_layout(t, k ? &tb : &ta, k ? &ldb : &lda);
-        }
-    }
-    int64_t M = A.shape[0], K = A.shape[1], N = B.shape[1];
-    sb_status st = SB_OK;
-    if (B.shape[0] != K)
-        st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
-                         "matmul: mismatch in core dimension: %lld (left) vs %lld (right)",
-                         (long long)K, (long long)B.shape[0]);
-    sb_tensor add = {0}; /* the addend, contiguous */
-    if (!st && s->bias) {
-        const sb_tensor *v = &p->val[s->bias->id];
-        add = sb_be_tensor_as(v, dt);
-        bool ok = s->full ? v->ndim == 2 && v->shape[0] == M && v->shape[1] == N
-                          : sb_be_tensor_numel(v) == N;
-        if (!ok)
-            st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
-                             "%s: operand of %lld elements for a [%lld, %lld] product",
-                             sb_op_get((sb_op)s->node->op)->name,
-                             (long long)sb_be_tensor_numel(v), (long long)M, (long long)N);
-    }
-    const sb_tensor *bias = add.buf ? &add : NULL;
-    if (!st) {
-        int64_t shape[2] = {M, N};
-        sb_tensor C;
-        st = step_out(p, s, dt, 2, shape, &C, d);
-        size_t es = sb_dtype_size(dt), row = (size_t)N * es;
-        char *c = st ? NULL : sb_be_tensor_ptr(&C);
-        if (st) {
-            /* the in-place target does not fit */
-        } else if (bias && s->full) {
-            if (c != (char *)sb_be_tensor_ptr(bias)) /* updating P in place: nothing to copy */
-                memcpy(c, sb_be_tensor_ptr(bias), (size_t)M * row);
-        } else if (bias)
-            for (int64_t i = 0; i < M; i++) memcpy(c + (size_t)i * row, sb_be_tensor_ptr(bias), row);
-        else if (K == 0 && M * N > 0)
-            memset(c, 0, (size_t)M * row);
-        if (!st && M > 0 && N > 0 && K > 0) {
-            enum CBLAS_TRANSPOSE a = ta ? CblasTrans : CblasNoTrans, b = tb ? CblasTrans : CblasNoTrans;
-            if (dt == SB_DTYPE_F32)
-                cblas_sgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, (float)s->alpha, sb_be_tensor_ptr(&A),
-                            lda, sb_be_tensor_ptr(&B), ldb, bias ? 1.0f : 0.0f, (float *)c, (int)N);
-            else
-                cblas_dgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, s->alpha, sb_be_tensor_ptr(&A),
-                            lda, sb_be_tensor_ptr(&B), ldb, bias ? 1.0 : 0.0, (double *)c, (int)N);
-        }
-        if (!st) p->val[s->node->id] = C;
-    }
-    sb_be_tensor_release(&add);
-    sb_be_tensor_release(&A);
-    sb_be_tensor_release(&B);
-    return st;
+    const sb_tensor *A = &p->val[s->mm->in[0]->id], *B = &p->val[s->mm->in[1]->id];
+    int nd;
+    int64_t shape[2];
+    sb_tensor C;
+    sb_status st = blas_shape(p, s, &nd, shape, d);
+    if (!st) st = step_out(p, s, dt, nd, shape, &C, d);
+    if (st) return st;
+    int64_t K = s->blas == BL_GER ? 1 : A->shape[A->ndim - 1];
+    /* (gemv: y is not read at beta 0, but some OpenBLAS versions scale it: NaN * 0) */
+    blas_prefill(p, s, &C, s->blas != BL_GEMM || K == 0);
+    double beta = s->bias ? 1 : 0;
+    void *c = sb_be_tensor_ptr(&C);
+    if (s->blas == BL_GER)
+        sb_be_blas_ger(dt, s->alpha, A, B, c);
+    else if (s->blas == BL_GEMV && A->ndim == 2)
+        sb_be_blas_gemv(dt, s->alpha, beta, A, B, false, c);
+    else if (s->blas == BL_GEMV)
+        sb_be_blas_gemv(dt, s->alpha, beta, B, A, true, c);
+    else
+        sb_be_blas_gemm(dt, s->alpha, beta, A, B, c);
+    p->val[s->node->id] = C;
+    return SB_OK;
 }
 
 /* A reduction fused with its input group, into a pool buffer. */
@@ -1154,11 +1180,12 @@ static void keep_outputs(sb_plan *p)
 
 /* ---- profiling (core/profile.h) ---------------------------------------------------------- */
 /* What the profiler calls step s: its op, "fused{op,op,...}" (members in order; a fused
- * reduction ends with its reduction), "gemm". Only a fused step is formatted (into buf). */
+ * reduction ends with its reduction), "gemm", "gemv" or "ger". Only a fused step is formatted
+ * (into buf). */
 static const char *step_label(const step *s, char *buf, size_t cap)
 {
     const sb_fz_group *g = s->kind == ST_FUSED ? &s->fz : s->rz.node ? &s->rz.g : NULL;
-    if (s->kind == ST_GEMM) return "gemm";
+    if (s->kind == ST_GEMM) return blas_name[s->blas];
     if (!g || g->ninstr == 0) return sb_op_get((sb_op)s->node->op)->name;
     size_t k = (size_t)snprintf(buf, cap, "fused{");
     for (int i = 0; i < g->ninstr && k + 24 < cap; i++)
@@ -1244,16 +1271,12 @@ static sb_status check_writers(sb_plan *p, int w, sb_diag *d)
             for (int k = 0; k < s->fz.nleaf; k++) lv[k] = p->val[s->fz.leaf[k]->id];
             st = sb_be_fz_shape(&s->fz, lv, &nd, shape, d);
         } else if (s->kind == ST_GEMM) {
-            const sb_tensor *A = &p->val[s->mm->in[0]->id], *B = &p->val[s->mm->in[1]->id];
-            const sb_tensor *c = s->bias ? &p->val[s->bias->id] : NULL;
-            nd = 2, shape[0] = A->shape[0], shape[1] = B->shape[1];
-            bool ok = B->shape[0] == A->shape[1];
-            if (ok && c)
-                ok = s->full ? c->ndim == 2 && c->shape[0] == shape[0] && c->shape[1] == shape[1]
-                             : sb_be_tensor_numel(c) == shape[1];
-            if (!ok) st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
-                                      "in-place update of '%s': the operands of its product do "
-                                      "not fit", s->into->name);
+            sb_diag scratch;
+            sb_diag_clear(&scratch);
+            if (blas_shape(p, s, &nd, shape, &scratch))
+                st = sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0,
+                                 "in-place update of '%s': the operands of its product do not fit",
+                                 s->into->name);
         } else {
             continue; /* no other kind writes in place */
         }
@@ -1427,7 +1450,9 @@ void sb_be_plan_stats(const sb_plan *p, sb_plan_stats *s)
         } else if (st->rz.node) {
             s->njit += st->rz.g.jit_blk != NULL; /* its group's blocks compiled (fusejit.c) */
         }
-        s->ngemm += st->kind == ST_GEMM;
+        s->ngemm += st->kind == ST_GEMM && st->blas == BL_GEMM;
+        s->ngemv += st->kind == ST_GEMM && st->blas == BL_GEMV;
+        s->nger += st->kind == ST_GEMM && st->blas == BL_GER;
         s->nbias += st->kind == ST_GEMM && st->bias;
         s->nsoftmax += st->kind == ST_SOFTMAX;
         s->nreduce += st->kind == ST_REDUCE;
@@ -1448,7 +1473,8 @@ static void print_range(const sb_plan *p, int lo, int hi, int depth, FILE *f)
     for (int i = lo; i < hi; i = step_next(p, i)) {
         const step *s = &p->steps[i];
         if (s->kind == ST_LEAF) continue;
-        fprintf(f, "%3d %*s%-7s %%%u %s", i, 2 * depth, "", kind_name[s->kind], s->node->id,
+        const char *kind = s->kind == ST_GEMM ? blas_name[s->blas] : kind_name[s->kind];
+        fprintf(f, "%3d %*s%-7s %%%u %s", i, 2 * depth, "", kind, s->node->id,
                 sb_op_get((sb_op)s->node->op)->name);
         for (int k = 0; s->kind == ST_FUSED && k < s->fz.ninstr; k++)
             fprintf(f, "%s%s", k ? " " : " [", sb_op_get((sb_op)s->fz.instr[k].op)->name);

@@ -8,7 +8,8 @@
  *
  * Steps: leaves (bindings and constants are read in place), fused elementwise groups (fuse.c:
  * one pass over memory, vectorized math, OpenMP over blocks), GEMM (OpenBLAS sgemm/dgemm with a
- * following bias add folded into beta = 1, transposed operands passed as transposes), row
+ * following bias add folded into beta = 1, transposed operands passed as transposes; gemv for
+ * a matrix times a vector, ger for an outer product, with the same folds), row
  * softmax (vectorized), and every other op through the reference evaluator's kernels
  * (sb_be_cpu_kernel), whose results come from the pool too. ifelse is lazy: each branch is a
  * sub-schedule of the steps only it needs, run when taken. Values die after their last consumer
@@ -48,7 +49,8 @@ typedef struct sb_plan_stats {
     int nfused;         /* fused elementwise groups */
     int nfused_nodes;   /* elementwise nodes inside them */
     int njit;           /* groups compiled to C at run time (fusejit.c) */
-    int ngemm, nbias;   /* GEMM steps, bias adds folded into them */
+    int ngemm, nbias;   /* GEMM steps; bias adds / accumulations folded into any BLAS step */
+    int ngemv, nger;    /* matrix-vector (sgemv/dgemv) and outer-product (sger/dger) steps */
     int nsoftmax;       /* row-softmax steps */
     int nreduce;        /* reductions fused with their elementwise input (fuse_reduce.c) */
     int nkernel;        /* steps run by the reference kernels */

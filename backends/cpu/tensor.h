@@ -126,4 +126,16 @@ sb_status sb_be_k_subtensor(const sb_be_call *c, sb_tensor *out);  /* index.c */
 sb_status sb_be_k_set_subtensor(const sb_be_call *c, sb_tensor *out);
 sb_status sb_be_k_plugin(const sb_be_call *c, sb_tensor *out);      /* plugin_kernel.c */
 
+/* BLAS calls on strided float32/float64 operands of dtype dt (blas.c; plan.c's GEMM steps).
+ * Matrices laid out row- or column-major (a transposed view) are passed as they lie, with a
+ * transpose flag, other layouts as contiguous copies; 1-D vectors with a positive stride keep
+ * it. The destination is contiguous. gemm: C[M, N] = alpha * A @ B + beta * C. gemv: y[M] =
+ * alpha * A @ x + beta * y, or alpha * x @ A + beta * y when vec_left. ger: C[M, N] += alpha *
+ * a b^T (a, b flattened). Empty operands skip the call (C / y left as they are). */
+void sb_be_blas_gemm(sb_dtype dt, double alpha, double beta, const sb_tensor *A,
+                     const sb_tensor *B, void *C);
+void sb_be_blas_gemv(sb_dtype dt, double alpha, double beta, const sb_tensor *A,
+                     const sb_tensor *x, bool vec_left, void *y);
+void sb_be_blas_ger(sb_dtype dt, double alpha, const sb_tensor *a, const sb_tensor *b, void *C);
+
 #endif

@@ -35,6 +35,8 @@ static const char *const VARS[][2] = {
     {"x", "float32[4, 6]"}, {"y", "float32[4, 6]"}, {"z", "float32[6]"}, {"s", "float32[]"},
     {"c", "float32[4, 1]"}, {"w", "float32[6, 5]"}, {"b", "float32[5]"}, {"u", "float32[1, 5]"},
     {"d", "float64[4, 6]"}, {"i", "int64[4]"}, {"m", "float32[4, 5]"}, {"q", "float32[5, 5]"},
+    {"v", "float32[4]"}, {"dz", "float64[6]"}, {"ev", "float32[0]"}, {"ew", "float32[0, 5]"},
+    {"one", "float32[1]"}, {"row", "float32[1, 6]"},
 };
 #define NVARS ((int)(sizeof VARS / sizeof VARS[0]))
 
@@ -183,6 +185,174 @@ Test(plan, gemm_formation)
         check_outputs("update", 1, &u[k], &e, p);
         sb_be_plan_free(p);
     }
+    env_free(&e);
+}
+
+/* Matrix-vector products become one gemv step and outer products one ger step (transposed
+ * views passed as transposes, strided vectors with their increment, biases / accumulations /
+ * scales folded), checked against the float64 reference, float32 and float64, with empty and
+ * size-1 dims. */
+Test(plan, gemv_and_ger_formation)
+{
+    static const struct {
+        const char *expr;
+        int ngemv, nger, nbias, nsteps; /* nsteps -1: not checked (views are kernel steps) */
+    } cases[] = {
+        {"x @ z", 1, 0, 0, 1}, {"v @ x", 1, 0, 0, 1}, {"x.T @ v", 1, 0, 0, -1},
+        {"z @ x.T", 1, 0, 0, -1}, {"x @ z + v", 1, 0, 1, 1}, {"v + x @ z", 1, 0, 1, 1},
+        {"2 * (x @ z)", 1, 0, 0, 1}, {"(z @ w) * 0.5", 1, 0, 0, 1},
+        {"v - 0.1 * (x @ z)", 1, 0, 1, 1}, {"b + 3 * (z @ w)", 1, 0, 1, 1},
+        {"tanh(z @ w + b)", 1, 0, 1, 2}, {"x[:, 1] @ x", 1, 0, 0, 2}, {"x @ x[1]", 1, 0, 0, 2},
+        {"x @ z[::-1]", 1, 0, 0, 2}, {"d @ dz", 1, 0, 0, 1}, {"dz @ d.T + d[0, 0:4]", 1, 0, 1, -1},
+        {"outer(v, z)", 0, 1, 0, 1}, {"w - 0.1 * outer(z, b)", 0, 1, 1, 1},
+        {"outer(z, b) * 3 + w", 0, 1, 1, 1}, {"3 * outer(v, b)", 0, 1, 0, 1},
+        {"outer(v, b) + b", 0, 1, 1, 1}, {"outer(x, b)", 0, 1, 0, 1}, {"outer(x.T, b)", 0, 1, 0, 2},
+        {"outer(dz, d[1])", 0, 1, 0, 2}, {"ev @ ew", 1, 0, 0, 1}, {"ev @ ew + b", 1, 0, 1, 1},
+        {"ew @ b", 1, 0, 0, 1}, {"outer(ev, b)", 0, 1, 0, 1}, {"outer(ev, b) + b", 0, 1, 1, 1},
+        {"one @ row", 1, 0, 0, 1}, {"row @ z", 1, 0, 0, 1}, {"row.T @ one", 1, 0, 0, 2},
+        {"outer(one, z)", 0, 1, 0, 1}, {"x @ w", 0, 0, 0, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        teardown();
+        setup();
+        env e;
+        env_init(&e);
+        sb_node *n = parse(cases[k].expr);
+        sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
+        cr_assert_not_null(p, "%s: %s", cases[k].expr, D.msg);
+        sb_plan_stats st;
+        sb_be_plan_stats(p, &st);
+        cr_assert_eq(st.ngemv, cases[k].ngemv, "%s: %d gemv", cases[k].expr, st.ngemv);
+        cr_assert_eq(st.nger, cases[k].nger, "%s: %d ger", cases[k].expr, st.nger);
+        cr_assert_eq(st.ngemm, cases[k].ngemv + cases[k].nger ? 0 : 1, "%s", cases[k].expr);
+        cr_assert_eq(st.nbias, cases[k].nbias, "%s: %d folded", cases[k].expr, st.nbias);
+        if (cases[k].nsteps >= 0)
+            cr_assert_eq(st.nsteps, cases[k].nsteps, "%s: %d steps", cases[k].expr, st.nsteps);
+        for (int r = 0; r < 2; r++) check_outputs(cases[k].expr, 1, &n, &e, p);
+        sb_be_plan_free(p);
+        env_free(&e);
+    }
+}
+
+/* A product read twice, an output matmul, an integer or mixed-dtype product, a vector dot are
+ * not gemv / ger steps; a core-dimension mismatch at run time is an error. */
+Test(plan, gemv_not_formed)
+{
+    env e;
+    env_init(&e);
+    const char *texts[] = {"tanh(x @ z) + (x @ z)", "z @ z", "i @ cast(x * 4, 'int64')",
+                           "d @ z"};
+    for (int k = 0; k < 4; k++) {
+        sb_node *n = parse(texts[k]);
+        sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
+        cr_assert_not_null(p, "%s: %s", texts[k], D.msg);
+        sb_plan_stats st;
+        sb_be_plan_stats(p, &st);
+        cr_assert_eq(st.ngemv, k == 0 ? 1 : 0, "%s", texts[k]);
+        cr_assert_eq(st.nbias, 0, "%s", texts[k]);
+        check_outputs(texts[k], 1, &n, &e, p);
+        sb_be_plan_free(p);
+    }
+    /* the two outputs: the product is computed once, not folded into the addition */
+    sb_node *two[2] = {parse("x @ z"), parse("x @ z + v")};
+    sb_plan *p = sb_be_plan_compile(C, 2, two, &D);
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.ngemv, 1);
+    cr_assert_eq(st.nbias, 0);
+    check_outputs("two", 2, two, &e, p);
+    sb_be_plan_free(p);
+    /* unknown dims: the mismatch is found when running */
+    sb_type t;
+    cr_assert_eq(sb_type_parse("float32[?]", &t, NULL), SB_OK);
+    sb_node *a = sb_input(C, "a", &t), *n = sb_apply2(C, SB_OP_MATMUL, parse("x"), a, &D);
+    cr_assert_not_null(n, "%s", D.msg);
+    p = sb_be_plan_compile(C, 1, &n, &D);
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.ngemv, 1);
+    int64_t five = 5;
+    sb_array *av = sb_array_new(SB_DTYPE_F32, 1, &five);
+    memset(av->data, 0, 5 * sizeof(float));
+    sb_binding bind[2] = {{"x", e.val[0]}, {"a", av}};
+    sb_diag_clear(&D);
+    cr_assert_eq(sb_be_plan_run(p, 2, bind, NULL, &D), SB_ERR_VALUE);
+    cr_assert(strstr(D.msg, "core dimension"), "%s", D.msg);
+    sb_be_plan_free(p);
+    sb_array_free(av);
+    env_free(&e);
+}
+
+/* SGD-like updates written into the bound arrays: w - 0.1 * outer(z, b) as one ger onto w
+ * itself, b - 0.5 * (z @ w) as one gemv onto b; the values match the reference computed from
+ * the state before the run; a product that reads its target is refused. Print and profile name
+ * the steps "ger" and "gemv". */
+Test(plan, gemv_ger_inplace_updates)
+{
+    env e;
+    env_init(&e);
+    sb_node *n[2] = {parse("w - 0.1 * outer(z, b)"), parse("b - 0.5 * (z @ w)")};
+    sb_plan *p = sb_be_plan_compile(C, 2, n, &D);
+    cr_assert_not_null(p, "%s", D.msg);
+    cr_assert_eq(sb_be_plan_update_inplace(p, 0, parse("w"), &D), SB_OK, "%s", D.msg);
+    cr_assert_eq(sb_be_plan_update_inplace(p, 1, parse("b"), &D), SB_ERR_UNSUPPORTED,
+                 "the gemv reads w, which the ger writes before");
+    sb_plan_stats st;
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.nger, 1);
+    cr_assert_eq(st.ngemv, 1);
+    cr_assert_eq(st.nsteps, 2);
+    for (int r = 0; r < 3; r++) {
+        sb_array *want[2];
+        cr_assert_eq(sb_eval(C, 2, n, NVARS, e.bind, true, want, &D), SB_OK);
+        sb_profile_reset();
+        sb_profile_enable(true);
+        cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK, "%s", D.msg);
+        sb_profile_enable(false);
+        const sb_array *now[2] = {e.val[5], sb_be_plan_output(p, 1)}; /* w, then the gemv */
+        for (int k = 0; k < 2; k++)
+            for (int64_t j = 0; j < sb_array_numel(want[k]); j++) {
+                double g = sb_array_get_f64(now[k], j), w = sb_array_get_f64(want[k], j);
+                cr_assert(fabs(g - w) <= 1e-5 + 1e-5 * fabs(w), "run %d output %d [%lld]: %g vs %g",
+                          r, k, (long long)j, g, w);
+            }
+        cr_assert_eq(sb_be_plan_output(p, 0)->data, e.val[5]->data, "output 0 is w itself");
+        for (int k = 0; k < 2; k++) sb_array_free(want[k]);
+    }
+    sb_profile_summary *ps = sb_profile_summarize();
+    bool gemv = false, ger = false;
+    for (int i = 0; i < ps->nops; i++) {
+        gemv |= !strcmp(ps->ops[i].op, "gemv");
+        ger |= !strcmp(ps->ops[i].op, "ger");
+    }
+    cr_assert(gemv && ger, "the profile names the steps gemv and ger");
+    sb_profile_summary_free(ps);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    sb_be_plan_print(p, f);
+    fclose(f);
+    cr_assert(strstr(text, "gemv") && strstr(text, "ger ") && strstr(text, "alpha=-0.1 +acc"),
+              "%s", text);
+    free(text);
+    sb_be_plan_free(p);
+    /* the gemv alone in place into b (its product reads w, not b) */
+    sb_node *u = parse("b - 0.5 * (z @ w)");
+    p = sb_be_plan_compile(C, 1, &u, &D);
+    cr_assert_eq(sb_be_plan_update_inplace(p, 0, parse("b"), &D), SB_OK, "%s", D.msg);
+    sb_array *want;
+    cr_assert_eq(sb_eval(C, 1, &u, NVARS, e.bind, true, &want, &D), SB_OK);
+    cr_assert_eq(sb_be_plan_run(p, NVARS, e.bind, NULL, &D), SB_OK, "%s", D.msg);
+    for (int64_t j = 0; j < 5; j++)
+        cr_assert_float_eq(sb_array_get_f64(e.val[6], j), sb_array_get_f64(want, j), 1e-5);
+    sb_array_free(want);
+    sb_be_plan_free(p);
+    /* refused: the outer product reads its target (through a view) */
+    sb_node *r = parse("q - 0.1 * outer(q[0], b)");
+    p = sb_be_plan_compile(C, 1, &r, &D);
+    sb_diag_clear(&D);
+    cr_assert_eq(sb_be_plan_update_inplace(p, 0, parse("q"), &D), SB_ERR_UNSUPPORTED);
+    check_outputs("refused", 1, &r, &e, p);
+    sb_be_plan_free(p);
     env_free(&e);
 }
 
