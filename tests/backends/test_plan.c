@@ -229,6 +229,12 @@ Test(plan, gemv_and_ger_formation)
         if (cases[k].nsteps >= 0)
             cr_assert_eq(st.nsteps, cases[k].nsteps, "%s: %d steps", cases[k].expr, st.nsteps);
         for (int r = 0; r < 2; r++) check_outputs(cases[k].expr, 1, &n, &e, p);
+        sb_plan_stats again;
+        sb_be_plan_stats(p, &st);
+        check_outputs(cases[k].expr, 1, &n, &e, p);
+        sb_be_plan_stats(p, &again);
+        cr_assert_eq(again.pool_allocs, st.pool_allocs, "%s: a steady run allocates nothing",
+                     cases[k].expr);
         sb_be_plan_free(p);
         env_free(&e);
     }
@@ -334,6 +340,23 @@ Test(plan, gemv_ger_inplace_updates)
     cr_assert(strstr(text, "gemv") && strstr(text, "ger ") && strstr(text, "alpha=-0.1 +acc"),
               "%s", text);
     free(text);
+    /* describe: each BLAS step is one GEMM cluster with its folded nodes; the ger writes w */
+    int nn = (int)sb_ctx_node_count(C);
+    int *kernel = calloc((size_t)nn, sizeof *kernel);
+    unsigned *marks = calloc((size_t)nn, sizeof *marks);
+    uint32_t *over = calloc((size_t)nn, sizeof *over);
+    sb_be_plan_describe(p, nn, kernel, marks, over);
+    sb_node *outer = parse("outer(z, b)"), *mv = parse("z @ w");
+    cr_assert(marks[outer->id] & SB_BE_MARK_GEMM);
+    cr_assert(marks[mv->id] & SB_BE_MARK_GEMM);
+    cr_assert_eq(kernel[outer->id], kernel[n[0]->id], "the update and its outer product");
+    cr_assert_eq(kernel[mv->id], kernel[n[1]->id], "the update and its gemv");
+    cr_assert_neq(kernel[mv->id], kernel[outer->id]);
+    cr_assert(marks[n[0]->id] & SB_BE_MARK_INPLACE);
+    cr_assert_eq(over[n[0]->id], parse("w")->id + 1);
+    free(kernel);
+    free(marks);
+    free(over);
     sb_be_plan_free(p);
     /* the gemv alone in place into b (its product reads w, not b) */
     sb_node *u = parse("b - 0.5 * (z @ w)");
