@@ -983,6 +983,22 @@ static sb_status blas_shape(const sb_plan *p, const step *s, int *nd, int64_t *s
     return SB_OK;
 }
 
+/* dst[0..bytes) = src[0..bytes) (zeros when src is NULL), in 1 MiB chunks over nthreads
+ * OpenMP threads when it is large (a single thread does not reach the memory bandwidth). */
+static void par_copy(char *dst, const char *src, size_t bytes, int nthreads)
+{
+    const size_t chunk = (size_t)1 << 20;
+    int64_t n = (int64_t)((bytes + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (n > 1 && nthreads > 1)
+    for (int64_t i = 0; i < n; i++) {
+        size_t off = (size_t)i * chunk, len = bytes - off < chunk ? bytes - off : chunk;
+        if (src)
+            memcpy(dst + off, src + off, len);
+        else
+            memset(dst + off, 0, len);
+    }
+}
+
 /* Fill C (contiguous, nd dims) before the BLAS call accumulates onto it: with the addend P
  * (nothing to copy when C is P itself: an in-place update), the bias row repeated, or zeros
  * when `zero` (a ger, or an empty core dimension: BLAS then leaves C untouched). */
@@ -993,13 +1009,13 @@ static void blas_prefill(const sb_plan *p, const step *s, const sb_tensor *C, bo
     size_t es = sb_dtype_size(dt);
     char *c = sb_be_tensor_ptr(C);
     if (!s->bias) {
-        if (zero && tot > 0) memset(c, 0, (size_t)tot * es);
+        if (zero && tot > 0) par_copy(c, NULL, (size_t)tot * es, p->nthreads);
         return;
     }
     sb_tensor add = sb_be_tensor_as(&p->val[s->bias->id], dt);
     const char *a = sb_be_tensor_ptr(&add);
     if (s->full && c != a && tot > 0)
-        memcpy(c, a, (size_t)tot * es);
+        par_copy(c, a, (size_t)tot * es, p->nthreads);
     else if (!s->full)
         for (int64_t i = 0; row > 0 && i < tot / row; i++)
             memcpy(c + (size_t)(i * row) * es, a, (size_t)row * es);
