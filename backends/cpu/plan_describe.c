@@ -2,6 +2,7 @@
  * which nodes each step computes or overwrites (drawings, pass reports). */
 #include "plan_impl.h"
 
+/* Step kinds' names in printed schedules (by enum step_kind). */
 static const char *const kind_name[] = {"leaf", "fused", "gemm", "softmax", "kernel", "ifelse",
                                         "reduce"};
 
