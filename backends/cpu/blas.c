@@ -188,7 +188,16 @@ static void vector_arg(sb_tensor *t, sb_dtype dt, int *inc)
     *t = c;
 }
 
-/* C[M, N] = alpha * A @ B + beta * C with one sgemm/dgemm (transposed views as transposes). */
+/* SB_SKINNY=0 sends every float32 product to OpenBLAS (for comparisons). */
+static bool skinny_off(void)
+{
+    static int off = -1;
+    if (off < 0) off = getenv("SB_SKINNY") && !strcmp(getenv("SB_SKINNY"), "0");
+    return off;
+}
+
+/* C[M, N] = alpha * A @ B + beta * C with one sgemm/dgemm (transposed views as transposes), or
+ * skinny.c's loops for float32 products with N or K at most 16. */
 void sb_be_blas_gemm(sb_dtype dt, double alpha, double beta, const sb_tensor *A0,
                      const sb_tensor *B0, void *C)
 {
@@ -199,7 +208,11 @@ void sb_be_blas_gemm(sb_dtype dt, double alpha, double beta, const sb_tensor *A0
     matrix_arg(&B, dt, &tb, &ldb);
     int64_t M = A.shape[0], K = A.shape[1], N = B.shape[1];
     enum CBLAS_TRANSPOSE a = ta ? CblasTrans : CblasNoTrans, b = tb ? CblasTrans : CblasNoTrans;
-    if (M > 0 && N > 0 && K > 0 && dt == SB_DTYPE_F32)
+    if (M > 0 && N > 0 && K > 0 && dt == SB_DTYPE_F32 && !skinny_off() &&
+        sb_be_skinny_sgemm(ta, tb, M, N, K, (float)alpha, sb_be_tensor_ptr(&A), lda,
+                           sb_be_tensor_ptr(&B), ldb, (float)beta, C))
+        ; /* done by skinny.c */
+    else if (M > 0 && N > 0 && K > 0 && dt == SB_DTYPE_F32)
         cblas_sgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, (float)alpha, sb_be_tensor_ptr(&A),
                     lda, sb_be_tensor_ptr(&B), ldb, (float)beta, C, (int)N);
     else if (M > 0 && N > 0 && K > 0)

@@ -137,5 +137,10 @@ void sb_be_blas_gemm(sb_dtype dt, double alpha, double beta, const sb_tensor *A,
 void sb_be_blas_gemv(sb_dtype dt, double alpha, double beta, const sb_tensor *A,
                      const sb_tensor *x, bool vec_left, void *y);
 void sb_be_blas_ger(sb_dtype dt, double alpha, const sb_tensor *a, const sb_tensor *b, void *C);
+/* skinny.c: C[M, N] = alpha * op(A) @ op(B) + beta * C (row-major, C contiguous, beta == 0
+ * overwrites) when N or K is at most 16, by vectorized loops instead of OpenBLAS; false (nothing
+ * done) for other sizes. */
+bool sb_be_skinny_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                        const float *A, int lda, const float *B, int ldb, float beta, float *C);
 
 #endif
