@@ -22,7 +22,7 @@
 
 #define SK_MAX 16   /* the small dimension: at most this */
 #ifndef SK_PAR
-#define SK_PAR (1 << 18) /* multiply-adds above which rows are split among threads */
+#define SK_PAR (1 << 21) /* multiply-adds above which rows are split among threads */
 #endif
 
 static inline __attribute__((always_inline)) float opa(const float *A, int lda, bool ta, int64_t i, int64_t k)
