@@ -12,6 +12,7 @@
  * (ldc = N), op(A)(i, k) = ta ? A[k * lda + i] : A[i * lda + k], op(B)(k, j) = tb ? B[j * ldb + k]
  * : B[k * ldb + j]; beta == 0 overwrites C (whatever it held). Every element is summed in an
  * order fixed by the sizes alone (threads split rows), so results do not depend on threads. */
+#include "fuse_impl.h"
 #include "tensor.h"
 
 #include <stdlib.h>
@@ -198,32 +199,19 @@ static float *scratch(int64_t n)
     return buf;
 }
 
-/* 2 = AVX-512, 1 = AVX2 + FMA, 0 = baseline. */
-static int isa(void)
-{
-    static int level = -1;
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2
-              : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")       ? 1
-                                                                                      : 0;
-    }
-    return level;
-}
-
 bool sb_be_skinny_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                         const float *A, int lda, const float *B, int ldb, float beta, float *C)
 {
     if (M <= 0 || N <= 0 || K <= 0) return false;
-    int lv = isa();
+    int lv = sb_be_fz_isa(); /* the clones fuse.c picks (tests force each one) */
     if (N <= SK_MAX && (N <= K || K > SK_MAX)) {
         if (!ta) {
             float *Bt = scratch(N * K);
             for (int64_t j = 0; j < N; j++)
                 for (int64_t k = 0; k < K; k++) Bt[j * K + k] = opb(B, ldb, tb, k, j);
-            (lv == 2 ? nrows_v4 : lv == 1 ? nrows_v3 : nrows_base)(M, N, K, alpha, A, lda, Bt, beta, C);
+            (lv == SB_FZ_ISA_V4 ? nrows_v4 : lv == SB_FZ_ISA_V3 ? nrows_v3 : nrows_base)(M, N, K, alpha, A, lda, Bt, beta, C);
         } else {
-            (lv == 2 ? ncols_v4 : lv == 1 ? ncols_v3 : ncols_base)(M, N, K, alpha, A, lda, B, ldb, tb,
+            (lv == SB_FZ_ISA_V4 ? ncols_v4 : lv == SB_FZ_ISA_V3 ? ncols_v3 : ncols_base)(M, N, K, alpha, A, lda, B, ldb, tb,
                                                                   beta, C);
         }
         return true;
@@ -232,7 +220,7 @@ bool sb_be_skinny_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float
         float *Bp = scratch(K * N);
         for (int64_t k = 0; k < K; k++)
             for (int64_t j = 0; j < N; j++) Bp[k * N + j] = opb(B, ldb, tb, k, j);
-        (lv == 2 ? ksmall_v4 : lv == 1 ? ksmall_v3 : ksmall_base)(M, N, K, alpha, A, lda, ta, Bp, beta, C);
+        (lv == SB_FZ_ISA_V4 ? ksmall_v4 : lv == SB_FZ_ISA_V3 ? ksmall_v3 : ksmall_base)(M, N, K, alpha, A, lda, ta, Bp, beta, C);
         return true;
     }
     return false;

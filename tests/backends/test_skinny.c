@@ -1,12 +1,13 @@
 /* test_skinny.c: skinny.c's float32 products (N or K at most 16) against a double-precision
  * loop over every transpose combination, alpha / beta (beta = 0 must overwrite NaN garbage),
  * strided operands (lda, ldb larger than needed), odd sizes and sizes that cross the threading
- * threshold; the plan running a net's output-layer products through them; and a product too
+ * threshold, on every ISA clone the CPU runs; the plan running a net's output-layer products through them; and a product too
  * wide for them being refused. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
 
+#include "backends/cpu/fuse_impl.h"
 #include "backends/cpu/tensor.h"
 
 static float frand(unsigned *s)
@@ -59,12 +60,16 @@ Test(skinny, every_transpose_alpha_beta_and_size)
         {300, 1, 40},    {40, 70, 1},     {257, 16, 600},  {5, 2, 2},
     };
     static const float ab[][2] = {{1, 0}, {-0.1f, 1}, {2.5f, -0.5f}};
-    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++)
-        for (int t = 0; t < 4; t++)
-            for (size_t k = 0; k < sizeof ab / sizeof *ab; k++)
-                for (int pad = 0; pad <= 3; pad += 3)
-                    check(t & 1, t >> 1, shapes[c][0], shapes[c][1], shapes[c][2], ab[k][0],
-                          ab[k][1], pad);
+    for (int isa = SB_FZ_ISA_V4; isa >= SB_FZ_ISA_BASE; isa--) { /* every clone this CPU runs */
+        sb_be_fz_isa_set(isa);
+        for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++)
+            for (int t = 0; t < 4; t++)
+                for (size_t k = 0; k < sizeof ab / sizeof *ab; k++)
+                    for (int pad = 0; pad <= 3; pad += 3)
+                        check(t & 1, t >> 1, shapes[c][0], shapes[c][1], shapes[c][2], ab[k][0],
+                              ab[k][1], pad);
+    }
+    sb_be_fz_isa_set(-1);
 }
 
 Test(skinny, same_bits_for_any_thread_count)
