@@ -117,12 +117,8 @@ static sb_status cpu_run(sb_be_program *p, int nbind, const sb_binding *binds, s
     for (int i = 0; i < p->nout; i++) res[i] = NULL;
     sb_status st = sb_be_plan_run(p->plan, nbind, binds, NULL, d);
     if (st) return st;
-    for (int i = 0; i < p->nout; i++) {
-        if (p->inplace[i]) continue;
-        const sb_array *a = sb_be_plan_output(p->plan, i);
-        res[i] = sb_array_new(a->dtype, a->ndim, a->shape);
-        memcpy(res[i]->data, a->data, (size_t)sb_array_numel(a) * sb_dtype_size(a->dtype));
-    }
+    for (int i = 0; i < p->nout; i++)
+        if (!p->inplace[i]) res[i] = sb_array_copy(sb_be_plan_output(p->plan, i));
     return SB_OK;
 }
 

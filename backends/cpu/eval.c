@@ -71,23 +71,33 @@ static void widen(evaluator *ev, sb_tensor *t)
     *t = w;
 }
 
-/* The value bound to an input / shared variable, checked against its declared type. */
-static sb_status eval_variable(evaluator *ev, const sb_node *n, sb_tensor *out)
+sb_status sb_be_bound_value(const sb_node *n, int nbind, const sb_binding *binds,
+                            const sb_array **value, sb_diag *d)
 {
     const char *kind = n->op == SB_OP_INPUT ? "input" : "shared variable";
     const sb_array *v = NULL;
-    for (int i = 0; i < ev->nbind && !v; i++)
-        if (ev->binds[i].name && !strcmp(ev->binds[i].name, n->name)) v = ev->binds[i].value;
-    if (!v) return sb_diag_set(ev->d, SB_ERR_VALUE, NULL, 0, 0, "%s '%s' has no value", kind, n->name);
+    for (int i = 0; i < nbind && !v; i++)
+        if (binds[i].name && !strcmp(binds[i].name, n->name)) v = binds[i].value;
+    if (!v) return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "%s '%s' has no value", kind, n->name);
     bool ok = v->dtype == n->type.dtype && v->ndim == n->type.ndim;
     for (int i = 0; ok && i < v->ndim; i++) ok = n->type.dims[i] < 0 || n->type.dims[i] == v->shape[i];
     if (!ok) {
         char want[160], got[160];
         sb_type g = sb_type_make(v->dtype, v->ndim, v->shape);
-        return sb_diag_set(ev->d, SB_ERR_TYPE, NULL, 0, 0, "%s '%s': expected %s, got %s", kind,
+        return sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0, "%s '%s': expected %s, got %s", kind,
                            n->name, sb_type_str(&n->type, want, sizeof want),
                            sb_type_str(&g, got, sizeof got));
     }
+    *value = v;
+    return SB_OK;
+}
+
+/* The value bound to an input / shared variable, checked against its declared type. */
+static sb_status eval_variable(evaluator *ev, const sb_node *n, sb_tensor *out)
+{
+    const sb_array *v;
+    sb_status st = sb_be_bound_value(n, ev->nbind, ev->binds, &v, ev->d);
+    if (st) return st;
     *out = sb_be_tensor_wrap(v);
     widen(ev, out);
     return SB_OK;

@@ -107,20 +107,9 @@ static sb_status run_leaf(sb_plan *p, int si, int nbind, const sb_binding *binds
         *out = borrowed(&p->leafbuf[si], n->value);
         return SB_OK;
     }
-    const char *kind = n->op == SB_OP_INPUT ? "input" : "shared variable";
-    const sb_array *v = NULL;
-    for (int i = 0; i < nbind && !v; i++)
-        if (binds[i].name && !strcmp(binds[i].name, n->name)) v = binds[i].value;
-    if (!v) return sb_diag_set(d, SB_ERR_VALUE, NULL, 0, 0, "%s '%s' has no value", kind, n->name);
-    bool ok = v->dtype == n->type.dtype && v->ndim == n->type.ndim;
-    for (int i = 0; ok && i < v->ndim; i++) ok = n->type.dims[i] < 0 || n->type.dims[i] == v->shape[i];
-    if (!ok) {
-        char want[160], got[160];
-        sb_type g = sb_type_make(v->dtype, v->ndim, v->shape);
-        return sb_diag_set(d, SB_ERR_TYPE, NULL, 0, 0, "%s '%s': expected %s, got %s", kind,
-                           n->name, sb_type_str(&n->type, want, sizeof want),
-                           sb_type_str(&g, got, sizeof got));
-    }
+    const sb_array *v;
+    sb_status st = sb_be_bound_value(n, nbind, binds, &v, d);
+    if (st) return st;
     *out = borrowed(&p->leafbuf[si], v);
     return SB_OK;
 }
@@ -600,11 +589,7 @@ sb_status sb_be_plan_run(sb_plan *p, int nbind, const sb_binding *binds, sb_arra
     if (prof) sb_prof_run_end(t0, pool_bytes(p));
     if (st) return st;
     p->have_out = true;
-    for (int i = 0; res && i < p->nout; i++) {
-        const sb_array *a = &p->outarr[i];
-        res[i] = sb_array_new(a->dtype, a->ndim, a->shape);
-        memcpy(res[i]->data, a->data, (size_t)sb_array_numel(a) * sb_dtype_size(a->dtype));
-    }
+    for (int i = 0; res && i < p->nout; i++) res[i] = sb_array_copy(&p->outarr[i]);
     return SB_OK;
 }
 

@@ -86,6 +86,11 @@ typedef sb_status (*sb_be_kernel_fn)(const sb_be_call *c, sb_tensor *out);
 
 /* The kernel for op, NULL for leaves, ifelse and symbolic ops (eval.c handles those). */
 sb_be_kernel_fn sb_be_cpu_kernel(sb_op op);
+/* eval.c: the array binds[] gives input / shared variable n (by name), checked against n's
+ * declared type (dtype, rank, known dims); else d: "input 'x' has no value" or "shared variable
+ * 'W': expected float32[784, 10], got float32[3]". Used by the evaluator and the plan. */
+sb_status sb_be_bound_value(const sb_node *n, int nbind, const sb_binding *binds,
+                            const sb_array **value, sb_diag *d);
 
 /* Computation dtype of a float op in mode f64 (float32 -> float64 there). */
 sb_dtype sb_be_float_dt(sb_dtype t, bool f64);
