@@ -468,6 +468,16 @@ char *sb_read_file(const char *path, size_t *len, sb_diag *d)
     return buf;
 }
 
+sb_status sb_write_file(const char *path, const void *data, size_t n, sb_diag *d)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot open for writing: %s", strerror(errno));
+    bool ok = fwrite(data, 1, n, f) == n;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) return sb_diag_set(d, SB_ERR_IO, path, 0, 0, "write failed: %s", strerror(errno));
+    return SB_OK;
+}
+
 sb_status sb_json_check_keys(const sb_json *j, const cJSON *obj, const char *const *allowed,
                              const char *extra, const char *what, sb_diag *d)
 {

@@ -39,5 +39,8 @@ sb_status sb_json_check_keys(const sb_json *j, const cJSON *obj, const char *con
                              const char *extra, const char *what, sb_diag *d);
 /* Read a whole file into a malloc'd NUL-terminated string (NULL + diag if it cannot). */
 char *sb_read_file(const char *path, size_t *len, sb_diag *d);
+/* Write n bytes of data as the whole file path (created or replaced); SB_ERR_IO + d ("cannot
+ * open for writing: reason" / "write failed: reason", file = path) when it cannot. */
+sb_status sb_write_file(const char *path, const void *data, size_t n, sb_diag *d);
 
 #endif

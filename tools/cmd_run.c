@@ -260,15 +260,10 @@ static sb_status profile_write(const run_state *r, sb_diag *d)
         sb_profile_print(r->prof, stderr, 10);
         return SB_OK;
     }
-    char *json = sb_profile_json(r->prof, 0);
-    FILE *f = sb_make_dirs(r->profile_json, false, d) ? NULL : fopen(r->profile_json, "w");
-    if (!f && !d->status)
-        sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "cannot open for writing: %s", strerror(errno));
-    if (f) {
-        bool ok = fputs(json, f) >= 0 && fputc('\n', f) != EOF;
-        if (fclose(f) != 0 || !ok)
-            sb_diag_set(d, SB_ERR_IO, r->profile_json, 0, 0, "write failed: %s", strerror(errno));
-    }
+    char *json = sb_profile_json(r->prof, 0), *text = sb_xasprintf("%s\n", json);
+    if (!sb_make_dirs(r->profile_json, false, d))
+        sb_write_file(r->profile_json, text, strlen(text), d);
+    free(text);
     free(json);
     if (!d->status) printf("profile -> %s\n", r->profile_json);
     return d->status;

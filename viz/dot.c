@@ -1,8 +1,8 @@
 /* dot.c: the drawing object (a cgraph graph in the house style) and its rendering through libgvc
  * (layout with dot; DOT, SVG, PNG, PDF out). Never shells out to the `dot` program. */
 #include "viz-impl.h"
+#include "json.h"
 
-#include <errno.h>
 #include <graphviz/gvc.h>
 
 /* One Graphviz context per process: creating it loads the plugin configuration (slow). */
@@ -171,16 +171,9 @@ sb_status sb_drawing_write(sb_drawing *dr, const char *path, const char *format,
     } else if (!(data = sb_drawing_render(dr, format, &n, d))) {
         return d ? d->status : SB_ERR_INTERNAL;
     }
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        free(data);
-        return sb_diag_set(d, SB_ERR_IO, path, 0, 0, "cannot open for writing: %s", strerror(errno));
-    }
-    bool ok = fwrite(data, 1, n, f) == n;
-    ok = fclose(f) == 0 && ok;
+    sb_status st = sb_write_file(path, data, n, d);
     free(data);
-    if (!ok) return sb_diag_set(d, SB_ERR_IO, path, 0, 0, "write failed: %s", strerror(errno));
-    return SB_OK;
+    return st;
 }
 
 char *sb_viz_html_escape(const char *s)
