@@ -491,23 +491,32 @@ static void reduce_cols(rjob *j, int nthreads)
     free(j->cpart);
 }
 
+/* The input group's context over its shape (into shape[]; leaves already checked by the
+ * _shape functions), with the compiled group taken up when the JIT policy has one (this run
+ * counts towards it). */
+static void group_ctx(const sb_fz_reduce *r, const sb_tensor *leaves, int64_t *shape,
+                      sb_fz_ctx *fc)
+{
+    sb_diag d;
+    sb_diag_clear(&d);
+    sb_status st = in_shape(r, leaves, shape, &d);
+    SB_ASSERT(st == SB_OK);
+    sb_be_fz_ctx_init(fc, &r->g, leaves, r->ndim, shape);
+    if (fc->fits && r->g.jit_seen >= 0) {
+        sb_be_fz_jit_poll(&r->g, fc->n);
+        sb_be_fz_ctx_jit(fc);
+    }
+}
+
 void sb_be_fz_reduce_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_tensor *out,
                          void *scratch, int nthreads)
 {
     int64_t shape[SB_MAX_DIMS];
-    sb_diag d;
-    sb_diag_clear(&d);
-    sb_status st = in_shape(r, leaves, shape, &d);
-    SB_ASSERT(st == SB_OK); /* checked by sb_be_fz_reduce_shape */
     rjob j = {.kind = red_kind((sb_op)r->node->op), .mean = r->node->op == SB_OP_MEAN,
               .dt = r->g.dtype, .es = sb_dtype_size(r->g.dtype), .out = sb_be_tensor_ptr(out),
               .outer = 1, .inner = 1, .scratch = scratch, .per = sb_be_fz_scratch(&r->g)};
-    sb_be_fz_ctx_init(&j.fc, &r->g, leaves, r->ndim, shape);
+    group_ctx(r, leaves, shape, &j.fc);
     for (int i = 0; i < r->ndim; i++) *(i < r->lead ? &j.outer : &j.inner) *= shape[i];
-    if (j.fc.fits && r->g.jit_seen >= 0) { /* the JIT policy counts this run */
-        sb_be_fz_jit_poll(&r->g, j.outer * j.inner);
-        sb_be_fz_ctx_jit(&j.fc);
-    }
     j.count = r->cols ? j.outer : j.inner;
     static const seg_fn *const segs[2][3] = {{f32b_seg, f32v3_seg, f32v4_seg},
                                              {f64b_seg, f64v3_seg, f64v4_seg}};
@@ -555,19 +564,11 @@ void sb_be_fz_softmax_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_ten
                           void *scratch, int nthreads)
 {
     int64_t shape[SB_MAX_DIMS];
-    sb_diag d;
-    sb_diag_clear(&d);
-    sb_status st = in_shape(r, leaves, shape, &d);
-    SB_ASSERT(st == SB_OK); /* checked by sb_be_fz_softmax_shape */
     sb_fz_ctx fc;
-    sb_be_fz_ctx_init(&fc, &r->g, leaves, r->ndim, shape);
+    group_ctx(r, leaves, shape, &fc);
     fc.out = sb_be_tensor_ptr(out);
     int64_t n = shape[r->ndim - 1], rows = n > 0 ? fc.n / n : 0;
     if (rows == 0) return;
-    if (fc.fits && r->g.jit_seen >= 0) {
-        sb_be_fz_jit_poll(&r->g, fc.n);
-        sb_be_fz_ctx_jit(&fc);
-    }
     int64_t per = TASK / n > 0 ? TASK / n : 1, ntask = (rows + per - 1) / per;
     size_t bytes = sb_be_fz_scratch(&r->g);
     int isa = sb_be_fz_isa();
