@@ -1,7 +1,7 @@
 /* extract.h: cost model and extraction (internal), modelled on egg's Extractor.
  *
  *     sb_extractor *x = sb_rw_extract_greedy(eg);          // bottom-up fixpoint, tree cost
- *     sb_rw_extract_ilp(x, &root, 1, 2.0);                 // optional: exact DAG cost (GLPK)
+ *     sb_rw_extract_ilp(x, &root, 1, 1000, 2.0, 0);        // optional: exact DAG cost (GLPK)
  *     sb_node *best = sb_rw_extract_term(x, root);          // a node of eg->ctx
  *     double c = sb_rw_extract_dag_cost(x, &root, 1);       // shared subterms counted once
  *     sb_rw_extractor_free(x);
@@ -13,6 +13,7 @@
 
 #define SB_COST_UNKNOWN_DIM 128 /* a dimension unknown until run time is costed as this size */
 #define SB_ILP_AUTO_MAX_NODES 200 /* "extract": "auto" uses the ILP up to this many e-nodes */
+#define SB_ILP_AUTO_GAP 1e-3      /* ... and stops within this fraction of the optimum's cost */
 
 /* The cost of one op producing type out from inputs of types in[]: flops plus bytes moved
  * (one unit per float32 element read or written), at least 1. */
@@ -48,11 +49,13 @@ sb_extractor *sb_rw_extract_greedy(sb_egraph *eg);
  * children's choices taken together; adopted when the roots' DAG cost drops. Skipped (false)
  * above max_nodes ids. */
 bool sb_rw_extract_dag_greedy(sb_extractor *x, const sb_id *roots, int nroots, uint32_t max_nodes);
-/* Refine the choice for the classes reachable from roots by an exact ILP over DAG cost (GLPK):
- * false (choices left as they were) when GLPK is not built in, the graph is larger than
- * max_nodes e-nodes, or no solution was found in time_limit seconds. */
+/* Refine the choice for the classes reachable from roots by an ILP over DAG cost (GLPK),
+ * started from the current choices (greedy's) as the incumbent: exact with rel_gap = 0, else
+ * branch and bound stops once the best solution is proved within rel_gap (a fraction) of the
+ * optimum's cost. false (choices left as they were) when GLPK is not built in, the graph is
+ * larger than max_nodes e-nodes, or no solution was found in time_limit seconds. */
 bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_nodes,
-                       double time_limit);
+                       double time_limit, double rel_gap);
 /* The chosen term of class c (a node of eg->ctx), or NULL if none could be built. */
 sb_node *sb_rw_extract_term(sb_extractor *x, sb_id c);
 double sb_rw_extract_dag_cost(sb_extractor *x, const sb_id *roots, int nroots);

@@ -174,8 +174,61 @@ static void constrain(glp_prob *lp, sb_extractor *x, const sb_idvec *order, cons
     free(comp);
 }
 
+/* The greedy choices (x->best) as a starting incumbent for branch and bound: every class used
+ * by the roots' chosen terms gets its chosen e-node, levels are heights in the chosen DAG (the
+ * greedy terms are acyclic). With it, branch and bound prunes every node whose LP bound is no
+ * better than greedy from the start; when greedy is optimal that is about all of them. */
+typedef struct incumbent {
+    sb_extractor *x;
+    const sb_idvec *order;
+    const int *pos, *col;
+    int lvl0;
+    const sb_id *roots;
+    int nroots;
+    bool offered;
+} incumbent;
+
+/* Height of class c's chosen term (memo in h[], -1 = not yet; -2 = on the path: a cycle). */
+static int height(incumbent *in, sb_id c, int *h, double *xv)
+{
+    sb_egraph *eg = in->x->eg;
+    c = sb_eg_find(eg, c);
+    int q = in->pos[c];
+    if (q < 0 || h[q] == -2) return -1;
+    if (h[q] >= 0) return h[q];
+    h[q] = -2;
+    sb_id n = in->x->best[c];
+    if (n == SB_ID_NONE || !in->col[n]) return -1;
+    int top = 0;
+    for (int k = 0; k < eg->nodes[n].nin; k++) {
+        int hk = height(in, sb_eg_kids(eg, n)[k], h, xv);
+        if (hk < 0) return -1;
+        if (hk + 1 > top) top = hk + 1;
+    }
+    xv[in->col[n]] = 1;
+    xv[in->lvl0 + q] = top;
+    return h[q] = top;
+}
+
+static void offer_greedy(glp_tree *tree, void *info)
+{
+    incumbent *in = info;
+    if (glp_ios_reason(tree) != GLP_IHEUR || in->offered) return;
+    in->offered = true;
+    glp_prob *lp = glp_ios_get_prob(tree);
+    int ncls = (int)in->order->n, ncol = glp_get_num_cols(lp);
+    double *xv = sb_xcalloc((size_t)ncol + 1, sizeof(double));
+    int *h = sb_xmalloc(sizeof(int) * (size_t)(ncls + 1));
+    for (int q = 0; q < ncls; q++) h[q] = -1;
+    bool ok = true;
+    for (int r = 0; ok && r < in->nroots; r++) ok = height(in, in->roots[r], h, xv) >= 0;
+    if (ok) glp_ios_heur_sol(tree, xv);
+    free(h);
+    free(xv);
+}
+
 bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_nodes,
-                       double time_limit)
+                       double time_limit, double rel_gap)
 {
     sb_egraph *eg = x->eg;
     int *pos = sb_xmalloc(sizeof(int) * (eg->nnodes + 1));
@@ -192,14 +245,26 @@ bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_
         glp_set_obj_dir(lp, GLP_MIN);
         int lvl0 = build(lp, x, &order, pos, col);
         constrain(lp, x, &order, pos, col, lvl0, roots, nroots);
+        incumbent inc = {.x = x, .order = &order, .pos = pos, .col = col, .lvl0 = lvl0,
+                         .roots = roots, .nroots = nroots};
+        glp_smcp sm;
+        glp_init_smcp(&sm);
+        sm.msg_lev = GLP_MSG_OFF;
+        sm.tm_lim = (int)(time_limit * 1000);
         glp_iocp parm;
         glp_init_iocp(&parm);
-        parm.presolve = GLP_ON;
+        parm.presolve = GLP_OFF; /* the LP relaxation is solved first; the callback's columns are ours */
         parm.mir_cuts = GLP_ON;
         parm.clq_cuts = GLP_ON;
         parm.msg_lev = GLP_MSG_OFF;
         parm.tm_lim = (int)(time_limit * 1000);
-        int rc = glp_intopt(lp, &parm), st = glp_mip_status(lp);
+        parm.mip_gap = rel_gap;
+        parm.cb_func = offer_greedy;
+        parm.cb_info = &inc;
+        int rc = glp_simplex(lp, &sm);
+        if (rc == 0 && glp_get_status(lp) == GLP_OPT) rc = glp_intopt(lp, &parm);
+        else rc = 1;
+        int st = glp_mip_status(lp);
         double before = sb_rw_extract_dag_cost(x, roots, nroots);
         if (rc == 0 && (st == GLP_OPT || st == GLP_FEAS) && glp_mip_obj_val(lp) <= before + 1e-9) {
             for (uint32_t q = 0; q < order.n; q++) {
@@ -223,9 +288,9 @@ bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_
 
 #else
 bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_nodes,
-                       double time_limit)
+                       double time_limit, double rel_gap)
 {
-    (void)x, (void)roots, (void)nroots, (void)max_nodes, (void)time_limit;
+    (void)x, (void)roots, (void)nroots, (void)max_nodes, (void)time_limit, (void)rel_gap;
     return false; /* built without GLPK */
 }
 #endif

@@ -88,7 +88,8 @@ static void extract_all(sb_egraph *eg, const sb_rw_opt_cfg *cfg, const sb_id *id
                (cfg->extract == SB_EXTRACT_AUTO && sb_eg_enode_count(eg) <= SB_ILP_AUTO_MAX_NODES);
     if (ilp) {
         bool asked = cfg->extract == SB_EXTRACT_ILP;
-        sb_rw_extract_ilp(x, ids, n, asked ? 20000 : SB_ILP_AUTO_MAX_NODES, asked ? 10.0 : 1.0);
+        sb_rw_extract_ilp(x, ids, n, asked ? 20000 : SB_ILP_AUTO_MAX_NODES, asked ? 10.0 : 1.0,
+                          asked ? 0 : SB_ILP_AUTO_GAP);
     }
     res->used_ilp = x->used_ilp;
     for (int i = 0; i < n; i++) out[i] = sb_rw_extract_term(x, ids[i]);

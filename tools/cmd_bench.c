@@ -20,6 +20,7 @@
 #include "backends/cpu/vmath.h"
 #include "commands.h"
 #include "function.h"
+#include "rewrites/passes.h"
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -38,6 +39,8 @@ typedef struct bench_opts {
     const char *peers;   /* path of peers.py, NULL = search */
     bool no_peers;
     bool show_plan;
+    bool no_opt;         /* --no-opt: plans compiled from the graphs as built, no optimizer passes */
+    bool profile;        /* --profile: per-step profile of W3/W4's plan after the timings */
     bool jit;            /* every plan's fused groups compiled to C (fusejit.c) */
     const char *backend; /* --backend: "cuda" runs G1-G4 instead (sb_be_cuda_bench) */
 } bench_opts;
@@ -128,11 +131,29 @@ static double max_abs_diff(const float *a, const float *b, int64_t n)
     return m;
 }
 
-/* Compile outs into a plan (prints it with --plan). */
+/* Compile outs into a plan as `symbench run` does: the default optimizer passes over a graph
+ * of the outputs (unless --no-opt), then the CPU plan (prints it with --plan). outs[] is
+ * replaced by the optimized nodes (leaves are the same nodes: hash-consed in ctx). */
 static sb_plan *compile_plan(sb_ctx *ctx, int nout, sb_node **outs, const bench_opts *o,
                              const char *name)
 {
     sb_diag d = {0};
+    if (!o->no_opt) {
+        sb_graph *g = sb_graph_new(ctx);
+        for (int i = 0; i < nout; i++) {
+            char nm[16];
+            snprintf(nm, sizeof nm, "o%d", i);
+            sb_graph_add(g, SB_ROLE_OUTPUT, nm, outs[i]);
+        }
+        sb_pass_opts po = {0};
+        sb_status st = sb_rw_run_passes(g, &po, &d);
+        for (int i = 0; st == SB_OK && i < nout; i++) outs[i] = sb_graph_node(g, SB_ROLE_OUTPUT, i);
+        sb_graph_free(g);
+        if (st != SB_OK) {
+            sb_diag_print(&d, stderr);
+            return NULL;
+        }
+    }
     sb_plan *p = sb_be_plan_compile(ctx, nout, outs, &d);
     if (!p) {
         sb_diag_print(&d, stderr);
@@ -522,7 +543,7 @@ static void net_gemm_floor(void *u)
  * run` trains on: the parameters (a copy) live in a shared store and are updated in place where
  * the plan accepts; the call binds x and y, copies the loss out. Built in ctx after
  * net_compile (the same leaves). NULL on error. */
-static sb_function *net_function(sb_ctx *ctx, net *n)
+static sb_function *net_function(sb_ctx *ctx, net *n, const bench_opts *bo)
 {
     const char *text = n->hidden
         ? "mean(categorical_crossentropy(softmax(tanh(x @ W1 + b1) @ W2 + b2), y))"
@@ -543,7 +564,7 @@ static sb_function *net_function(sb_ctx *ctx, net *n)
     sb_update u[4];
     for (int i = 0; i < n->np; i++)
         u[i] = (sb_update){p[i], sb_apply2(ctx, SB_OP_SUB, p[i], sb_apply2(ctx, SB_OP_MUL, lr, g[i], &d), &d)};
-    sb_function_opts o = {.backend = "cpu"};
+    sb_function_opts o = {.backend = "cpu", .optimize = !bo->no_opt};
     sb_function *f = sb_function_new(ctx, 2, in, 1, &cost, n->np, u, 0, NULL, n->store, &o, &d);
     if (!f) sb_diag_print(&d, stderr);
     return f;
@@ -577,7 +598,7 @@ static int bench_net(const bench_opts *o, result *r, bool hidden, int64_t B, con
         r->err = fmax(r->err, max_abs_diff(n.p[i]->data, n.cp[i], sb_array_numel(n.p[i])));
     int reps = o->quick ? (B > 500 ? 3 : 8) : (B > 500 ? 10 : (hidden ? 30 : 100));
     double med[3];
-    n.fn = net_function(ctx, &n);
+    n.fn = net_function(ctx, &n, o);
     if (!n.fn) {
         net_free(&n);
         sb_ctx_free(ctx);
@@ -590,6 +611,16 @@ static int bench_net(const bench_opts *o, result *r, bool hidden, int64_t B, con
         median_times(1, (bench_fn[]){net_gemm_floor}, &n, reps, 2, med);
         r->gemm = med[0];
         free(n.Wf);
+    }
+    if (o->profile) { /* the plan's steps over as many runs as were timed */
+        sb_profile_reset();
+        sb_profile_enable(true);
+        for (int i = 0; i < reps; i++) net_sb(&n);
+        sb_profile_enable(false);
+        sb_profile_summary *s = sb_profile_summarize();
+        fprintf(stderr, "    %s, profile of %d runs of the plan:\n", name, reps);
+        sb_profile_print(s, stderr, 12);
+        sb_profile_summary_free(s);
     }
     if (o->show_plan) {
         sb_plan_stats st;
@@ -642,7 +673,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c,EPOCH] [--json FILE] [--no-peers]\n"
             "                      [--peers PATH] [--coretype NAME | --keep-coretype]\n"
-            "                      [--omp-wait active|passive] [--jit] [--plan]\n"
+            "                      [--omp-wait active|passive] [--jit] [--plan] [--profile] [--no-opt]\n"
             "       symbench bench --backend cuda [--quick]\n\n"
             "Run the benchmark suite: symbench's CPU plan, a hand-written C reference, NumPy and\n"
             "PyTorch (bench/peers.py through /usr/bin/python3) on the same workloads, in this one\n"
@@ -664,6 +695,8 @@ static void usage(FILE *f)
             "                   passive: idle threads sleep instead of spinning)\n"
             "--jit              compile every plan's fused groups to C (as SB_JIT=1 does)\n"
             "--plan             print each workload's execution plan on stderr\n"
+            "--profile          profile W3/W4's plan step by step on stderr (after the timings)\n"
+            "--no-opt           compile the graphs as built, without the optimizer's default passes\n"
             "--backend cuda     the GPU benchmarks G1-G4 on the CUDA backend instead (docs/cuda.md;\n"
             "                   without a device, each workload's plan only)\n");
 }
@@ -877,6 +910,8 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **core, b
         } else if (!strcmp(a, "--quick")) o->quick = true;
         else if (!strcmp(a, "--no-peers")) o->no_peers = true;
         else if (!strcmp(a, "--plan")) o->show_plan = true;
+        else if (!strcmp(a, "--profile")) o->profile = true;
+        else if (!strcmp(a, "--no-opt")) o->no_opt = true;
         else if (!strcmp(a, "--jit")) o->jit = true;
         else if (!strcmp(a, "--keep-coretype")) *keep = true;
         else if (!strcmp(a, "--only") && has) snprintf(o->only, sizeof o->only, "%s", argv[++i]);

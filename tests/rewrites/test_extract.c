@@ -166,7 +166,7 @@ Test(extract, ilp_exploits_sharing_greedy_does_not)
     sb_extractor *g = sb_rw_extract_greedy(eg);
     double greedy = sb_rw_extract_dag_cost(g, &r, 1);
     cr_assert_eq(sb_rw_extract_term(g, r), P("abs(abs(abs(abs(abs(abs(x)))))) + relu(relu(relu(relu(relu(relu(x))))))"));
-    cr_assert(sb_rw_extract_ilp(g, &r, 1, 1000, 5.0));
+    cr_assert(sb_rw_extract_ilp(g, &r, 1, 1000, 5.0, 0));
     double ilp = sb_rw_extract_dag_cost(g, &r, 1);
     cr_assert_lt(ilp, greedy, "ilp %g, greedy %g", ilp, greedy);
     cr_assert_eq(sb_rw_extract_term(g, r), P("tanh(exp(x)) + sin(exp(x))"));
@@ -204,7 +204,7 @@ Test(extract, dag_greedy_exploits_sharing)
     sb_rw_extractor_free(g);
     /* The ILP agrees. */
     g = sb_rw_extract_greedy(eg);
-    cr_assert(sb_rw_extract_ilp(g, &r, 1, 1000, 5.0));
+    cr_assert(sb_rw_extract_ilp(g, &r, 1, 1000, 5.0, 0));
     cr_assert_eq(sb_rw_extract_term(g, r), P(shared));
     sb_rw_extractor_free(g);
     /* Nothing to share: the choice stays. */
