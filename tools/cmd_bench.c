@@ -13,7 +13,8 @@
  * OpenBLAS picks its kernels when it loads, before main(): when the CPU has AVX-512 and
  * OPENBLAS_CORETYPE names another core (this environment sets Haswell), the command re-executes
  * itself with OPENBLAS_CORETYPE=SkylakeX (--coretype chooses another; --keep-coretype keeps
- * the environment's). OMP_WAIT_POLICY is set to passive the same way unless the environment or
+ * the environment's). OpenMP's waiting is chosen the same way (tools/procenv.c: spin briefly
+ * then sleep on an idle machine, sleep at once on a busy one) unless the environment or
  * --omp-wait gives it. The peers get the same environment. */
 #include "backends/backend.h"
 #include "backends/cpu/plan.h"
@@ -673,7 +674,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c,EPOCH] [--json FILE] [--no-peers]\n"
             "                      [--peers PATH] [--coretype NAME | --keep-coretype]\n"
-            "                      [--omp-wait active|passive] [--jit] [--plan] [--profile] [--no-opt]\n"
+            "                      [--omp-wait spin|passive|active] [--jit] [--plan] [--profile] [--no-opt]\n"
             "       symbench bench --backend cuda [--quick]\n\n"
             "Run the benchmark suite: symbench's CPU plan, a hand-written C reference, NumPy and\n"
             "PyTorch (bench/peers.py through /usr/bin/python3) on the same workloads, in this one\n"
@@ -691,8 +692,9 @@ static void usage(FILE *f)
             "--peers PATH       the peers script (default: bench/peers.py next to the sources)\n"
             "--coretype NAME    OpenBLAS kernels (default SkylakeX when the CPU has AVX-512)\n"
             "--keep-coretype    keep the environment's OPENBLAS_CORETYPE\n"
-            "--omp-wait POLICY  OMP_WAIT_POLICY for everyone (default: the environment's, else\n"
-            "                   passive: idle threads sleep instead of spinning)\n"
+            "--omp-wait POLICY  OpenMP waiting for everyone: spin (spin briefly, then sleep),\n"
+            "                   passive or active (default: the environment's, else spin when\n"
+            "                   the load average leaves a core idle, passive otherwise)\n"
             "--jit              compile every plan's fused groups to C (as SB_JIT=1 does)\n"
             "--plan             print each workload's execution plan on stderr\n"
             "--profile          profile W3/W4's plan step by step on stderr (after the timings)\n"
@@ -859,8 +861,8 @@ static int write_json(const char *path, const result *res, int nres, cJSON *peer
     gethostname(host, sizeof host - 1);
     cJSON_AddStringToObject(root, "host", host);
     cJSON_AddStringToObject(root, "openblas_core", openblas_get_corename());
-    const char *wp = getenv("OMP_WAIT_POLICY");
-    cJSON_AddStringToObject(root, "omp_wait_policy", wp ? wp : "default");
+    char wb[64];
+    cJSON_AddStringToObject(root, "omp_wait_policy", sb_cmd_wait_desc(wb, sizeof wb));
     cJSON_AddNumberToObject(root, "threads", omp_get_max_threads());
     cJSON_AddNumberToObject(root, "time", (double)time(NULL));
     if (peers) cJSON_AddItemToObject(root, "versions", cJSON_Duplicate(cJSON_GetObjectItem(peers, "versions"), 1));
@@ -918,7 +920,13 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **core, b
         else if (!strcmp(a, "--json") && has) o->json = argv[++i];
         else if (!strcmp(a, "--peers") && has) o->peers = argv[++i];
         else if (!strcmp(a, "--coretype") && has) *core = argv[++i];
-        else if (!strcmp(a, "--omp-wait") && has) *wait = argv[++i];
+        else if (!strcmp(a, "--omp-wait") && has) {
+            *wait = argv[++i];
+            if (strcmp(*wait, "spin") && strcmp(*wait, "passive") && strcmp(*wait, "active")) {
+                fprintf(stderr, "symbench bench: --omp-wait must be spin, passive or active, not '%s'\n", *wait);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--backend") && has) o->backend = argv[++i];
         else {
             fprintf(stderr, "symbench bench: unknown or incomplete option '%s' (see --help)\n", a);
@@ -940,9 +948,11 @@ int sb_cmd_bench(int argc, char **argv)
     if (o.jit) sb_be_fz_jit_set(1);
     /* mallopt (no trimming, no mmap for big blocks) is set for every command in main()
      * (tools/symbench.c) */
-    fprintf(stderr, "symbench bench: %d threads, OpenBLAS core %s, OMP_WAIT_POLICY=%s%s\n",
-            omp_get_max_threads(), openblas_get_corename(),
-            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(default)",
+    char wb[64];
+    double load = 0;
+    getloadavg(&load, 1);
+    fprintf(stderr, "symbench bench: %d threads, OpenBLAS core %s, OpenMP waiting: %s, load %.2f%s\n",
+            omp_get_max_threads(), openblas_get_corename(), sb_cmd_wait_desc(wb, sizeof wb), load,
             o.quick ? ", quick" : "");
     static const struct {
         const char *name, *what;

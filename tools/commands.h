@@ -4,6 +4,7 @@
 #define SB_COMMANDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 int sb_cmd_run(int argc, char **argv);       /* cmd_run.c: run a pipeline */
 int sb_cmd_eval(int argc, char **argv);      /* cmd_eval.c: evaluate a small expression */
@@ -27,5 +28,7 @@ int sb_cmd_pipeline_plugins(const struct sb_pipeline *p, struct sb_diag *d);
  * and OMP_WAIT_POLICY = wait (NULL: passive unless the environment sets it). Returns 0 (go on)
  * when nothing needs to change, after a re-execution, or when SB_KEEP_ENV is set. */
 int sb_cmd_tune_env(int argc, char **argv, const char *core, bool keep_core, const char *wait);
+/* The OpenMP waiting in force, in words (for reports). */
+const char *sb_cmd_wait_desc(char *buf, size_t n);
 
 #endif

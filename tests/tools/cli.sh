@@ -116,8 +116,23 @@ expect 2 "$("$SB" run --help)" -- run
 expect 2 "symbench run: unexpected argument '--bogus'
 $("$SB" run --help)" -- run --bogus ok.pipeline.json
 expect 0 "" -- run --help
+expect 2 "symbench bench: --omp-wait must be spin, passive or active, not 'bogus'" -- bench --omp-wait bogus
 expect 0 "" -- eval --help
 expect 2 "$("$SB" eval --help)" -- eval
+
+# ---- the process environment (tools/procenv.c) -----------------------------------------------
+# `symbench bench --help` runs after the re-execution: the waiting it reports is what was chosen.
+# An environment that names a policy keeps it; without one, spin or passive by the load average.
+count=$((count + 1))
+w=$(OMP_WAIT_POLICY=active "$SB" bench --only none --no-peers 2>&1 | head -1)
+[[ $w == *"OpenMP waiting: active,"* ]] || { echo "FAIL: OMP_WAIT_POLICY=active not kept: $w"; fails=$((fails + 1)); }
+count=$((count + 1))
+w=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$SB" bench --only none --no-peers 2>&1 | head -1)
+[[ $w == *"OpenMP waiting: spin 10000 then sleep,"* || $w == *"OpenMP waiting: passive,"* ]] ||
+    { echo "FAIL: no waiting policy chosen: $w"; fails=$((fails + 1)); }
+count=$((count + 1))
+w=$(env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=77 "$SB" bench --only none --no-peers 2>&1 | head -1)
+[[ $w == *"OpenMP waiting: spin 77 then sleep,"* ]] || { echo "FAIL: GOMP_SPINCOUNT not kept: $w"; fails=$((fails + 1)); }
 
 # ---- success -------------------------------------------------------------------------------
 expect_out "y: float64[2] = [12, 30]
