@@ -12,7 +12,9 @@
 # (the training loop: minibatch gathering, the step function, logging). It runs before and
 # after PyTorch and the two medians are averaged (this machine's load drifts). Environment, as
 # `symbench bench` uses it (docs/performance.md): OMP_NUM_THREADS (default 2; PyTorch gets
-# torch.set_num_threads of the same), OMP_WAIT_POLICY (default passive), OPENBLAS_CORETYPE
+# torch.set_num_threads of the same), OpenMP waiting (unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is
+# set: GOMP_SPINCOUNT=10000 when the load average leaves a core idle, else passive, as
+# tools/procenv.c chooses; both sides get the same), OPENBLAS_CORETYPE
 # (SkylakeX when the CPU has AVX-512, unless --keep-coretype). Needs /usr/bin/python3 with
 # python3-torch for the PyTorch side. --with-eval also times the same run on the reference
 # evaluator (SB_CPU_EXEC=eval: the CPU backend's path before the plan), between the two.
@@ -43,7 +45,10 @@ if [ -z "$sb" ]; then
 fi
 [ -x "$sb" ] || { echo "bench/epoch.sh: no symbench program (use --symbench PATH)" >&2; exit 2; }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+if [ -z "${OMP_WAIT_POLICY:-}" ] && [ -z "${GOMP_SPINCOUNT:-}" ]; then
+    if awk -v n="$(nproc)" '{ exit !($1 < n - 0.5) }' /proc/loadavg; then export GOMP_SPINCOUNT=10000
+    else export OMP_WAIT_POLICY=passive; fi
+fi
 if [ "$keep" = 0 ] && grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; fi
 py=/usr/bin/python3
 tmp=$(mktemp -d /tmp/sb-epoch-XXXXXX)
@@ -82,7 +87,7 @@ EOF
 }
 
 echo "bench/epoch.sh: $epochs epochs, OMP_NUM_THREADS=$OMP_NUM_THREADS" \
-     "OMP_WAIT_POLICY=$OMP_WAIT_POLICY OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(default)}," \
+     "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-(unset)} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-(unset)} OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(default)}," \
      "$sb, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 read -r sb1 wall1 acc1 <<< "$(run_sb)"
 tt=nan tacc=nan ev=nan
