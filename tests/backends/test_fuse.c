@@ -49,6 +49,7 @@ static const var VARS[] = {
     {"r", "float32[1, 255]", 2, {1, 255}},   {"e", "float32[?, 5]", 2, {0, 5}},
     {"L", "float32[3, 40001]", 2, {3, 40001}}, {"K", "float32[2000, 67]", 2, {2000, 67}},
     {"s", "float32[]", 0, {0}},              {"q", "float64[2, 257]", 2, {2, 257}},
+    {"m", "float32[300, 16]", 2, {300, 16}}, {"w", "float32[130, 10]", 2, {130, 10}},
 };
 #define NVARS ((int)(sizeof VARS / sizeof VARS[0]))
 
@@ -144,7 +145,8 @@ Test(fuse, reductions_match_reference)
         "softmax(a * 2 + b)", "softmax(tanh(a) - c)", "softmax(d * 0.5 + 1)", "softmax(L * 0.01)",
         "softmax(t * 2, axis=-1)", "softmax(e * 2)", "softmax(r - 1)", "softmax(K * 3 - 1)",
         "log_softmax(a * 2 + b)", "log_softmax(d)", "log_softmax(L * 0.01)", "log_softmax(q)",
-        "log_softmax(t - 1, axis=2)",
+        "log_softmax(t - 1, axis=2)", "softmax(m * 2)", "log_softmax(m)", "softmax(w - 1)",
+        "log_softmax(w * 3)", "softmax(o)", "log_softmax(o + 1)",
     };
     for (int isa = SB_FZ_ISA_V4; isa >= SB_FZ_ISA_BASE; isa--) { /* every clone the CPU runs */
         sb_be_fz_isa_set(isa);
