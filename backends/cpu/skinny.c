@@ -55,20 +55,47 @@ static inline __attribute__((always_inline)) void st16(float *p, sk_v16 v)
     memcpy(p, &v, sizeof v);
 }
 
+/* The sum of v's 16 lanes by a butterfly (lane k with k ^ 8, ^ 4, ^ 2, ^ 1): 4 shuffles and adds
+ * instead of 15 dependent scalar adds and 16 lane extracts; the order is fixed. */
+static inline __attribute__((always_inline)) float hsum16(sk_v16 v)
+{
+    typedef int32_t sk_i16 __attribute__((vector_size(64)));
+#define SK_BFLY(k)                                                                                 \
+    v += __builtin_shuffle(v, (sk_i16){0 ^ k, 1 ^ k, 2 ^ k, 3 ^ k, 4 ^ k, 5 ^ k, 6 ^ k, 7 ^ k,    \
+                                      8 ^ k, 9 ^ k, 10 ^ k, 11 ^ k, 12 ^ k, 13 ^ k, 14 ^ k, 15 ^ k})
+    SK_BFLY(8);
+    SK_BFLY(4);
+    SK_BFLY(2);
+    SK_BFLY(1);
+#undef SK_BFLY
+    return v[0];
+}
+
 /* K small: C[i, j0:j0+64] = sum_k op(A)(i, k) * Bp[k, j0:j0+64], Bp = op(B) packed [K, N]; four
  * vector accumulators (independent chains), then 16 columns at a time, the last few by scalars. */
 static inline __attribute__((always_inline)) void ksmall_row(int64_t i, int64_t N, int64_t K,
-    float alpha, const float *A, int lda, bool ta, const float *Bp, float beta, float *C)
+    float alpha, const float *A, int lda, bool ta, const float *Bp, int64_t ldp, float beta,
+    float *C)
 {
     {
         float a[SK_MAX];
         for (int64_t k = 0; k < K; k++) a[k] = opa(A, lda, ta, i, k);
         float *c = C + i * N;
         int64_t j0 = 0;
+        for (; j0 + 128 <= N; j0 += 128) { /* 8 independent chains: FMA latency x 2 pipes */
+            sk_v16 acc[8] = {0};
+            for (int64_t k = 0; k < K; k++)
+                for (int q = 0; q < 8; q++) acc[q] += a[k] * ld16(Bp + k * ldp + j0 + 16 * q);
+            for (int q = 0; q < 8; q++) {
+                sk_v16 r = alpha * acc[q];
+                if (beta != 0.0f) r += beta * ld16(c + j0 + 16 * q);
+                st16(c + j0 + 16 * q, r);
+            }
+        }
         for (; j0 + 64 <= N; j0 += 64) {
             sk_v16 acc[4] = {0};
             for (int64_t k = 0; k < K; k++)
-                for (int q = 0; q < 4; q++) acc[q] += a[k] * ld16(Bp + k * N + j0 + 16 * q);
+                for (int q = 0; q < 4; q++) acc[q] += a[k] * ld16(Bp + k * ldp + j0 + 16 * q);
             for (int q = 0; q < 4; q++) {
                 sk_v16 r = alpha * acc[q];
                 if (beta != 0.0f) r += beta * ld16(c + j0 + 16 * q);
@@ -77,14 +104,14 @@ static inline __attribute__((always_inline)) void ksmall_row(int64_t i, int64_t 
         }
         for (; j0 + 16 <= N; j0 += 16) {
             sk_v16 acc = {0};
-            for (int64_t k = 0; k < K; k++) acc += a[k] * ld16(Bp + k * N + j0);
+            for (int64_t k = 0; k < K; k++) acc += a[k] * ld16(Bp + k * ldp + j0);
             sk_v16 r = alpha * acc;
             if (beta != 0.0f) r += beta * ld16(c + j0);
             st16(c + j0, r);
         }
         for (int64_t j = j0; j < N; j++) {
             float s = 0;
-            for (int64_t k = 0; k < K; k++) s += a[k] * Bp[k * N + j];
+            for (int64_t k = 0; k < K; k++) s += a[k] * Bp[k * ldp + j];
             c[j] = finish(alpha, beta, s, c[j]);
         }
     }
@@ -93,7 +120,7 @@ static inline __attribute__((always_inline)) void ksmall_row(int64_t i, int64_t 
 /* N small, A rows contiguous in k: C[i, j] = dot(A[i, :], Bt[j, :]), Bt = op(B)^T packed [N, K];
  * NN (= N, a constant) vector accumulators per row, lanes summed in a fixed order. */
 static inline __attribute__((always_inline)) void nrows_row(const int NN, int64_t i, int64_t K,
-    float alpha, const float *A, int lda, const float *Bt, float beta, float *C)
+    float alpha, const float *A, int lda, const float *Bt, int64_t ldt, float beta, float *C)
 {
     {
         const float *a = A + i * lda;
@@ -102,12 +129,11 @@ static inline __attribute__((always_inline)) void nrows_row(const int NN, int64_
         int64_t k = 0;
         for (; k + 16 <= K; k += 16) {
             sk_v16 av = ld16(a + k);
-            for (int j = 0; j < NN; j++) acc[j] += av * ld16(Bt + j * K + k);
+            for (int j = 0; j < NN; j++) acc[j] += av * ld16(Bt + j * ldt + k);
         }
         for (int j = 0; j < NN; j++) {
-            float s = 0;
-            for (int l = 0; l < 16; l++) s += acc[j][l];
-            for (int64_t t = k; t < K; t++) s += a[t] * Bt[j * K + t];
+            float s = hsum16(acc[j]);
+            for (int64_t t = k; t < K; t++) s += a[t] * Bt[j * ldt + t];
             C[i * NN + j] = finish(alpha, beta, s, C[i * NN + j]);
         }
     }
@@ -116,24 +142,33 @@ static inline __attribute__((always_inline)) void nrows_row(const int NN, int64_
 /* N small, A transposed (op(A)(i, k) = A[k, i], contiguous in i): for 16 rows i at a time, NN
  * vector accumulators (one per column j) summed over k; the last partial rows by scalars. */
 static inline __attribute__((always_inline)) void ncols_block(const int NN, int64_t i0, int64_t m,
-    int64_t K, float alpha, const float *A, int lda, const float *B, int ldb, bool tb, float beta,
-    float *C)
+    int64_t K, float alpha, const float *A, int lda, const float *Bp, float beta, float *C)
 {
     {
         sk_v16 acc[NN];
         for (int j = 0; j < NN; j++) acc[j] = (sk_v16){0};
-        for (int64_t k = 0; k < K; k++) {
-            sk_v16 av;
-            if (m == 16) av = ld16(A + k * lda + i0);
-            else {
-                av = (sk_v16){0};
-                for (int64_t l = 0; l < m; l++) av[l] = A[k * lda + i0 + l];
+        if (m == 16) {
+            for (int64_t k = 0; k < K; k++) {
+                sk_v16 av = ld16(A + k * lda + i0);
+                for (int j = 0; j < NN; j++) acc[j] += Bp[k * NN + j] * av;
             }
-            for (int j = 0; j < NN; j++) acc[j] += opb(B, ldb, tb, k, j) * av;
+        } else { /* the last rows: A's few columns through a zero-padded copy */
+            for (int64_t k = 0; k < K; k++) {
+                float pad[16] = {0};
+                for (int64_t l = 0; l < m; l++) pad[l] = A[k * lda + i0 + l];
+                sk_v16 av = ld16(pad);
+                for (int j = 0; j < NN; j++) acc[j] += Bp[k * NN + j] * av;
+            }
+        }
+        /* the accumulators stay in registers: copied out by value, then read as scalars */
+        float t[NN][16];
+        for (int j = 0; j < NN; j++) {
+            sk_v16 v = acc[j];
+            memcpy(t[j], &v, sizeof v);
         }
         for (int64_t l = 0; l < m; l++)
             for (int j = 0; j < NN; j++)
-                C[(i0 + l) * NN + j] = finish(alpha, beta, acc[j][l], C[(i0 + l) * NN + j]);
+                C[(i0 + l) * NN + j] = finish(alpha, beta, t[j][l], C[(i0 + l) * NN + j]);
     }
 }
 
@@ -154,28 +189,28 @@ static inline __attribute__((always_inline)) void ncols_block(const int NN, int6
 
 #define SK_CLONES(SUFFIX, ATTR)                                                                    \
     ATTR static void ksmall_##SUFFIX(int64_t M, int64_t N, int64_t K, float alpha, const float *A, \
-                                     int lda, bool ta, const float *Bp, float beta, float *C)      \
+                                     int lda, bool ta, const float *Bp, int64_t ldp, float beta,   \
+                                     float *C)                                                     \
     {                                                                                              \
         _Pragma("omp parallel for schedule(static) if (M * N * K > SK_PAR)")                       \
-        for (int64_t i = 0; i < M; i++) ksmall_row(i, N, K, alpha, A, lda, ta, Bp, beta, C);       \
+        for (int64_t i = 0; i < M; i++) ksmall_row(i, N, K, alpha, A, lda, ta, Bp, ldp, beta, C);  \
     }                                                                                              \
     ATTR static void nrows_##SUFFIX(int64_t M, int64_t N, int64_t K, float alpha, const float *A,  \
-                                    int lda, const float *Bt, float beta, float *C)                \
+                                    int lda, const float *Bt, int64_t ldt, float beta, float *C)   \
     {                                                                                              \
         _Pragma("omp parallel for schedule(static) if (M * N * K > SK_PAR)")                       \
         for (int64_t i = 0; i < M; i++) {                                                          \
-            SK_N_CASES(nrows_row, i, K, alpha, A, lda, Bt, beta, C)                                \
+            SK_N_CASES(nrows_row, i, K, alpha, A, lda, Bt, ldt, beta, C)                           \
         }                                                                                          \
     }                                                                                              \
     ATTR static void ncols_##SUFFIX(int64_t M, int64_t N, int64_t K, float alpha, const float *A,  \
-                                    int lda, const float *B, int ldb, bool tb, float beta,         \
-                                    float *C)                                                      \
+                                    int lda, const float *Bp, float beta, float *C)                \
     {                                                                                              \
         int64_t nv = (M + 15) / 16;                                                                \
         _Pragma("omp parallel for schedule(static) if (M * N * K > SK_PAR)")                       \
         for (int64_t v = 0; v < nv; v++) {                                                         \
             int64_t i0 = v * 16, m = M - i0 < 16 ? M - i0 : 16;                                    \
-            SK_N_CASES(ncols_block, i0, m, K, alpha, A, lda, B, ldb, tb, beta, C)                  \
+            SK_N_CASES(ncols_block, i0, m, K, alpha, A, lda, Bp, beta, C)                          \
         }                                                                                          \
     }
 
@@ -193,10 +228,19 @@ static float *scratch(int64_t n)
     static _Thread_local int64_t cap;
     if (n > cap) {
         free(buf);
-        cap = n > 4096 ? n : 4096;
-        buf = sb_xmalloc(sizeof(float) * (size_t)cap);
+        cap = n > 4096 ? (n + 15) / 16 * 16 : 4096;
+        buf = aligned_alloc(64, sizeof(float) * (size_t)cap); /* packed rows start on lines */
+        SB_ASSERT(buf);
     }
     return buf;
+}
+
+/* Packed rows are padded to whole 64-byte lines: a row of 500 floats would put every other
+ * row's vector loads across two cache lines (measured: the N-small kernel at [128, 500] x
+ * [500, 10] ran at half speed). */
+static int64_t padded(int64_t n)
+{
+    return (n + 15) / 16 * 16;
 }
 
 bool sb_be_skinny_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -206,21 +250,25 @@ bool sb_be_skinny_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float
     int lv = sb_be_fz_isa(); /* the clones fuse.c picks (tests force each one) */
     if (N <= SK_MAX && (N <= K || K > SK_MAX)) {
         if (!ta) {
-            float *Bt = scratch(N * K);
+            int64_t ldt = padded(K);
+            float *Bt = scratch(N * ldt);
             for (int64_t j = 0; j < N; j++)
-                for (int64_t k = 0; k < K; k++) Bt[j * K + k] = opb(B, ldb, tb, k, j);
-            (lv == SB_FZ_ISA_V4 ? nrows_v4 : lv == SB_FZ_ISA_V3 ? nrows_v3 : nrows_base)(M, N, K, alpha, A, lda, Bt, beta, C);
-        } else {
-            (lv == SB_FZ_ISA_V4 ? ncols_v4 : lv == SB_FZ_ISA_V3 ? ncols_v3 : ncols_base)(M, N, K, alpha, A, lda, B, ldb, tb,
-                                                                  beta, C);
+                for (int64_t k = 0; k < K; k++) Bt[j * ldt + k] = opb(B, ldb, tb, k, j);
+            (lv == SB_FZ_ISA_V4 ? nrows_v4 : lv == SB_FZ_ISA_V3 ? nrows_v3 : nrows_base)(M, N, K, alpha, A, lda, Bt, ldt, beta, C);
+        } else { /* B packed [K, N]: the inner loop over N unrolls, accumulators in registers */
+            float *Bp = scratch(K * N);
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t j = 0; j < N; j++) Bp[k * N + j] = opb(B, ldb, tb, k, j);
+            (lv == SB_FZ_ISA_V4 ? ncols_v4 : lv == SB_FZ_ISA_V3 ? ncols_v3 : ncols_base)(M, N, K, alpha, A, lda, Bp, beta, C);
         }
         return true;
     }
     if (K <= SK_MAX) {
-        float *Bp = scratch(K * N);
+        int64_t ldp = padded(N);
+        float *Bp = scratch(K * ldp);
         for (int64_t k = 0; k < K; k++)
-            for (int64_t j = 0; j < N; j++) Bp[k * N + j] = opb(B, ldb, tb, k, j);
-        (lv == SB_FZ_ISA_V4 ? ksmall_v4 : lv == SB_FZ_ISA_V3 ? ksmall_v3 : ksmall_base)(M, N, K, alpha, A, lda, ta, Bp, beta, C);
+            for (int64_t j = 0; j < N; j++) Bp[k * ldp + j] = opb(B, ldb, tb, k, j);
+        (lv == SB_FZ_ISA_V4 ? ksmall_v4 : lv == SB_FZ_ISA_V3 ? ksmall_v3 : ksmall_base)(M, N, K, alpha, A, lda, ta, Bp, ldp, beta, C);
         return true;
     }
     return false;
