@@ -25,7 +25,7 @@ static const struct {
     {"q", "bool[3, 4]"},    {"s", "float32"},       {"w", "float32[4]"},
     {"v", "float32[3]"},    {"A", "float32[3, 4]"}, {"B", "float32[4, 5]"},
     {"B2", "float32[4, 5]"}, {"C", "float32[5, 2]"}, {"t3", "float32[2, 3, 4]"},
-    {"r", "float32[1, 4]"},   {"c5", "float32[5]"},
+    {"r", "float32[1, 4]"},   {"c5", "float32[5]"},     {"lab", "int64[3]"},
 };
 
 static const rule_case cases[] = {
@@ -190,6 +190,11 @@ static const rule_case cases[] = {
     {"stability", "exp-log-softmax", "exp(log_softmax(x))", "softmax(x)"},
     {"stability", "crossentropy-softmax", "categorical_crossentropy(softmax(x), y)", "-sum(y * log_softmax(x), axis=1)"},
     {"stability", "crossentropy-def-log-softmax", "-sum(x * log(softmax(y)), axis=1)", "-sum(x * log_softmax(y), axis=1)"},
+    {"stability", "softmax-axis1-default", "softmax(x, axis=1)", "softmax(x)"},
+    /* the gradient of mean(crossentropy(softmax(x), lab)) as autodiff writes it (g = v) */
+    {"stability", "crossentropy-softmax-label-grad",
+     "(where(expand_dims(lab, axis=1) == arange(int64(0), int64(4), int64(1)), -(expand_dims(v, axis=1) / softmax(x)), 0.0) - sum(where(expand_dims(lab, axis=1) == arange(int64(0), int64(4), int64(1)), -(expand_dims(v, axis=1) / softmax(x)), 0.0) * softmax(x), axis=1, keepdims=True)) * softmax(x)",
+     "expand_dims(where((lab >= 0) & (lab < int64(4)), v, 0.0), axis=1) * (softmax(x) * sum(where(arange(int64(0), int64(4), int64(1)) == 0, ones_like(sum(softmax(x), axis=0)), zeros_like(sum(softmax(x), axis=0)))) - (expand_dims(lab, axis=1) == arange(int64(0), int64(4), int64(1))))"},
     /* specialize */
     {"specialize", "pow-two", "x ** 2", "sqr(x)"},
     {"specialize", "pow-three", "x ** 3", "x * sqr(x)"},
