@@ -7,7 +7,8 @@
  * step (ST_GEMM running sgemm/dgemm), a matrix-vector one (1-D operand either side) a gemv
  * step (sgemv/dgemv), an outer product a ger step (sger/dger onto a zeroed result); for all
  * three, `product + bias` (bias a row vector, the product read by nobody else) is one call with
- * beta = 1 over C pre-filled with the bias rows, `P -/+ c * product` (P of the product's shape,
+ * beta = 1 over C pre-filled with the bias rows (unless the sum's one reader is an elementwise
+ * node it fuses with, as in tanh(x @ W + b): then the fused loop adds the bias), `P -/+ c * product` (P of the product's shape,
  * c a scalar constant: an SGD update) one call with alpha = -/+c over C pre-filled with P, and
  * `c * product` one call with alpha = c; (3) fusion: walking consumers before
  * producers, an elementwise node joins its consumers' group when every consumer is in that one
@@ -245,6 +246,25 @@ static void node_reads(compiler *c, int i)
     memcpy(c->reads[i], tmp, sizeof(sb_node *) * (size_t)k);
 }
 
+static bool softmax_fast(const sb_node *v);
+
+/* Whether `mm + bias` (v) is better left to fusion: its one reader is an elementwise node of
+ * its shape (or a row softmax) that it will join, e.g. tanh(x @ W + b). The GEMM then writes C
+ * with beta = 0 and the fused loop adds the bias while it reads C anyway: no pre-fill pass and
+ * no read of C inside the GEMM (two passes over a [B, h] result saved). */
+static bool bias_to_fusion(const compiler *c, int i, const sb_node *v)
+{
+    if (c->users[v->id] != 1 || c->is_out[v->id] || !sb_be_fz_fusable(v)) return false;
+    for (int j = i + 1; j < c->n; j++) {
+        const sb_node *u = c->order[j];
+        for (int k = 0; k < u->nin; k++)
+            if (u->in[k] == v)
+                return (sb_be_fz_fusable(u) && sb_be_plan_same_shape(u, v)) ||
+                       (k == 0 && softmax_fast(u));
+    }
+    return false;
+}
+
 /* Consumers first, so that the outermost pattern claims the matmul: P -/+ c * mm, then
  * mm + bias, then c * mm. */
 static void form_gemms(compiler *c)
@@ -255,7 +275,8 @@ static void form_gemms(compiler *c)
         double alpha = 1;
         sb_node *m = acc_fold(v, c->users, c->is_out, &b, &alpha, &t);
         bool full = m != NULL;
-        if (!m && (m = bias_fold(v, c->users, &b)) && c->is_out[m->id]) m = NULL;
+        if (!m && (m = bias_fold(v, c->users, &b)) && (c->is_out[m->id] || bias_to_fusion(c, i, v)))
+            m = NULL;
         if (!m && v->op == SB_OP_MUL && (m = scaled_mm(v, c->users, c->is_out, &alpha)) == v)
             m = NULL;
         if (!m) continue;

@@ -164,15 +164,25 @@ Test(plan, gemm_formation)
 {
     env e;
     env_init(&e);
+    /* the bias add read by an elementwise node of its shape joins that fused group (the gemm
+     * writes C with beta = 0); read otherwise (here: an output), it is folded into the gemm */
     sb_node *n = parse("tanh(x @ w + b) * 2");
     sb_plan *p = sb_be_plan_compile(C, 1, &n, &D);
     sb_plan_stats st;
     sb_be_plan_stats(p, &st);
     cr_assert_eq(st.ngemm, 1);
-    cr_assert_eq(st.nbias, 1, "the bias add is folded into the gemm");
+    cr_assert_eq(st.nbias, 0, "the bias add goes into the fused tanh");
     cr_assert_eq(st.nfused, 1);
     cr_assert_eq(st.nsteps, 2);
     check_outputs("gemm", 1, &n, &e, p);
+    sb_be_plan_free(p);
+    n = parse("x @ w + b");
+    p = sb_be_plan_compile(C, 1, &n, &D);
+    sb_be_plan_stats(p, &st);
+    cr_assert_eq(st.ngemm, 1);
+    cr_assert_eq(st.nbias, 1, "the bias add is folded into the gemm");
+    cr_assert_eq(st.nsteps, 1);
+    check_outputs("gemm + bias", 1, &n, &e, p);
     sb_be_plan_free(p);
     /* an SGD update: one gemm with alpha = -0.1 over a copy of m; the product read twice is not
      * folded */
@@ -493,6 +503,7 @@ Test(plan, vmath_accuracy)
         me = fmax(me, ulps(sb_vm_expf(x), exp((double)x)));
         float t = -12.0f + 24.0f * (float)i / 200000.0f;
         mt = fmax(mt, ulps(sb_vm_tanhf(t), tanh((double)t)));
+        cr_assert(sb_vm_tanhf(-t) == -sb_vm_tanhf(t), "tanh is odd at %g", (double)t);
         ms = fmax(ms, ulps(sb_vm_sigmoidf(t), 1 / (1 + exp(-(double)t))));
         float l = ldexpf(1.0f + (float)(i % 1000) / 1000.0f, i % 250 - 140);
         ml = fmax(ml, ulps(sb_vm_logf(l), log((double)l)));
@@ -504,6 +515,20 @@ Test(plan, vmath_accuracy)
     cr_assert(isinf(sb_vm_expf(89.0f)) && sb_vm_expf(-105.0f) == 0 && isnan(sb_vm_expf(NAN)));
     cr_assert(isinf(sb_vm_logf(0.0f)) && sb_vm_logf(0.0f) < 0 && isnan(sb_vm_logf(-1.0f)));
     cr_assert(sb_vm_tanhf(30.0f) == 1.0f && sb_vm_tanhf(-30.0f) == -1.0f);
+    /* tanh's special values, and the ends of its two formulas (|x| = 0.625, the clamp at 10) */
+    cr_assert(sb_vm_tanhf(INFINITY) == 1.0f && sb_vm_tanhf(-INFINITY) == -1.0f);
+    cr_assert(isnan(sb_vm_tanhf(NAN)) && isnan(sb_vm_tanhf(-NAN)));
+    cr_assert(sb_vm_tanhf(-0.0f) == 0.0f && signbit(sb_vm_tanhf(-0.0f)) && !signbit(sb_vm_tanhf(0.0f)));
+    cr_assert(sb_vm_tanhf(1e-30f) == 1e-30f && sb_vm_tanhf(-1e-30f) == -1e-30f);
+    cr_assert(sb_vm_tanhf(10.0f) == 1.0f && sb_vm_tanhf(3e38f) == 1.0f && sb_vm_tanhf(-9.99f) == -1.0f);
+    const float edges[] = {0.625f, 9.0f, 8.5f, 5.0f, 1e-3f, 1.4e-45f};
+    for (int i = 0; i < 6; i++)
+        for (int d = -2; d <= 2; d++) {
+            float t = edges[i];
+            for (int k = 0; k < abs(d); k++) t = nextafterf(t, d < 0 ? 0.0f : INFINITY);
+            double u = ulps(sb_vm_tanhf(t), tanh((double)t));
+            cr_assert_leq(u, 2, "tanh(%.9g): %g ulp", (double)t, u);
+        }
 }
 
 /* Groups compiled to C at run time (fusejit.c) give the interpreter's values; a second plan
