@@ -7,7 +7,8 @@
  * (SB_VM_FMA), accurate to about 1-2 ulp over the float range:
  * exp: range reduction x = n ln2 + r with ln2 split in two, degree-6 polynomial, 2^n as two
  * factors built from exponent bits (so results down to subnormals and up to FLT_MAX are right); log: mantissa in [sqrt(1/2), sqrt(2)), degree-8 polynomial;
- * tanh: odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above; sigmoid: 1 / (1 + exp(-x)).
+ * tanh: odd polynomial below 0.625, 1 - 2e / (1 + e) with e = exp(-2|x|) above (a private exp
+ * with one-factor scaling, no special values); sigmoid: 1 / (1 + exp(-x)).
  * Special values follow C99: exp(-inf) = 0, exp(+big) = inf, log(0) = -inf, log(<0) = nan,
  * nan in gives nan out. */
 #ifndef SB_CPU_VMATH_H
@@ -96,22 +97,44 @@ SB_VM_INLINE float sb_vm_logf(float x)                                          
     r = x == INFINITY ? x : r;                                                                      \
     return x != x ? x : r;                                                                          \
 }                                                                                                   \
-/* tanh(x), float32, ~2 ulp. */                                                                     \
+/* exp(-2a) for a in [0, 10] only (tanh's helper: no clamps, no special values). -2a = n ln2 - 2s   \
+ * with n = round(-2a / ln2) and s = a + n ln2/2 in [-0.174, 0.174] by one FMA (float(ln2/2) is     \
+ * within 1e-9 of ln2/2 and |n| <= 29); exp(-2s) is a degree-6 polynomial in s (minimax             \
+ * coefficients of exp(u), u = -2s, scaled by (-2)^k; Estrin's scheme); 2^n is added to the         \
+ * exponent bits: the magic 1.5 2^23 leaves n in t's low bits, and the result stays normal. */      \
+SB_VM_INLINE float sb_vm_exp_m2a_(float a)                                                          \
+{                                                                                                   \
+    const float magic = 12582912.0f;                                                                \
+    float t = SB_VM_FMA(a, -2.88539008177792681f, magic);                                           \
+    float n = t - magic;                                                                            \
+    float s = SB_VM_FMA(n, 0.346573590279972655f, a);                                               \
+    float s2 = s * s;                                                                               \
+    float p01 = SB_VM_FMA(s, -2.0f, 1.0f);                                                          \
+    float p23 = SB_VM_FMA(s, -0.166665196f * 8.0f, 0.49999994f * 4.0f);                             \
+    float p45 = SB_VM_FMA(s, -0.00836878084f * 32.0f, 0.0416683927f * 16.0f);                       \
+    float p = SB_VM_FMA(s2, 0.00138144672f * 64.0f, p45);                                           \
+    p = SB_VM_FMA(s2, p, p23);                                                                      \
+    p = SB_VM_FMA(s2, p, p01);                                                                      \
+    return sb_vm_bits_f(sb_vm_f_bits(p) + (sb_vm_f_bits(t) << 23));                                 \
+}                                                                                                   \
+/* tanh(x), float32, ~1.5 ulp: odd polynomial below 0.625; above, 1 - 2e / (1 + e) with             \
+ * e = exp(-2|x|) in (0, 0.29] (|x| clamped to 10, where tanh rounds to 1); the sign of x is put    \
+ * back last (odd symmetry exactly, tanh(-0) = -0). nan: the clamp gives 10, but the select         \
+ * takes the polynomial, which is nan. */                                                           \
 SB_VM_INLINE float sb_vm_tanhf(float x)                                                             \
 {                                                                                                   \
     float ax = fabsf(x);                                                                            \
-    float z = x * x;                                                                                \
+    float z = ax * ax;                                                                              \
     float p = -5.70498872745e-3f;                                                                   \
     p = SB_VM_FMA(p, z, 2.06390887954e-2f);                                                         \
     p = SB_VM_FMA(p, z, -5.37397155531e-2f);                                                        \
     p = SB_VM_FMA(p, z, 1.33314422036e-1f);                                                         \
     p = SB_VM_FMA(p, z, -3.33332819422e-1f);                                                        \
-    float small = SB_VM_FMA(p * z, x, x);                                                           \
-    float e = sb_vm_expf(2.0f * (ax > 44.0f ? 44.0f : ax));                                         \
-    float big = 1.0f - 2.0f / (e + 1.0f);                                                           \
-    big = copysignf(big, x);                                                                        \
-    float r = ax < 0.625f ? small : big;                                                            \
-    return x != x ? x : r;                                                                          \
+    float small = SB_VM_FMA(p * z, ax, ax);                                                         \
+    float e = sb_vm_exp_m2a_(ax < 10.0f ? ax : 10.0f);                                              \
+    float big = 1.0f - (e + e) / (1.0f + e);                                                        \
+    float r = ax >= 0.625f ? big : small;                                                           \
+    return sb_vm_bits_f(sb_vm_f_bits(r) | (sb_vm_f_bits(x) & 0x80000000u));                         \
 }                                                                                                   \
 /* sigmoid(x) = 1 / (1 + exp(-x)), float32. */                                                      \
 SB_VM_INLINE float sb_vm_sigmoidf(float x)                                                          \
