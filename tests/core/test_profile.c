@@ -270,10 +270,11 @@ Test(profile, plan_records_fused_groups_and_gemms)
     sb_profile_summary *s = sb_profile_summarize();
     cr_assert_eq(s->runs, 2);
     const sb_profile_row *g = find_op(s, "gemm");
-    cr_assert_not_null(g, "the bias add folds into one GEMM step");
+    cr_assert_not_null(g, "the product is one GEMM step");
     cr_assert_eq(g->calls, 2);
     cr_assert_eq(g->bytes, 2 * 8 * 4 * 4);
-    cr_assert_not_null(find_op(s, "fused{tanh,mul}"), "tanh(...) * 2 runs as one fused group");
+    cr_assert_not_null(find_op(s, "fused{add,tanh,mul}"),
+                       "tanh(... + b) * 2 runs as one fused group (the bias add included)");
     /* the reduction runs fused with its input (fuse_reduce.c) or as a kernel of its own */
     bool sum = find_op(s, "sum") != NULL;
     for (int i = 0; !sum && i < s->nops; i++)

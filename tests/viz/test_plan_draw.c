@@ -89,12 +89,13 @@ Test(plan_draw, fused_group_is_one_cluster_with_its_members)
 
 Test(plan_draw, gemm_bias_and_two_groups)
 {
-    /* h = tanh(x @ W + b): the bias add folds into the GEMM (2 nodes), tanh alone is a group of
-     * one (no cluster); exp(h) - 1 and h * 2 are read by separate outputs: groups of their own */
+    /* s = x @ W + b, an output: the bias add folds into the GEMM (2 nodes); h = tanh(s) alone
+     * is a group of one (no cluster); exp(h) - 1 and h * 2 are read by separate outputs:
+     * groups of their own */
     sb_graph *g = load("{\"inputs\": {\"x\": \"float32[8, 16]\"},"
                        " \"shared\": {\"W\": \"float32[16, 4]\", \"b\": \"float32[4]\"},"
-                       " \"let\": {\"h\": \"tanh(x @ W + b)\"},"
-                       " \"outputs\": {\"e\": \"exp(h) - 1\", \"t\": \"sum(h * 2)\"}}");
+                       " \"let\": {\"s\": \"x @ W + b\", \"h\": \"tanh(s)\"},"
+                       " \"outputs\": {\"z\": \"s\", \"e\": \"exp(h) - 1\", \"t\": \"sum(h * 2)\"}}");
     sb_be_plan_desc pd;
     cr_assert_eq(sb_be_describe_graph(sb_be_cpu_get(), g, &pd, &D), SB_OK, "%s", D.msg);
     cr_assert_eq(pd.ngemm, 1);
