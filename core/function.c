@@ -265,14 +265,18 @@ static sb_status choose_inplace(sb_function *f, sb_diag *d)
     memset(f->inplace, 0, (size_t)f->nupd + 1);
     f->ninplace = 0;
     if (!f->ex.update_inplace || !f->nupd || getenv("SB_FN_COPY_UPDATES")) return SB_OK;
-    for (int pass = 0; pass < 2; pass++)
+    /* the static ones are tried again while any is newly accepted: an update whose value other
+     * updates read (a momentum velocity read by its weight's update) is accepted once those
+     * readers write in place */
+    for (int pass = 0, again = 0; pass < 2; pass += !again, again = 0)
         for (int i = 0; i < f->nupd; i++) {
             bool fixed = update_static(f, i);
-            if (fixed != (pass == 1)) continue;
+            if (fixed != (pass == 1) || f->inplace[i]) continue;
             sb_diag tmp = {0};
             bool ok = f->ex.update_inplace(f->prog, f->nout + i, f->vars[i], &tmp) == SB_OK;
             f->inplace[i] = ok;
             f->ninplace += ok;
+            again |= ok && pass == 1;
             if (ok || fixed) continue;
             if (!f->ninplace) return SB_OK; /* a non-static update stays copied: none in place */
             f->ex.free(f->prog);            /* and others were accepted: start again */

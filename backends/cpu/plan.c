@@ -115,46 +115,85 @@ static bool scalar_const(const sb_node *n)
     return n->op == SB_OP_CONST && sb_array_numel(n->value) == 1;
 }
 
-/* t as (alpha * foldable matmul): the matmul itself, or c * matmul / matmul * c with c a scalar
- * constant and the matmul read only there. NULL otherwise. */
+/* A scale a GEMM call can take: a scalar constant (*value), or a 0-d float value computed in the
+ * graph (*node, read at run time: a learning rate from a step counter). */
+static bool gemm_scale(const sb_node *c, const sb_node *like, double *value, sb_node **node)
+{
+    if (scalar_const(c)) {
+        *value = sb_array_get_f64(c->value, 0);
+        return true;
+    }
+    if (c->type.ndim != 0 || !sb_dtype_is_float(c->type.dtype) || c->type.dtype != like->type.dtype)
+        return false;
+    *node = (sb_node *)c;
+    return true;
+}
+
+/* t as (alpha * foldable matmul): the matmul itself, or c * matmul / matmul * c with c a scale
+ * (gemm_scale) and the matmul read only there. NULL otherwise. */
 static sb_node *scaled_mm(const sb_node *t, const int32_t *users, const uint8_t *is_out,
-                          double *alpha)
+                          double *alpha, sb_node **alpha_node)
 {
     *alpha = 1;
+    *alpha_node = NULL;
     if (gemm_ok(t)) return (sb_node *)t;
     if (t->op != SB_OP_MUL) return NULL;
     for (int k = 0; k < 2; k++) {
         sb_node *m = t->in[k], *c = t->in[1 - k];
-        if (!gemm_ok(m) || !scalar_const(c) || users[m->id] != 1 || is_out[m->id]) continue;
+        if (!gemm_ok(m) || users[m->id] != 1 || is_out[m->id]) continue;
         if (m->type.dtype != t->type.dtype || m->type.ndim != t->type.ndim) continue;
-        *alpha = sb_array_get_f64(c->value, 0);
+        if (!gemm_scale(c, t, alpha, alpha_node)) continue;
         return m;
     }
     return NULL;
 }
 
-/* If n = P - c * matmul, P + c * matmul or c * matmul + P (P of the product's known static
- * shape and dtype; the product a matmul, a matrix-vector product or an outer product), return
- * the product, set *acc = P and *alpha = -c / c; *t receives the scaled product node (folded
- * too). */
+/* P of the product's known static shape and dtype, as the addend of a GEMM call: P itself
+ * (*beta = 1), or b * Q / Q * b with b a scalar constant and P read only there (*beta = b,
+ * *scaled = P, folded too: the momentum update 0.9 * v - lr * g is one call with beta = 0.9
+ * over v). NULL otherwise. */
+static bool same_static_shape(const sb_node *P, const sb_node *m)
+{
+    bool same = P->type.dtype == m->type.dtype && P->type.ndim == m->type.ndim;
+    for (int i = 0; same && i < m->type.ndim; i++)
+        same = m->type.dims[i] >= 0 && P->type.dims[i] == m->type.dims[i];
+    return same;
+}
+
+static sb_node *gemm_addend(sb_node *P, const sb_node *m, const int32_t *users,
+                            const uint8_t *is_out, double *beta, sb_node **scaled)
+{
+    *beta = 1;
+    *scaled = NULL;
+    if (P->op == SB_OP_MUL && users[P->id] == 1 && !is_out[P->id])
+        for (int k = 0; k < 2; k++)
+            if (scalar_const(P->in[1 - k]) && same_static_shape(P->in[k], m)) {
+                *beta = sb_array_get_f64(P->in[1 - k]->value, 0);
+                *scaled = P;
+                return P->in[k];
+            }
+    return same_static_shape(P, m) ? P : NULL;
+}
+
+/* If n = P - c * matmul, P + c * matmul or c * matmul + P (P a GEMM addend: gemm_addend; the
+ * product a matmul, a matrix-vector product or an outer product), return the product, set
+ * *acc (the addend), *beta, *alpha = -c / c (and *alpha_node when c is a run-time scalar);
+ * *t receives the scaled product node and *ps the scaled addend node (both folded too). */
 static sb_node *acc_fold(const sb_node *n, const int32_t *users, const uint8_t *is_out,
-                         sb_node **acc, double *alpha, sb_node **t)
+                         sb_node **acc, double *beta, double *alpha, sb_node **alpha_node,
+                         sb_node **t, sb_node **ps)
 {
     if (n->op != SB_OP_ADD && n->op != SB_OP_SUB) return NULL;
     for (int k = 0; k < 2; k++) {
         if (n->op == SB_OP_SUB && k == 0) continue; /* only P - product */
         sb_node *prod = n->in[k], *P = n->in[1 - k];
         if (users[prod->id] != 1 || is_out[prod->id]) continue;
-        sb_node *m = scaled_mm(prod, users, is_out, alpha);
-        int nd = m ? m->type.ndim : 0;
-        if (!m || P->type.dtype != n->type.dtype || P->type.ndim != nd || n->type.ndim != nd)
-            continue;
-        bool same = true;
-        for (int i = 0; i < nd; i++)
-            same &= m->type.dims[i] >= 0 && P->type.dims[i] == m->type.dims[i];
-        if (!same) continue;
+        sb_node *m = scaled_mm(prod, users, is_out, alpha, alpha_node);
+        if (!m || n->type.ndim != m->type.ndim || n->type.dtype != m->type.dtype) continue;
+        sb_node *Q = gemm_addend(P, m, users, is_out, beta, ps);
+        if (!Q) continue;
         if (n->op == SB_OP_SUB) *alpha = -*alpha;
-        *acc = P;
+        *acc = Q;
         *t = prod;
         return m;
     }
@@ -227,7 +266,7 @@ static void plan_fusion(int n, sb_node **order, sb_node *const *byid, const read
 static void node_reads(compiler *c, int i)
 {
     sb_node *v = c->order[i];
-    sb_node *tmp[3];
+    sb_node *tmp[4];
     int k = 0;
     if (c->folded[v->id]) {
         k = 0;
@@ -235,6 +274,7 @@ static void node_reads(compiler *c, int i)
         tmp[k++] = c->mm_of[v->id]->in[0];
         tmp[k++] = c->mm_of[v->id]->in[1];
         if (c->bias_of[v->id]) tmp[k++] = c->bias_of[v->id];
+        if (c->alpha_node_of[v->id]) tmp[k++] = c->alpha_node_of[v->id];
     } else {
         c->nreads[i] = v->nin;
         c->reads[i] = sb_xmalloc(sizeof(sb_node *) * (size_t)(v->nin > 0 ? v->nin : 1));
@@ -242,7 +282,7 @@ static void node_reads(compiler *c, int i)
         return;
     }
     c->nreads[i] = k;
-    c->reads[i] = sb_xmalloc(sizeof(sb_node *) * 3);
+    c->reads[i] = sb_xmalloc(sizeof(sb_node *) * 4);
     memcpy(c->reads[i], tmp, sizeof(sb_node *) * (size_t)k);
 }
 
@@ -270,22 +310,25 @@ static bool bias_to_fusion(const compiler *c, int i, const sb_node *v)
 static void form_gemms(compiler *c)
 {
     for (int i = c->n - 1; i >= 0; i--) {
-        sb_node *v = c->order[i], *b = NULL, *t = NULL;
+        sb_node *v = c->order[i], *b = NULL, *t = NULL, *an = NULL, *ps = NULL;
         if (c->folded[v->id]) continue;
-        double alpha = 1;
-        sb_node *m = acc_fold(v, c->users, c->is_out, &b, &alpha, &t);
+        double alpha = 1, beta = 1;
+        sb_node *m = acc_fold(v, c->users, c->is_out, &b, &beta, &alpha, &an, &t, &ps);
         bool full = m != NULL;
         if (!m && (m = bias_fold(v, c->users, &b)) && (c->is_out[m->id] || bias_to_fusion(c, i, v)))
             m = NULL;
-        if (!m && v->op == SB_OP_MUL && (m = scaled_mm(v, c->users, c->is_out, &alpha)) == v)
+        if (!m && v->op == SB_OP_MUL && (m = scaled_mm(v, c->users, c->is_out, &alpha, &an)) == v)
             m = NULL;
         if (!m) continue;
         c->mm_of[v->id] = m;
         c->bias_of[v->id] = b;
         c->full_of[v->id] = full;
         c->alpha_of[v->id] = alpha;
+        c->alpha_node_of[v->id] = an;
+        c->beta_of[v->id] = beta;
         c->folded[m->id] = 1;
         if (t && t != m) c->folded[t->id] = 1;
+        if (ps) c->folded[ps->id] = 1;
     }
 }
 
@@ -329,6 +372,8 @@ static void make_step(compiler *c, int i, const int32_t *group, step *s)
         s->bias = c->bias_of[v->id];
         s->full = c->full_of[v->id];
         s->alpha = c->mm_of[v->id] ? c->alpha_of[v->id] : 1;
+        s->alpha_node = c->alpha_node_of[v->id];
+        s->beta = c->mm_of[v->id] ? c->beta_of[v->id] : 1;
     } else if (softmax_fast(v)) {
         s->kind = ST_SOFTMAX;
         if (c->absorbed[v->in[0]->id]) { /* its input group runs inside (fuse_reduce.c) */
@@ -412,6 +457,8 @@ static void compiler_init(compiler *c, sb_plan *p)
     c->bias_of = sb_xcalloc(nn, sizeof *c->bias_of);
     c->full_of = sb_xcalloc(nn, 1);
     c->alpha_of = sb_xcalloc(nn, sizeof *c->alpha_of);
+    c->alpha_node_of = sb_xcalloc(nn, sizeof *c->alpha_node_of);
+    c->beta_of = sb_xcalloc(nn, sizeof *c->beta_of);
     c->folded = sb_xcalloc(nn, 1);
     c->reads = sb_xcalloc((size_t)c->n + 1, sizeof *c->reads);
     c->nreads = sb_xcalloc((size_t)c->n + 1, sizeof *c->nreads);
@@ -439,6 +486,8 @@ static void compiler_free(compiler *c)
     free(c->bias_of);
     free(c->full_of);
     free(c->alpha_of);
+    free(c->alpha_node_of);
+    free(c->beta_of);
     free(c->folded);
     free(c->reg);
     free(c->child);

@@ -54,6 +54,8 @@ static void print_range(const sb_plan *p, int lo, int hi, int depth, FILE *f)
             fprintf(f, "%s%s%s", k ? " " : " [", sb_op_get((sb_op)s->rz.g.instr[k].op)->name,
                     k == s->rz.g.ninstr - 1 ? "]" : "");
         if (s->kind == ST_GEMM && s->alpha != 1) fprintf(f, " alpha=%g", s->alpha);
+        if (s->kind == ST_GEMM && s->alpha_node) fprintf(f, " alpha*=%%%u", s->alpha_node->id);
+        if (s->kind == ST_GEMM && s->full && s->beta != 1) fprintf(f, " beta=%g", s->beta);
         if (s->bias) fprintf(f, s->full ? " +acc" : " +bias");
         fprintf(f, " (frees %d)\n", s->nfree);
         for (int b = 0; s->kind == ST_IFELSE && b < 2; b++) {

@@ -35,7 +35,10 @@ typedef struct step {
     int blas;            /* ST_GEMM: BL_GEMM, BL_GEMV or BL_GER (which BLAS call) */
     sb_node *bias;       /* ST_GEMM: folded addend (bias row, or full matrix), or NULL */
     bool full;           /* ST_GEMM: the addend is a full [M, N] matrix */
-    double alpha;        /* ST_GEMM: scale of the product */
+    double alpha;        /* ST_GEMM: scale of the product (a constant) */
+    sb_node *alpha_node; /* ST_GEMM: a 0-d float value the scale is multiplied by at run time
+                            (a learning rate computed in the graph), or NULL */
+    double beta;         /* ST_GEMM with a full addend: its scale (0.9 * v - lr * g) */
     int nfree;
     uint32_t *free_ids;  /* values released after this step */
     sb_node *into;       /* ST_FUSED / ST_GEMM: write into this leaf's bound array (in place) */
@@ -88,6 +91,8 @@ typedef struct compiler {
     sb_node **bias_of;
     uint8_t *full_of;   /* by id: the addend is a full matrix */
     double *alpha_of;   /* by id: the product's scale */
+    sb_node **alpha_node_of; /* by id: its run-time scalar factor (or NULL) */
+    double *beta_of;    /* by id: the full addend's scale */
     uint8_t *folded;    /* nodes folded into a GEMM step (matmuls, their scalings) */
     sb_node ***reads;   /* by order index */
     int *nreads;

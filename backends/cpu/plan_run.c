@@ -294,16 +294,29 @@ static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
     int64_t K = s->blas == BL_GER ? 1 : A->shape[A->ndim - 1];
     /* (gemv: y is not read at beta 0, but some OpenBLAS versions scale it: NaN * 0) */
     blas_prefill(p, s, &C, s->blas != BL_GEMM || K == 0);
-    double beta = s->bias ? 1 : 0;
+    double beta = !s->bias ? 0 : s->full ? s->beta : 1, alpha = s->alpha;
+    if (s->alpha_node) { /* a run-time scale (0-d float value) */
+        const sb_tensor *a = &p->val[s->alpha_node->id];
+        const void *av = sb_be_tensor_ptr(a);
+        alpha *= a->dtype == SB_DTYPE_F32 ? (double)*(const float *)av : *(const double *)av;
+    }
     void *c = sb_be_tensor_ptr(&C);
-    if (s->blas == BL_GER)
-        sb_be_blas_ger(dt, s->alpha, A, B, c);
-    else if (s->blas == BL_GEMV && A->ndim == 2)
-        sb_be_blas_gemv(dt, s->alpha, beta, A, B, false, c);
-    else if (s->blas == BL_GEMV)
-        sb_be_blas_gemv(dt, s->alpha, beta, B, A, true, c);
-    else
-        sb_be_blas_gemm(dt, s->alpha, beta, A, B, c);
+    if (s->blas == BL_GER) { /* ger accumulates onto C: scale it first */
+        if (s->bias && beta != 1) {
+            int64_t n = sb_be_tensor_numel(&C);
+            if (dt == SB_DTYPE_F32)
+                for (int64_t i = 0; i < n; i++) ((float *)c)[i] *= (float)beta;
+            else
+                for (int64_t i = 0; i < n; i++) ((double *)c)[i] *= beta;
+        }
+        sb_be_blas_ger(dt, alpha, A, B, c);
+    } else if (s->blas == BL_GEMV && A->ndim == 2) {
+        sb_be_blas_gemv(dt, alpha, beta, A, B, false, c);
+    } else if (s->blas == BL_GEMV) {
+        sb_be_blas_gemv(dt, alpha, beta, B, A, true, c);
+    } else {
+        sb_be_blas_gemm(dt, alpha, beta, A, B, c);
+    }
     p->val[s->node->id] = C;
     return SB_OK;
 }

@@ -61,10 +61,14 @@ sb_status sb_be_plan_update_inplace(sb_plan *p, int i, sb_node *leaf, sb_diag *d
 {
     SB_ASSERT(i >= 0 && i < p->nout);
     sb_node *o = p->outs[i];
-    int k = -1, nread = 0;
+    int k = -1, nread = 0, first = p->nstep; /* first: the first in-place writer reading o */
     for (int j = 0; j < p->nstep; j++) {
         if (p->steps[j].node == o) k = j;
-        for (int r = 0; r < p->steps[j].nread; r++) nread += p->steps[j].read[r] == o;
+        for (int r = 0; r < p->steps[j].nread; r++) {
+            if (p->steps[j].read[r] != o) continue;
+            if (p->steps[j].into && j < first) first = j; /* a writer: it may come after o's */
+            else if (!p->steps[j].into) nread++;
+        }
     }
     bool same = leaf && (leaf->op == SB_OP_INPUT || leaf->op == SB_OP_SHARED) &&
                 sb_type_eq(&leaf->type, &o->type);
@@ -74,22 +78,25 @@ sb_status sb_be_plan_update_inplace(sb_plan *p, int i, sb_node *leaf, sb_diag *d
         return sb_diag_set(d, SB_ERR_UNSUPPORTED, NULL, 0, 0,
                            "output %d cannot be written into '%s' in place", i,
                            leaf && leaf->name ? leaf->name : "?");
-    /* writers go last (nobody reads them), in the order they were declared */
+    /* writers go last, after every step that is not a writer, in the order they were declared;
+     * one whose value other writers read goes just before the first of them (the momentum
+     * update v' = 0.9 v - lr g written into v, read by W + v' written into W) */
     step w = p->steps[k];
-    memmove(&p->steps[k], &p->steps[k + 1], sizeof *p->steps * (size_t)(p->nstep - 1 - k));
-    p->steps[p->nstep - 1] = w;
-    p->steps[p->nstep - 1].into = leaf;
+    int at = first < p->nstep ? first - 1 : p->nstep - 1; /* its index once moved */
+    memmove(&p->steps[k], &p->steps[k + 1], sizeof *p->steps * (size_t)(at - k));
+    p->steps[at] = w;
+    p->steps[at].into = leaf;
     int *step_of = sb_xmalloc(sizeof *step_of * (size_t)p->nnodes);
     for (int j = 0; j < p->nnodes; j++) step_of[j] = -1;
     for (int j = 0; j < p->nstep; j++) step_of[p->steps[j].node->id] = j;
     sb_status st = check_inplace(p, step_of, d);
     free(step_of);
-    step *ws = &p->steps[p->nstep - 1];
+    step *ws = &p->steps[at];
     if (st) { /* refused: the step goes back where it was (after the writers it could read a
                * value they changed; fastpath: tests/core/test_function.c inplace_*) */
         w = *ws;
         w.into = NULL;
-        memmove(&p->steps[k + 1], &p->steps[k], sizeof *p->steps * (size_t)(p->nstep - 1 - k));
+        memmove(&p->steps[k + 1], &p->steps[k], sizeof *p->steps * (size_t)(at - k));
         p->steps[k] = w;
     } else {             /* it reads the leaf's value: keep it alive until then */
         ws->read = sb_xrealloc(ws->read, sizeof *ws->read * (size_t)(ws->nread + 1));

@@ -186,12 +186,16 @@ Test(plan, gemm_formation)
     sb_be_plan_free(p);
     /* an SGD update: one gemm with alpha = -0.1 over a copy of m; the product read twice is not
      * folded */
-    sb_node *u[2] = {parse("m - 0.1 * (x @ w)"), parse("tanh(2 * (x.T @ y)) + x.T @ y")};
-    for (int k = 0; k < 2; k++) {
+    /* a momentum update with a run-time learning rate s (a 0-d value): one gemm with beta = 0.9
+     * and alpha = -s read when it runs (the step computing 2 * s comes first) */
+    sb_node *u[4] = {parse("m - 0.1 * (x @ w)"), parse("tanh(2 * (x.T @ y)) + x.T @ y"),
+                     parse("0.9 * m - s * (x @ w)"), parse("(x @ w) * (2 * s) + m * 0.5")};
+    static const int nsteps[4] = {1, 3, 1, 2};
+    for (int k = 0; k < 4; k++) {
         p = sb_be_plan_compile(C, 1, &u[k], &D);
         sb_be_plan_stats(p, &st);
         cr_assert_eq(st.ngemm, 1);
-        cr_assert_eq(st.nsteps, k == 0 ? 1 : 3, "%d steps", st.nsteps);
+        cr_assert_eq(st.nsteps, nsteps[k], "%d: %d steps", k, st.nsteps);
         check_outputs("update", 1, &u[k], &e, p);
         sb_be_plan_free(p);
     }
