@@ -520,23 +520,18 @@ typedef int32_t sm_vi __attribute__((vector_size(64)));
 #define SM_MAXV(a, b) ((sm_vf)(((sm_vi)((b) > (a)) & (sm_vi)(b)) | (~(sm_vi)((b) > (a)) & (sm_vi)(a))))
 #define SM_ADDV(a, b) ((a) + (b))
 
-static inline __attribute__((always_inline)) float sm_hmax(sm_vf v)
-{
-    SM_BFLY(v, SM_MAXV, 8);
-    SM_BFLY(v, SM_MAXV, 4);
-    SM_BFLY(v, SM_MAXV, 2);
-    SM_BFLY(v, SM_MAXV, 1);
-    return v[0];
-}
-
-static inline __attribute__((always_inline)) float sm_hsum(sm_vf v)
-{
-    SM_BFLY(v, SM_ADDV, 8);
-    SM_BFLY(v, SM_ADDV, 4);
-    SM_BFLY(v, SM_ADDV, 2);
-    SM_BFLY(v, SM_ADDV, 1);
-    return v[0];
-}
+/* sm_hmax / sm_hsum: the 16 lanes folded by OP in four butterfly steps. */
+#define SM_FOLD(NAME, OP)                                                                        \
+    static inline __attribute__((always_inline)) float NAME(sm_vf v)                             \
+    {                                                                                            \
+        SM_BFLY(v, OP, 8);                                                                       \
+        SM_BFLY(v, OP, 4);                                                                       \
+        SM_BFLY(v, OP, 2);                                                                       \
+        SM_BFLY(v, OP, 1);                                                                       \
+        return v[0];                                                                             \
+    }
+SM_FOLD(sm_hmax, SM_MAXV)
+SM_FOLD(sm_hsum, SM_ADDV)
 
 /* x[j, n) as a vector, lanes past n - j set to -inf. wide: 16 floats from x + j may be read
  * (the caller's rows go on past this one), so one load and a blend; else lane by lane. */

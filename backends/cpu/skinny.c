@@ -71,8 +71,24 @@ static inline __attribute__((always_inline)) float hsum16(sk_v16 v)
     return v[0];
 }
 
-/* K small: C[i, j0:j0+64] = sum_k op(A)(i, k) * Bp[k, j0:j0+64], Bp = op(B) packed [K, N]; four
- * vector accumulators (independent chains), then 16 columns at a time, the last few by scalars. */
+/* c[j0, j0 + 16 Q) = alpha * sum_k a[k] * Bp[k, j0:...] (+ beta * c): Q vector accumulators. */
+static inline __attribute__((always_inline)) void ksmall_cols(const int Q, int64_t j0, int64_t K,
+    float alpha, const float *a, const float *Bp, int64_t ldp, float beta, float *c)
+{
+    sk_v16 acc[Q];
+    for (int q = 0; q < Q; q++) acc[q] = (sk_v16){0};
+    for (int64_t k = 0; k < K; k++)
+        for (int q = 0; q < Q; q++) acc[q] += a[k] * ld16(Bp + k * ldp + j0 + 16 * q);
+    for (int q = 0; q < Q; q++) {
+        sk_v16 r = alpha * acc[q];
+        if (beta != 0.0f) r += beta * ld16(c + j0 + 16 * q);
+        st16(c + j0 + 16 * q, r);
+    }
+}
+
+/* K small: row i of C = sum_k op(A)(i, k) * Bp[k, :], Bp = op(B) packed [K, N] (rows ldp apart):
+ * 128 columns at a time (8 vector accumulators, independent chains), then 64 (4), then 16, the
+ * last few by scalars. */
 static inline __attribute__((always_inline)) void ksmall_row(int64_t i, int64_t N, int64_t K,
     float alpha, const float *A, int lda, bool ta, const float *Bp, int64_t ldp, float beta,
     float *C)
@@ -82,26 +98,9 @@ static inline __attribute__((always_inline)) void ksmall_row(int64_t i, int64_t 
         for (int64_t k = 0; k < K; k++) a[k] = opa(A, lda, ta, i, k);
         float *c = C + i * N;
         int64_t j0 = 0;
-        for (; j0 + 128 <= N; j0 += 128) { /* 8 independent chains: FMA latency x 2 pipes */
-            sk_v16 acc[8] = {0};
-            for (int64_t k = 0; k < K; k++)
-                for (int q = 0; q < 8; q++) acc[q] += a[k] * ld16(Bp + k * ldp + j0 + 16 * q);
-            for (int q = 0; q < 8; q++) {
-                sk_v16 r = alpha * acc[q];
-                if (beta != 0.0f) r += beta * ld16(c + j0 + 16 * q);
-                st16(c + j0 + 16 * q, r);
-            }
-        }
-        for (; j0 + 64 <= N; j0 += 64) {
-            sk_v16 acc[4] = {0};
-            for (int64_t k = 0; k < K; k++)
-                for (int q = 0; q < 4; q++) acc[q] += a[k] * ld16(Bp + k * ldp + j0 + 16 * q);
-            for (int q = 0; q < 4; q++) {
-                sk_v16 r = alpha * acc[q];
-                if (beta != 0.0f) r += beta * ld16(c + j0 + 16 * q);
-                st16(c + j0 + 16 * q, r);
-            }
-        }
+        for (; j0 + 128 <= N; j0 += 128) /* 8 independent chains: FMA latency x 2 pipes */
+            ksmall_cols(8, j0, K, alpha, a, Bp, ldp, beta, c);
+        for (; j0 + 64 <= N; j0 += 64) ksmall_cols(4, j0, K, alpha, a, Bp, ldp, beta, c);
         for (; j0 + 16 <= N; j0 += 16) {
             sk_v16 acc = {0};
             for (int64_t k = 0; k < K; k++) acc += a[k] * ld16(Bp + k * ldp + j0);
