@@ -13,8 +13,9 @@
 # after PyTorch and the two medians are averaged (this machine's load drifts). Environment, as
 # `symbench bench` uses it (docs/performance.md): OMP_NUM_THREADS (default 2; PyTorch gets
 # torch.set_num_threads of the same), OpenMP waiting (unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is
-# set: GOMP_SPINCOUNT=10000 when the load average leaves a core idle, else passive, as
-# tools/procenv.c chooses; both sides get the same), OPENBLAS_CORETYPE
+# set: GOMP_SPINCOUNT=10000 when nothing else runs (the running count of /proc/loadavg: awk and
+# this script) and the 1-minute load is below the CPUs + 1, else passive, as tools/procenv.c
+# chooses; both sides get the same), OPENBLAS_CORETYPE
 # (SkylakeX when the CPU has AVX-512, unless --keep-coretype). Needs /usr/bin/python3 with
 # python3-torch for the PyTorch side. --with-eval also times the same run on the reference
 # evaluator (SB_CPU_EXEC=eval: the CPU backend's path before the plan), between the two.
@@ -46,7 +47,8 @@ fi
 [ -x "$sb" ] || { echo "bench/epoch.sh: no symbench program (use --symbench PATH)" >&2; exit 2; }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 if [ -z "${OMP_WAIT_POLICY:-}" ] && [ -z "${GOMP_SPINCOUNT:-}" ]; then
-    if awk -v n="$(nproc)" '{ exit !($1 < n - 0.5) }' /proc/loadavg; then export GOMP_SPINCOUNT=10000
+    if awk -v n="$(nproc)" '{ split($4, r, "/"); exit !(r[1] <= 2 && $1 < n + 1) }' /proc/loadavg
+    then export GOMP_SPINCOUNT=10000
     else export OMP_WAIT_POLICY=passive; fi
 fi
 if [ "$keep" = 0 ] && grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; fi

@@ -10,10 +10,12 @@
  *     still spins. Threads that spin long (libgomp's default, 300000 spins, or active) burn the
  *     time slices the working thread needs when the machine is busy: an MLP step measured
  *     151 ms spinning against 12 ms passive at load 11 on 2 cores.
- * So the waiting policy follows the machine: with idle cores (1-minute load average below the
- * online CPUs minus one half) threads spin SB_SPINCOUNT times (a few hundred microseconds,
- * longer than the serial gaps inside a step) and then sleep; on a busy machine they sleep at
- * once (OMP_WAIT_POLICY=passive). An environment that sets OMP_WAIT_POLICY or GOMP_SPINCOUNT
+ * So the waiting policy follows the machine: when nothing else is runnable (/proc/loadavg's
+ * running count is this process alone) and the last minute was not busy (1-minute load average
+ * below the online CPUs plus one: it counts our own earlier runs too, so a series of benchmarks
+ * does not talk itself out of spinning), threads spin SB_SPINCOUNT times (a few hundred
+ * microseconds, longer than the serial gaps inside a step) and then sleep; otherwise they sleep
+ * at once (OMP_WAIT_POLICY=passive). An environment that sets OMP_WAIT_POLICY or GOMP_SPINCOUNT
  * keeps its setting; `symbench bench --omp-wait spin|passive|active` forces one.
  * A compute command re-executes itself once (/proc/self/exe, same arguments) with the settings
  * it wants; SB_REEXEC marks the second process so it never loops; SB_KEEP_ENV=1 opts out. */
@@ -43,8 +45,12 @@ static const char *choose_wait(const char *asked)
     if (asked) return asked;
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return NULL;
     double load;
+    int running = 0, total = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    return getloadavg(&load, 1) == 1 && load < (double)ncpu - 0.5 ? "spin" : "passive";
+    FILE *f = fopen("/proc/loadavg", "r");
+    bool ok = f && fscanf(f, "%lf %*f %*f %d/%d", &load, &running, &total) == 3;
+    if (f) fclose(f);
+    return ok && running <= 1 && load < (double)ncpu + 1 ? "spin" : "passive";
 }
 
 int sb_cmd_tune_env(int argc, char **argv, const char *core, bool keep_core, const char *wait)
