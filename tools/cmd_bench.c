@@ -88,19 +88,27 @@ static double median_time(bench_fn fn, void *user, int reps, int warmup)
     return t[reps / 2];
 }
 
-/* Median seconds of nf functions timed in turns (f0, f1, ..., f0, f1, ...), so that a noisy,
- * shared machine slows them alike; med[k] receives function k's median. */
+/* Median seconds of nf functions. Each is timed over runs of consecutive calls, as the peers
+ * (bench/peers.py) time theirs: a step that follows a step of its own finds its own data in
+ * the caches, as in a training loop. The runs alternate between the functions in rounds (f0
+ * x n, f1 x n, ..., f0 x n, ...), each after one untimed call, so that a drifting, shared
+ * machine slows them alike. med[k] receives function k's median. */
+#define BENCH_ROUNDS 3
 static void median_times(int nf, const bench_fn *fn, void *user, int reps, int warmup,
                          double *med)
 {
     for (int i = 0; i < warmup; i++)
         for (int k = 0; k < nf; k++) fn[k](user);
     double t[nf][reps];
-    for (int i = 0; i < reps; i++)
+    for (int r = 0; r < BENCH_ROUNDS; r++)
         for (int k = 0; k < nf; k++) {
-            double t0 = now();
-            fn[k](user);
-            t[k][i] = now() - t0;
+            int i0 = reps * r / BENCH_ROUNDS, i1 = reps * (r + 1) / BENCH_ROUNDS;
+            if (i1 > i0) fn[k](user); /* the run's first call follows the other functions */
+            for (int i = i0; i < i1; i++) {
+                double t0 = now();
+                fn[k](user);
+                t[k][i] = now() - t0;
+            }
         }
     for (int k = 0; k < nf; k++) {
         qsort(t[k], (size_t)reps, sizeof(double), cmp_double);
