@@ -702,7 +702,7 @@ static void usage(FILE *f)
             "--keep-coretype    keep the environment's OPENBLAS_CORETYPE\n"
             "--omp-wait POLICY  OpenMP waiting for everyone: spin (spin briefly, then sleep),\n"
             "                   passive or active (default: the environment's, else spin when\n"
-            "                   the load average leaves a core idle, passive otherwise)\n"
+            "                   nothing else runs, passive on a busy machine)\n"
             "--jit              compile every plan's fused groups to C (as SB_JIT=1 does)\n"
             "--plan             print each workload's execution plan on stderr\n"
             "--profile          profile W3/W4's plan step by step on stderr (after the timings)\n"
@@ -982,8 +982,8 @@ int sb_cmd_bench(int argc, char **argv)
         r->name = W[i].name;
         r->what = W[i].what;
         fprintf(stderr, "  %s ...\n", r->name);
-        /* the machine's load drifts: symbench and C are timed before and after the peers (in
-         * turns) and the two medians averaged */
+        /* the machine's load drifts: symbench and C are timed before and after the peers
+         * (median_times) and the two medians averaged */
         int rounds = o.no_peers || i == 5 ? 1 : 2;
         result part[2];
         for (int k = 0; k < rounds; k++) {
