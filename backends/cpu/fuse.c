@@ -16,6 +16,8 @@
 #include "vmath.h"
 
 #include <dlfcn.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <omp.h>
 
 #define PAR_MIN (1 << 16) /* elements below which a group runs on one thread */
@@ -292,6 +294,23 @@ static const fz_fn *const fz_f64[3] = {(const fz_fn[SB_OP_COUNT]){FZ_LIST(FZ_BAS
 
 static int isa_forced = -1;
 
+/* Whether libgomp's idle threads spin before sleeping: OMP_WAIT_POLICY=active, or no policy
+ * (libgomp then spins GOMP_SPINCOUNT times, 300000 by default); passive: they sleep at once. */
+static bool threads_spin(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        const char *w = getenv("OMP_WAIT_POLICY"), *sc = getenv("GOMP_SPINCOUNT");
+        cached = w ? !strcasecmp(w, "active") : !sc || atoll(sc) >= 1000;
+    }
+    return cached;
+}
+
+int64_t sb_be_par_min(int64_t base)
+{
+    return threads_spin() ? base / 8 : base;
+}
+
 int sb_be_fz_isa(void)
 {
     static int cached = -1;
@@ -484,7 +503,7 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
     size_t per = sb_be_fz_scratch(g);
     rc.stream = sb_be_fz_isa() == SB_FZ_ISA_V4 && rc.n * (int64_t)sb_dtype_size(g->dtype) >= (8 << 20) &&
                 ((uintptr_t)rc.out & 63) == 0;
-    if (rc.n < PAR_MIN || nthreads <= 1) {
+    if (rc.n < sb_be_par_min(PAR_MIN) || nthreads <= 1) {
         run_range(&rc, scratch, 0, nblk);
         return;
     }
@@ -668,7 +687,7 @@ void sb_be_fz_softmax_chunk(sb_dtype dt, int64_t rows, int64_t n, const void *x,
 static void softmax_par(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y, bool lg)
 {
     int isa = sb_be_fz_isa();
-    bool par = rows * n >= PAR_MIN && rows > 1;
+    bool par = rows * n >= sb_be_par_min(PAR_MIN) && rows > 1;
     size_t row = (size_t)n * sb_dtype_size(dt);
 #pragma omp parallel if (par)
     {

@@ -55,4 +55,11 @@ void sb_be_fz_softmax_chunk(sb_dtype dt, int64_t rows, int64_t n, const void *x,
 /* Use at most `isa`'s clones (tests run every clone this CPU can); -1: the CPU's best. */
 void sb_be_fz_isa_set(int isa);
 
+/* Elements (multiply-adds for the skinny products) from which a loop is split among the OpenMP
+ * threads: small while idle threads spin (waking one costs ~3 us), larger when they sleep at
+ * once (OMP_WAIT_POLICY=passive: 20-100 us to wake on this VM). base is the passive threshold;
+ * an eighth of it when threads spin. Results never depend on it (loops split
+ * into fixed tasks). */
+int64_t sb_be_par_min(int64_t base);
+
 #endif

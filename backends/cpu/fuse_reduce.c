@@ -433,7 +433,7 @@ static void run_task(const rjob *j, char *regs, int64_t t, int isa)
 static void run_tasks(const rjob *j, int nthreads)
 {
     int isa = sb_be_fz_isa();
-    bool par = j->outer * j->inner >= PAR_MIN && j->ntask > 1 && nthreads > 1;
+    bool par = j->outer * j->inner >= sb_be_par_min(PAR_MIN) && j->ntask > 1 && nthreads > 1;
 #pragma omp parallel num_threads(nthreads) if (par)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -573,7 +573,7 @@ void sb_be_fz_softmax_run(const sb_fz_reduce *r, const sb_tensor *leaves, sb_ten
     size_t bytes = sb_be_fz_scratch(&r->g);
     int isa = sb_be_fz_isa();
     bool lg = r->node->op == SB_OP_LOG_SOFTMAX;
-    bool par = fc.n >= PAR_MIN && ntask > 1 && nthreads > 1;
+    bool par = fc.n >= sb_be_par_min(PAR_MIN) && ntask > 1 && nthreads > 1;
 #pragma omp parallel num_threads(nthreads) if (par)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();

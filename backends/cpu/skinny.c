@@ -23,7 +23,8 @@
 
 #define SK_MAX 16   /* the small dimension: at most this */
 #ifndef SK_PAR
-#define SK_PAR (1 << 21) /* multiply-adds above which rows are split among threads */
+#define SK_PAR (1 << 21) /* multiply-adds above which rows are split among threads when they
+                            sleep at once (sb_be_par_min: an eighth while they spin) */
 #endif
 
 static inline __attribute__((always_inline)) float opa(const float *A, int lda, bool ta, int64_t i, int64_t k)
@@ -191,13 +192,15 @@ static inline __attribute__((always_inline)) void ncols_block(const int NN, int6
                                      int lda, bool ta, const float *Bp, int64_t ldp, float beta,   \
                                      float *C)                                                     \
     {                                                                                              \
-        _Pragma("omp parallel for schedule(static) if (M * N * K > SK_PAR)")                       \
+        int64_t pm = sb_be_par_min(SK_PAR);                                                        \
+        _Pragma("omp parallel for schedule(static) if (M * N * K > pm)")                           \
         for (int64_t i = 0; i < M; i++) ksmall_row(i, N, K, alpha, A, lda, ta, Bp, ldp, beta, C);  \
     }                                                                                              \
     ATTR static void nrows_##SUFFIX(int64_t M, int64_t N, int64_t K, float alpha, const float *A,  \
                                     int lda, const float *Bt, int64_t ldt, float beta, float *C)   \
     {                                                                                              \
-        _Pragma("omp parallel for schedule(static) if (M * N * K > SK_PAR)")                       \
+        int64_t pm = sb_be_par_min(SK_PAR);                                                        \
+        _Pragma("omp parallel for schedule(static) if (M * N * K > pm)")                           \
         for (int64_t i = 0; i < M; i++) {                                                          \
             SK_N_CASES(nrows_row, i, K, alpha, A, lda, Bt, ldt, beta, C)                           \
         }                                                                                          \
@@ -205,8 +208,8 @@ static inline __attribute__((always_inline)) void ncols_block(const int NN, int6
     ATTR static void ncols_##SUFFIX(int64_t M, int64_t N, int64_t K, float alpha, const float *A,  \
                                     int lda, const float *Bp, float beta, float *C)                \
     {                                                                                              \
-        int64_t nv = (M + 15) / 16;                                                                \
-        _Pragma("omp parallel for schedule(static) if (M * N * K > SK_PAR)")                       \
+        int64_t nv = (M + 15) / 16, pm = sb_be_par_min(SK_PAR);                                    \
+        _Pragma("omp parallel for schedule(static) if (M * N * K > pm)")                           \
         for (int64_t v = 0; v < nv; v++) {                                                         \
             int64_t i0 = v * 16, m = M - i0 < 16 ? M - i0 : 16;                                    \
             SK_N_CASES(ncols_block, i0, m, K, alpha, A, lda, Bp, beta, C)                          \
