@@ -200,6 +200,21 @@ sb_id sb_eg_lookup(sb_egraph *eg, sb_op op, uint32_t attr, int nin, const sb_id 
     return n == SB_ID_NONE ? n : sb_eg_find(eg, n);
 }
 
+sb_id sb_eg_term_enode(sb_egraph *eg, const sb_node *n, sb_id *seen)
+{
+    if (seen[n->id] != SB_ID_NONE) return seen[n->id];
+    bool leaf = sb_op_get((sb_op)n->op)->flags & SB_F_LEAF;
+    int nin = leaf ? 0 : n->nin;
+    sb_id kids[nin > 0 ? nin : 1];
+    for (int i = 0; i < nin; i++) {
+        sb_id k = sb_eg_term_enode(eg, n->in[i], seen);
+        if (k == SB_ID_NONE) return SB_ID_NONE;
+        kids[i] = sb_eg_find(eg, k);
+    }
+    return seen[n->id] = memo_get(eg, (uint16_t)n->op, leaf ? 0 : n->attr, nin, kids,
+                                  leaf ? (sb_node *)n : NULL);
+}
+
 /* Add a new canonical e-node (not in the memo): make its class and analysis. */
 static sb_id add_new(sb_egraph *eg, uint16_t op, uint32_t attr, int nin, const sb_id *canon,
                      const sb_id *okids, sb_node *leaf)

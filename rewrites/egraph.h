@@ -118,6 +118,10 @@ sb_id sb_eg_add(sb_egraph *eg, sb_op op, uint32_t attr, int nin, const sb_id *ki
 sb_id sb_eg_add_term(sb_egraph *eg, const sb_node *n);
 /* Look up an e-node without adding it; SB_ID_NONE if absent. */
 sb_id sb_eg_lookup(sb_egraph *eg, sb_op op, uint32_t attr, int nin, const sb_id *kids, sb_node *leaf);
+/* The e-node of term n (its canonical form in the hashcons: the e-node a choice names), or
+ * SB_ID_NONE when n was never added; seen[] (by node id, SB_ID_NONE-filled, the context's
+ * node count) memoizes shared subterms. */
+sb_id sb_eg_term_enode(sb_egraph *eg, const sb_node *n, sb_id *seen);
 /* Union the classes of a and b (returns true if they were different). Call sb_eg_rebuild before
  * searching again. Types must unify (a broken invariant otherwise: check first with
  * sb_eg_types_unify). */

@@ -209,6 +209,103 @@ bool sb_rw_extract_dag_greedy(sb_extractor *x, const sb_id *roots, int nroots, u
     return better;
 }
 
+/* Classes reachable from c through the current choice, each once, into out. */
+static void reach_chosen(sb_extractor *x, sb_id c, uint8_t *seen, sb_idvec *out)
+{
+    c = sb_eg_find(x->eg, c);
+    if (seen[c] || x->best[c] == SB_ID_NONE) return;
+    seen[c] = 1;
+    sb_idvec_push(out, c);
+    sb_id n = x->best[c];
+    for (int i = 0; i < x->eg->nodes[n].nin; i++) reach_chosen(x, sb_eg_kids(x->eg, n)[i], seen, out);
+}
+
+/* The DAG cost of the choice below c, INFINITY when it has a cycle or a class without a
+ * choice; visits are stamped with gen (gray: on the path, black: done), so that one pair of
+ * arrays serves every evaluation of a search. */
+typedef struct stamps {
+    uint32_t *gray, *black, gen;
+} stamps;
+
+static double dag_checked(sb_extractor *x, sb_id c, stamps *s)
+{
+    c = sb_eg_find(x->eg, c);
+    if (s->black[c] == s->gen) return 0;
+    if (s->gray[c] == s->gen || x->best[c] == SB_ID_NONE) return INFINITY;
+    s->gray[c] = s->gen;
+    sb_id n = x->best[c];
+    double t = x->ncost[n];
+    for (int i = 0; i < x->eg->nodes[n].nin && isfinite(t); i++)
+        t += dag_checked(x, sb_eg_kids(x->eg, n)[i], s);
+    s->black[c] = s->gen;
+    return t;
+}
+
+static double roots_checked(sb_extractor *x, const sb_id *roots, int nroots, stamps *s)
+{
+    s->gen++;
+    double t = 0;
+    for (int i = 0; i < nroots && isfinite(t); i++) t += dag_checked(x, roots[i], s);
+    return t;
+}
+
+#define FROM_INPUT_MAX_TRIES 50000 /* cost evaluations in one search, at most */
+
+bool sb_rw_extract_from_input(sb_extractor *x, sb_node *const *inputs, const sb_id *roots,
+                              int nroots)
+{
+    sb_egraph *eg = x->eg;
+    uint32_t nn = eg->nnodes + 1;
+    double before = sb_rw_extract_dag_cost(x, roots, nroots);
+    sb_id *old = x->best, *best = sb_xmalloc(sizeof(sb_id) * nn);
+    memcpy(best, old, sizeof(sb_id) * eg->nnodes);
+    x->best = best;
+    size_t cnt = sb_ctx_node_count(eg->ctx);
+    sb_id *seen = sb_xmalloc(sizeof(sb_id) * (cnt + 1));
+    memset(seen, 0xff, sizeof(sb_id) * (cnt + 1));
+    bool ok = true;
+    for (int i = 0; i < nroots && ok; i++) ok = sb_eg_term_enode(eg, inputs[i], seen) != SB_ID_NONE;
+    for (size_t id = 0; ok && id <= cnt; id++) /* each input node's class chooses its e-node */
+        if (seen[id] != SB_ID_NONE) best[sb_eg_find(eg, seen[id])] = seen[id];
+    free(seen);
+    stamps st = {sb_xcalloc(nn, sizeof(uint32_t)), sb_xcalloc(nn, sizeof(uint32_t)), 0};
+    double cost = ok ? roots_checked(x, roots, nroots, &st) : INFINITY;
+    uint8_t *mark = sb_xcalloc(nn, 1);
+    int tries = 0;
+    for (int sweeps = 0; isfinite(cost) && sweeps < 8 && tries < FROM_INPUT_MAX_TRIES; sweeps++) {
+        bool changed = false;
+        sb_idvec cls = {0};
+        memset(mark, 0, nn);
+        for (int i = 0; i < nroots; i++) reach_chosen(x, roots[i], mark, &cls);
+        for (uint32_t q = 0; q < cls.n && tries < FROM_INPUT_MAX_TRIES; q++) {
+            sb_id c = cls.v[q];
+            for (uint32_t j = 0; j < eg->cls[c].nodes.n && tries < FROM_INPUT_MAX_TRIES; j++) {
+                sb_id m = eg->cls[c].nodes.v[j], was = best[c];
+                if (m == was || !isfinite(x->ncost[m])) continue;
+                best[c] = m;
+                tries++;
+                double t = roots_checked(x, roots, nroots, &st);
+                if (t < cost * (1 - 1e-12)) cost = t, changed = true;
+                else best[c] = was;
+            }
+        }
+        sb_idvec_free(&cls);
+        if (!changed) break;
+    }
+    free(mark);
+    free(st.gray);
+    free(st.black);
+    bool better = isfinite(cost) && cost < before * (1 - 1e-12);
+    if (better) {
+        free(old);
+        memset(x->built, 0, sizeof *x->built * eg->nnodes);
+    } else {
+        x->best = old;
+        free(best);
+    }
+    return better;
+}
+
 static double dag_rec(sb_extractor *x, sb_id c, uint8_t *seen)
 {
     c = sb_eg_find(x->eg, c);

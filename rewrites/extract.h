@@ -56,6 +56,15 @@ bool sb_rw_extract_dag_greedy(sb_extractor *x, const sb_id *roots, int nroots, u
  * larger than max_nodes e-nodes, or no solution was found in time_limit seconds. */
 bool sb_rw_extract_ilp(sb_extractor *x, const sb_id *roots, int nroots, int max_nodes,
                        double time_limit, double rel_gap);
+/* Start from the input terms' own e-nodes (every class of the inputs chooses what the input
+ * had there; the other classes keep their choice) and improve by single changes: a class takes
+ * another of its e-nodes when the roots' DAG cost drops and the choice stays acyclic, sweeping
+ * until no change helps. The result is never costlier than the input. Adopted when it beats
+ * the current choice's DAG cost; returns whether it was. (After saturation stopped at a limit,
+ * the greedy choice can lose the input's sharing and cost more than the input, and every
+ * rewrite would be dropped with it.) */
+bool sb_rw_extract_from_input(sb_extractor *x, sb_node *const *inputs, const sb_id *roots,
+                              int nroots);
 /* The chosen term of class c (a node of eg->ctx), or NULL if none could be built. */
 sb_node *sb_rw_extract_term(sb_extractor *x, sb_id c);
 double sb_rw_extract_dag_cost(sb_extractor *x, const sb_id *roots, int nroots);

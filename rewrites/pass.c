@@ -79,11 +79,12 @@ int sb_rw_rulesets_load(const char *const *names, int n, const char *base_dir, s
 }
 
 static void extract_all(sb_egraph *eg, const sb_rw_opt_cfg *cfg, const sb_id *ids, int n,
-                        sb_node **out, sb_rw_opt_result *res)
+                        sb_node *const *roots, sb_node **out, sb_rw_opt_result *res)
 {
     sb_extractor *x = sb_rw_extract_greedy(eg);
     x->trace = cfg->run.trace;
     sb_rw_extract_dag_greedy(x, ids, n, 20000);
+    sb_rw_extract_from_input(x, roots, ids, n);
     bool ilp = cfg->extract == SB_EXTRACT_ILP ||
                (cfg->extract == SB_EXTRACT_AUTO && sb_eg_enode_count(eg) <= SB_ILP_AUTO_MAX_NODES);
     if (ilp) {
@@ -115,7 +116,7 @@ sb_status sb_rw_optimize(sb_ctx *ctx, int n, sb_node *const *roots, const sb_rw_
     res->iterations = r->niters;
     res->enodes = sb_eg_enode_count(eg);
     res->eclasses = sb_eg_class_count(eg);
-    extract_all(eg, cfg, ids, n, out, res);
+    extract_all(eg, cfg, ids, n, roots, out, res);
     res->cost_before = sb_rw_term_cost(roots, n);
     bool ok = true;
     for (int i = 0; i < n; i++) ok &= out[i] != NULL;

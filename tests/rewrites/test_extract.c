@@ -214,3 +214,31 @@ Test(extract, dag_greedy_exploits_sharing)
     sb_rw_extractor_free(g);
     sb_eg_free(eg);
 }
+
+/* After a saturation cut short, the tree-cost choice can lose the input's sharing and cost more
+ * than the input as a DAG (and the pass would then drop every rewrite). Starting from the input's
+ * own e-nodes and taking single changes that lower the DAG cost keeps the sharing and still
+ * finds the cheaper form of one class: here tanh(exp(x)) = exp(x) * 0.5 (a made-up identity:
+ * a multiply costs less than a tanh). */
+Test(extract, from_input_keeps_sharing_and_improves)
+{
+    var("x", "float32[1000]");
+    sb_egraph *eg = sb_eg_new(ctx);
+    sb_node *in = P("tanh(exp(x)) + sin(exp(x))");
+    sb_id r = sb_eg_add_term(eg, in);
+    same(eg, "tanh(exp(x))", "abs(abs(abs(abs(abs(abs(x))))))");
+    same(eg, "sin(exp(x))", "relu(relu(relu(relu(relu(relu(x))))))");
+    same(eg, "tanh(exp(x))", "exp(x) * 0.5");
+    sb_eg_rebuild(eg);
+    sb_extractor *g = sb_rw_extract_greedy(eg);
+    double input = sb_rw_term_cost(&in, 1), tree = sb_rw_extract_dag_cost(g, &r, 1);
+    cr_assert_gt(tree, input, "the tree-cost choice loses the sharing: %g vs %g", tree, input);
+    cr_assert(sb_rw_extract_from_input(g, &in, &r, 1));
+    double got = sb_rw_extract_dag_cost(g, &r, 1);
+    cr_assert_lt(got, input, "%g vs the input's %g", got, input);
+    cr_assert_eq(sb_rw_extract_term(g, r), P("exp(x) * 0.5 + sin(exp(x))"));
+    /* already the best single-change choice: nothing more to adopt */
+    cr_assert_not(sb_rw_extract_from_input(g, (sb_node *[]){P("exp(x) * 0.5 + sin(exp(x))")}, &r, 1));
+    sb_rw_extractor_free(g);
+    sb_eg_free(eg);
+}
