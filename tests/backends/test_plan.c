@@ -225,6 +225,9 @@ Test(plan, gemv_and_ger_formation)
         {"ew @ b", 1, 0, 0, 1}, {"outer(ev, b)", 0, 1, 0, 1}, {"outer(ev, b) + b", 0, 1, 1, 1},
         {"one @ row", 1, 0, 0, 1}, {"row @ z", 1, 0, 0, 1}, {"row.T @ one", 1, 0, 0, 2},
         {"outer(one, z)", 0, 1, 0, 1}, {"x @ w", 0, 0, 0, 1},
+        /* run-time scales (s: a 0-d value) and scaled addends (beta) */
+        {"0.5 * v - s * (x @ z)", 1, 0, 1, 1}, {"0.9 * w - s * outer(z, b)", 0, 1, 1, 1},
+        {"(2 * s) * outer(v, b)", 0, 1, 0, 2}, {"(z @ w) * s + b * 3", 1, 0, 1, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         teardown();
