@@ -2,42 +2,13 @@
  * explanations, and the rule loader's errors. Rule sets are written inline. */
 #include <criterion/criterion.h>
 
+#include "rw_test.h"
+
 #include "rewrites/egraph.h"
 #include "rewrites/pattern.h"
 #include "rewrites/run.h"
 
-static sb_ctx *ctx;
-
-static void setup(void) { ctx = sb_ctx_init(); }
-static void teardown(void) { sb_ctx_free(ctx); }
-
-TestSuite(egraph, .init = setup, .fini = teardown);
-
-static sb_node *var(const char *name, const char *type)
-{
-    sb_type t;
-    sb_diag d = {0};
-    cr_assert_eq(sb_type_parse(type, &t, &d), SB_OK, "%s", d.msg);
-    sb_node *n = sb_input(ctx, name, &t);
-    cr_assert(n);
-    return n;
-}
-
-static sb_node *P(const char *text)
-{
-    sb_diag d = {0};
-    sb_node *n = sb_parse_expr(ctx, text, NULL, NULL, &d);
-    cr_assert(n, "parse '%s': %s", text, d.msg);
-    return n;
-}
-
-static sb_ruleset *RS(const char *json)
-{
-    sb_diag d = {0};
-    sb_ruleset *rs = sb_rw_ruleset_parse(json, "<test>", &d);
-    cr_assert(rs, "rules: %d:%d: %s", d.line, d.col, d.msg);
-    return rs;
-}
+TestSuite(egraph, .init = rw_setup, .fini = rw_teardown);
 
 /* Saturate eg with rs (simple limits); returns the stop reason. */
 static sb_stop saturate(sb_egraph *eg, sb_ruleset *rs, int iters)

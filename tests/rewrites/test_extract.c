@@ -2,40 +2,11 @@
  * exploits sharing (DAG cost), matmul chains associate by shapes, stable forms win. */
 #include <criterion/criterion.h>
 
+#include "rw_test.h"
+
 #include "rewrites/optimize.h"
 
-static sb_ctx *ctx;
-
-static void setup(void) { ctx = sb_ctx_init(); }
-static void teardown(void) { sb_ctx_free(ctx); }
-
-TestSuite(extract, .init = setup, .fini = teardown, .timeout = 60);
-
-static sb_node *var(const char *name, const char *type)
-{
-    sb_type t;
-    sb_diag d = {0};
-    cr_assert_eq(sb_type_parse(type, &t, &d), SB_OK, "%s", d.msg);
-    sb_node *n = sb_input(ctx, name, &t);
-    cr_assert(n);
-    return n;
-}
-
-static sb_node *P(const char *text)
-{
-    sb_diag d = {0};
-    sb_node *n = sb_parse_expr(ctx, text, NULL, NULL, &d);
-    cr_assert(n, "parse '%s': %s", text, d.msg);
-    return n;
-}
-
-static sb_ruleset *RS(const char *json)
-{
-    sb_diag d = {0};
-    sb_ruleset *rs = sb_rw_ruleset_parse(json, "<test>", &d);
-    cr_assert(rs, "%d:%d: %s", d.line, d.col, d.msg);
-    return rs;
-}
+TestSuite(extract, .init = rw_setup, .fini = rw_teardown, .timeout = 60);
 
 /* Optimize text with the rule set and extractor; returns the result node. */
 static sb_node *opt(sb_ruleset *rs, const char *text, sb_extract_kind kind, sb_rw_opt_result *res)

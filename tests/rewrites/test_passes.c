@@ -2,6 +2,8 @@
  * instruments (on_stage, timing, node counts, changed) and the trace records. */
 #include <criterion/criterion.h>
 
+#include "rw_test.h"
+
 #include "json.h"
 #include "rewrites/extract.h"
 #include "rewrites/passes.h"
@@ -10,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static sb_ctx *ctx;
 static sb_graph *g;
 static char rules_path[64];
 
@@ -36,14 +37,6 @@ static void teardown(void)
 }
 
 TestSuite(passes, .init = setup, .fini = teardown, .timeout = 60);
-
-static sb_node *P(const char *text)
-{
-    sb_diag d = {0};
-    sb_node *n = sb_parse_expr(ctx, text, NULL, NULL, &d);
-    cr_assert(n, "parse '%s': %s", text, d.msg);
-    return n;
-}
 
 static void output(const char *name, const char *text)
 {

@@ -2,28 +2,17 @@
  * overshoot, the backoff scheduler, per-iteration reports, and the AC stress test. */
 #include <criterion/criterion.h>
 
+#include "rw_test.h"
+
 #include "rewrites/run.h"
 
-static sb_ctx *ctx;
-
-static void setup(void) { ctx = sb_ctx_init(); }
-static void teardown(void) { sb_ctx_free(ctx); }
-
-TestSuite(runner, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(runner, .init = rw_setup, .fini = rw_teardown, .timeout = 60);
 
 static const char ac_rules[] =
     "{\"name\": \"ac\", \"rules\": ["
     "{\"name\": \"comm\", \"lhs\": \"?a + ?b\", \"rhs\": \"?b + ?a\"},"
     "{\"name\": \"assoc\", \"lhs\": \"(?a + ?b) + ?c\", \"rhs\": \"?a + (?b + ?c)\","
     " \"bidirectional\": true}]}";
-
-static sb_ruleset *RS(const char *json)
-{
-    sb_diag d = {0};
-    sb_ruleset *rs = sb_rw_ruleset_parse(json, "<test>", &d);
-    cr_assert(rs, "%d:%d: %s", d.line, d.col, d.msg);
-    return rs;
-}
 
 /* x0 + x1 + ... + x{n-1}, each float32[4]. */
 static sb_node *sum_of(int n)
