@@ -10,21 +10,9 @@
 #include "backends/backend.h"
 #include "symbench.h"
 
-static sb_ctx *C;
-static sb_diag D;
+#include "be_test.h"
 
-static void setup(void)
-{
-    C = sb_ctx_init();
-    sb_diag_clear(&D);
-}
-
-static void teardown(void)
-{
-    sb_ctx_free(C);
-}
-
-TestSuite(eval, .init = setup, .fini = teardown);
+TestSuite(eval, .init = be_setup, .fini = be_teardown);
 
 static sb_type ty(const char *s)
 {

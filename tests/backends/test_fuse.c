@@ -19,21 +19,9 @@
 #include "backends/cpu/fuse_impl.h"
 #include "backends/cpu/plan.h"
 
-static sb_ctx *C;
-static sb_diag D;
+#include "be_test.h"
 
-static void setup(void)
-{
-    C = sb_ctx_init();
-    sb_diag_clear(&D);
-}
-
-static void teardown(void)
-{
-    sb_ctx_free(C);
-}
-
-TestSuite(fuse, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(fuse, .init = be_setup, .fini = be_teardown, .timeout = 60);
 
 /* Inputs: name, declared type, run-time shape (for '?' dims). */
 typedef struct var {
@@ -79,14 +67,6 @@ static void env_init(env *e)
 static void env_free(env *e)
 {
     for (int v = 0; v < NVARS; v++) sb_array_free(e->val[v]);
-}
-
-static sb_node *parse(const char *text)
-{
-    sb_diag_clear(&D);
-    sb_node *n = sb_parse_expr(C, text, NULL, NULL, &D);
-    cr_assert_not_null(n, "%s: %s", text, D.msg);
-    return n;
 }
 
 /* The plan's outputs against sb_eval in float64. Sums of many float32 values get a tolerance
@@ -153,8 +133,8 @@ Test(fuse, reductions_match_reference)
         for (size_t k = 0; k < sizeof exprs / sizeof exprs[0]; k++) {
             bool large = strchr(exprs[k], 'L') || strchr(exprs[k], 'K');
             if (large && isa != SB_FZ_ISA_V4) continue; /* the other clones: small cases */
-            teardown();
-            setup();
+            be_teardown();
+            be_setup();
             env e;
             env_init(&e);
             sb_node *n = parse(exprs[k]);

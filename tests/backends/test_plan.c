@@ -14,21 +14,9 @@
 #include "backends/cpu/plan.h"
 #include "backends/cpu/vmath.h"
 
-static sb_ctx *C;
-static sb_diag D;
+#include "be_test.h"
 
-static void setup(void)
-{
-    C = sb_ctx_init();
-    sb_diag_clear(&D);
-}
-
-static void teardown(void)
-{
-    sb_ctx_free(C);
-}
-
-TestSuite(plan, .init = setup, .fini = teardown);
+TestSuite(plan, .init = be_setup, .fini = be_teardown);
 
 /* Inputs of the table: name, type (all static), and a value filled with a seeded pattern. */
 static const char *const VARS[][2] = {
@@ -66,14 +54,6 @@ static void env_init(env *e)
 static void env_free(env *e)
 {
     for (int v = 0; v < NVARS; v++) sb_array_free(e->val[v]);
-}
-
-static sb_node *parse(const char *text)
-{
-    sb_diag_clear(&D);
-    sb_node *n = sb_parse_expr(C, text, NULL, NULL, &D);
-    cr_assert_not_null(n, "%s: %s", text, D.msg);
-    return n;
 }
 
 /* Outputs of the plan against sb_eval in float64 (relative/absolute tolerance of float32). */
@@ -135,8 +115,8 @@ Test(plan, table_matches_reference)
         "categorical_crossentropy(softmax(x), i)",
     };
     for (size_t k = 0; k < sizeof exprs / sizeof exprs[0]; k++) {
-        teardown();
-        setup();
+        be_teardown();
+        be_setup();
         check_exprs(1, &exprs[k]);
     }
 }
@@ -230,8 +210,8 @@ Test(plan, gemv_and_ger_formation)
         {"(2 * s) * outer(v, b)", 0, 1, 0, 2}, {"(z @ w) * s + b * 3", 1, 0, 1, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        teardown();
-        setup();
+        be_teardown();
+        be_setup();
         env e;
         env_init(&e);
         sb_node *n = parse(cases[k].expr);
