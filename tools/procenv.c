@@ -44,13 +44,20 @@ static const char *choose_wait(const char *asked)
 {
     if (asked) return asked;
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return NULL;
-    double load;
-    int running = 0, total = 0;
+    double load = 0;
+    int fewest = 1 << 30; /* the running count, least of 5 looks 1 ms apart (a snapshot can
+                             catch a process that is just starting or exiting) */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    FILE *f = fopen("/proc/loadavg", "r");
-    bool ok = f && fscanf(f, "%lf %*f %*f %d/%d", &load, &running, &total) == 3;
-    if (f) fclose(f);
-    return ok && running <= 1 && load < (double)ncpu + 1 ? "spin" : "passive";
+    for (int k = 0; k < 5; k++) {
+        int running = 0, total = 0;
+        FILE *f = fopen("/proc/loadavg", "r");
+        if (f && fscanf(f, "%lf %*f %*f %d/%d", &load, &running, &total) == 3 && running < fewest)
+            fewest = running;
+        if (f) fclose(f);
+        if (fewest <= 1) break;
+        usleep(1000);
+    }
+    return fewest <= 1 && load < (double)ncpu + 1 ? "spin" : "passive";
 }
 
 int sb_cmd_tune_env(int argc, char **argv, const char *core, bool keep_core, const char *wait)
