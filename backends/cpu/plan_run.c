@@ -256,6 +256,21 @@ static void par_copy(char *dst, const char *src, size_t bytes, int nthreads)
     }
 }
 
+/* c[0, n) *= beta (float32 or float64), split among the threads by contiguous halves (rows). */
+static void par_scale(void *c, sb_dtype dt, int64_t n, double beta, int nthreads)
+{
+    float bf = (float)beta;
+    if (dt == SB_DTYPE_F32) {
+        float *x = c;
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (n >= (1 << 15) && nthreads > 1)
+        for (int64_t i = 0; i < n; i++) x[i] *= bf;
+    } else {
+        double *x = c;
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (n >= (1 << 15) && nthreads > 1)
+        for (int64_t i = 0; i < n; i++) x[i] *= beta;
+    }
+}
+
 /* Fill C (contiguous, nd dims) before the BLAS call accumulates onto it: with the addend P
  * (nothing to copy when C is P itself: an in-place update), the bias row repeated, or zeros
  * when `zero` (a ger, or an empty core dimension: BLAS then leaves C untouched). */
@@ -301,14 +316,14 @@ static sb_status run_gemm(sb_plan *p, const step *s, sb_diag *d)
         alpha *= a->dtype == SB_DTYPE_F32 ? (double)*(const float *)av : *(const double *)av;
     }
     void *c = sb_be_tensor_ptr(&C);
-    if (s->blas == BL_GER) { /* ger accumulates onto C: scale it first */
-        if (s->bias && beta != 1) {
-            int64_t n = sb_be_tensor_numel(&C);
-            if (dt == SB_DTYPE_F32)
-                for (int64_t i = 0; i < n; i++) ((float *)c)[i] *= (float)beta;
-            else
-                for (int64_t i = 0; i < n; i++) ((double *)c)[i] *= beta;
-        }
+    /* A scaled addend (0.9 * v - lr * g): C scaled here, then accumulated onto with beta = 1.
+     * ger has no beta; OpenBLAS's sgemm with beta other than 0 or 1 took 304 us where this
+     * scaling plus beta = 1 took 237 us ([784, 64]^T x [64, 500], 2 threads). */
+    if (s->bias && s->full && beta != 1 && s->blas != BL_GEMV) {
+        par_scale(c, dt, sb_be_tensor_numel(&C), beta, p->nthreads);
+        beta = 1;
+    }
+    if (s->blas == BL_GER) {
         sb_be_blas_ger(dt, alpha, A, B, c);
     } else if (s->blas == BL_GEMV && A->ndim == 2) {
         sb_be_blas_gemv(dt, alpha, beta, A, B, false, c);
