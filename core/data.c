@@ -57,7 +57,11 @@ static void shape_str(int ndim, const int64_t *shape, char *buf, size_t n)
 static void scale_into(const sb_array *raw, sb_array *out, double scale)
 {
     int64_t n = sb_array_numel(raw);
-    if (out->dtype == SB_DTYPE_F32) {
+    if (out->dtype == SB_DTYPE_F32 && raw->dtype == SB_DTYPE_U8) { /* images: one loop */
+        float s = (float)scale, *o = out->data;
+        const uint8_t *u = raw->data;
+        for (int64_t i = 0; i < n; i++) o[i] = (float)u[i] * s;
+    } else if (out->dtype == SB_DTYPE_F32) {
         float s = (float)scale, *o = out->data;
         for (int64_t i = 0; i < n; i++) o[i] = (float)sb_array_get_f64(raw, i) * s;
     } else {
