@@ -40,6 +40,7 @@ typedef struct bench_opts {
     const char *peers;   /* path of peers.py, NULL = search */
     bool no_peers;
     bool show_plan;
+    int rounds;          /* --rounds N: the whole selection N times, then each ratio's spread */
     bool no_opt;         /* --no-opt: plans compiled from the graphs as built, no optimizer passes */
     bool profile;        /* --profile: per-step profile of W3/W4's plan after the timings */
     bool jit;            /* every plan's fused groups compiled to C (fusejit.c) */
@@ -682,7 +683,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: symbench bench [--quick] [--only W1,W2,W3,W4,W3c,EPOCH] [--json FILE] [--no-peers]\n"
             "                      [--peers PATH] [--coretype NAME | --keep-coretype]\n"
-            "                      [--omp-wait spin|passive|active] [--jit] [--plan] [--profile] [--no-opt]\n"
+            "                      [--omp-wait spin|passive|active] [--jit] [--plan] [--profile] [--no-opt] [--rounds N]\n"
             "       symbench bench --backend cuda [--quick]\n\n"
             "Run the benchmark suite: symbench's CPU plan, a hand-written C reference, NumPy and\n"
             "PyTorch (bench/peers.py through /usr/bin/python3) on the same workloads, in this one\n"
@@ -707,6 +708,8 @@ static void usage(FILE *f)
             "--plan             print each workload's execution plan on stderr\n"
             "--profile          profile W3/W4's plan step by step on stderr (after the timings)\n"
             "--no-opt           compile the graphs as built, without the optimizer's default passes\n"
+            "--rounds N         run the selection N times (each a table, each ratio within its own\n"
+            "                   run), then every ratio's min / median / max over the N runs\n"
             "--backend cuda     the GPU benchmarks G1-G4 on the CUDA backend instead (docs/cuda.md;\n"
             "                   without a device, each workload's plan only)\n");
 }
@@ -829,6 +832,33 @@ static double ratio(double a, double b)
     return a > 0 && b > 0 ? a / b : NAN;
 }
 
+static int cmp_double_asc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Each ratio over the rounds (each taken within its own run): min / median / max. */
+static void print_spread(const result *res, int nres, int nrounds, double (*ratios)[6][3], FILE *f)
+{
+    static const char *const name[3] = {"sb/C", "np/sb", "torch/sb"};
+    fprintf(f, "ratios over %d runs (min / median / max):\n", nrounds);
+    for (int w = 0; w < nres; w++) {
+        if (!strcmp(res[w].name, "W3c")) continue;
+        fprintf(f, "%-8s", res[w].name);
+        for (int k = 0; k < 3; k++) {
+            double v[100];
+            int n = 0;
+            for (int r = 0; r < nrounds; r++)
+                if (!isnan(ratios[r][w][k])) v[n++] = ratios[r][w][k];
+            if (!n) continue;
+            qsort(v, (size_t)n, sizeof *v, cmp_double_asc);
+            fprintf(f, "  %s %.2f / %.2f / %.2f", name[k], v[0], v[n / 2], v[n - 1]);
+        }
+        fprintf(f, "\n");
+    }
+}
+
 static void print_table(const result *res, int nres, FILE *f)
 {
     fprintf(f, "%-8s %-44s %10s %10s %10s %10s %8s %8s %8s %9s\n", "workload", "what",
@@ -922,6 +952,13 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **core, b
         else if (!strcmp(a, "--plan")) o->show_plan = true;
         else if (!strcmp(a, "--profile")) o->profile = true;
         else if (!strcmp(a, "--no-opt")) o->no_opt = true;
+        else if (!strcmp(a, "--rounds") && has) {
+            o->rounds = atoi(argv[++i]);
+            if (o->rounds < 1 || o->rounds > 100) {
+                fprintf(stderr, "symbench bench: --rounds must be 1 to 100, not '%s'\n", argv[i]);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--jit")) o->jit = true;
         else if (!strcmp(a, "--keep-coretype")) *keep = true;
         else if (!strcmp(a, "--only") && has) snprintf(o->only, sizeof o->only, "%s", argv[++i]);
@@ -941,6 +978,46 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **core, b
             return 2;
         }
     }
+    return 0;
+}
+
+/* Workload i (W[] of sb_cmd_bench: W1, W2, W3_128, W3_1024, W4, W3c) into r (name and what
+ * set). The machine's load drifts: symbench and C are timed before and after the peers
+ * (median_times) and the two medians averaged; *peers receives the peers' report. */
+static int run_workload(const bench_opts *o, size_t i, result *r, cJSON **peers)
+{
+    fprintf(stderr, "  %s ...\n", r->name);
+    int rounds = o->no_peers || i == 5 ? 1 : 2;
+    result part[2];
+    for (int k = 0; k < rounds; k++) {
+        part[k] = *r;
+        int bad = i == 0   ? bench_w1(o, &part[k])
+                  : i == 1 ? bench_w2(o, &part[k])
+                  : i == 2 ? bench_net(o, &part[k], true, 128, r->name)
+                  : i == 3 ? bench_net(o, &part[k], true, 1024, r->name)
+                  : i == 4 ? bench_net(o, &part[k], false, 128, r->name)
+                           : bench_compile(o, &part[k]);
+        if (bad) {
+            fprintf(stderr, "symbench bench: %s failed\n", r->name);
+            return 1;
+        }
+        if (k == 0 && rounds == 2) {
+            cJSON_Delete(*peers);
+            *peers = run_peers(o, r->name, r, 1);
+        }
+    }
+    double np = r->np, torch = r->torch;
+    *r = part[0];
+    if (rounds == 2) {
+        r->sb = (part[0].sb + part[1].sb) / 2;
+        r->c = (part[0].c + part[1].c) / 2;
+        r->c_libm = (part[0].c_libm + part[1].c_libm) / 2;
+        r->sb_jit = (part[0].sb_jit + part[1].sb_jit) / 2;
+        r->sb_fn = (part[0].sb_fn + part[1].sb_fn) / 2;
+        r->gemm = (part[0].gemm + part[1].gemm) / 2;
+        r->err = fmax(part[0].err, part[1].err);
+    }
+    r->np = np, r->torch = torch;
     return 0;
 }
 
@@ -973,52 +1050,30 @@ int sb_cmd_bench(int argc, char **argv)
         {"W3c", "W3 build + grad + plan compile"},
     };
     result res[6];
-    int nres = 0;
+    int nres = 0, nrounds = o.rounds > 0 ? o.rounds : 1;
     cJSON *peers = NULL;
-    for (size_t i = 0; i < sizeof W / sizeof *W; i++) {
-        if (!want(&o, W[i].name)) continue;
-        result *r = &res[nres];
-        memset(r, 0, sizeof *r);
-        r->name = W[i].name;
-        r->what = W[i].what;
-        fprintf(stderr, "  %s ...\n", r->name);
-        /* the machine's load drifts: symbench and C are timed before and after the peers
-         * (median_times) and the two medians averaged */
-        int rounds = o.no_peers || i == 5 ? 1 : 2;
-        result part[2];
-        for (int k = 0; k < rounds; k++) {
-            part[k] = *r;
-            int bad = i == 0   ? bench_w1(&o, &part[k])
-                      : i == 1 ? bench_w2(&o, &part[k])
-                      : i == 2 ? bench_net(&o, &part[k], true, 128, r->name)
-                      : i == 3 ? bench_net(&o, &part[k], true, 1024, r->name)
-                      : i == 4 ? bench_net(&o, &part[k], false, 128, r->name)
-                               : bench_compile(&o, &part[k]);
-            if (bad) {
-                fprintf(stderr, "symbench bench: %s failed\n", r->name);
+    double ratios[100][6][3]; /* by round, workload: sb/C, np/sb, torch/sb */
+    for (int round = 0; round < nrounds; round++) {
+        nres = 0;
+        if (nrounds > 1) fprintf(stderr, "round %d of %d\n", round + 1, nrounds);
+        for (size_t i = 0; i < sizeof W / sizeof *W; i++) {
+            if (!want(&o, W[i].name)) continue;
+            result *r = &res[nres];
+            memset(r, 0, sizeof *r);
+            r->name = W[i].name;
+            r->what = W[i].what;
+            if (run_workload(&o, i, r, &peers)) {
                 cJSON_Delete(peers);
                 return 1;
             }
-            if (k == 0 && rounds == 2) {
-                cJSON_Delete(peers);
-                peers = run_peers(&o, r->name, r, 1);
-            }
+            ratios[round][nres][0] = ratio(r->sb, r->c);
+            ratios[round][nres][1] = ratio(r->np, r->sb);
+            ratios[round][nres][2] = ratio(r->torch, r->sb);
+            nres++;
         }
-        double np = r->np, torch = r->torch;
-        *r = part[0];
-        if (rounds == 2) {
-            r->sb = (part[0].sb + part[1].sb) / 2;
-            r->c = (part[0].c + part[1].c) / 2;
-            r->c_libm = (part[0].c_libm + part[1].c_libm) / 2;
-            r->sb_jit = (part[0].sb_jit + part[1].sb_jit) / 2;
-            r->sb_fn = (part[0].sb_fn + part[1].sb_fn) / 2;
-            r->gemm = (part[0].gemm + part[1].gemm) / 2;
-            r->err = fmax(part[0].err, part[1].err);
-        }
-        r->np = np, r->torch = torch;
-        nres++;
+        if (nres) print_table(res, nres, stdout);
     }
-    if (nres) print_table(res, nres, stdout);
+    if (nrounds > 1) print_spread(res, nres, nrounds, ratios, stdout);
     if (o.json) rc = write_json(o.json, res, nres, peers);
     cJSON_Delete(peers);
     if (want(&o, "EPOCH") && bench_epoch(&o)) rc = 1;
