@@ -181,6 +181,19 @@ static bool choice_ok(sb_extractor *x, const sb_id *roots, int nroots)
     return ok;
 }
 
+/* x->best holds a candidate choice and old the previous one: keep the candidate (better) and
+ * forget the terms built from the old one, or put the old one back. */
+static void keep_or_restore(sb_extractor *x, sb_id *old, bool better)
+{
+    if (better) {
+        free(old);
+        memset(x->built, 0, sizeof *x->built * x->eg->nnodes);
+    } else {
+        free(x->best);
+        x->best = old;
+    }
+}
+
 bool sb_rw_extract_dag_greedy(sb_extractor *x, const sb_id *roots, int nroots, uint32_t max_nodes)
 {
     sb_egraph *eg = x->eg;
@@ -196,13 +209,7 @@ bool sb_rw_extract_dag_greedy(sb_extractor *x, const sb_id *roots, int nroots, u
     x->best = choice;
     bool better = choice_ok(x, roots, nroots) &&
                   sb_rw_extract_dag_cost(x, roots, nroots) < before * (1 - 1e-12);
-    if (better) {
-        free(old);
-        memset(x->built, 0, sizeof *x->built * eg->nnodes);
-    } else {
-        x->best = old;
-        free(choice);
-    }
+    keep_or_restore(x, old, better);
     for (uint32_t i = 0; i < eg->nnodes; i++) free(sets[i].cls), free(sets[i].cost);
     free(sets);
     free(buf);
@@ -296,13 +303,7 @@ bool sb_rw_extract_from_input(sb_extractor *x, sb_node *const *inputs, const sb_
     free(st.gray);
     free(st.black);
     bool better = isfinite(cost) && cost < before * (1 - 1e-12);
-    if (better) {
-        free(old);
-        memset(x->built, 0, sizeof *x->built * eg->nnodes);
-    } else {
-        x->best = old;
-        free(best);
-    }
+    keep_or_restore(x, old, better);
     return better;
 }
 
