@@ -832,12 +832,6 @@ static double ratio(double a, double b)
     return a > 0 && b > 0 ? a / b : NAN;
 }
 
-static int cmp_double_asc(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Each ratio over the rounds (each taken within its own run): min / median / max. */
 static void print_spread(const result *res, int nres, int nrounds, double (*ratios)[6][3], FILE *f)
 {
@@ -852,7 +846,7 @@ static void print_spread(const result *res, int nres, int nrounds, double (*rati
             for (int r = 0; r < nrounds; r++)
                 if (!isnan(ratios[r][w][k])) v[n++] = ratios[r][w][k];
             if (!n) continue;
-            qsort(v, (size_t)n, sizeof *v, cmp_double_asc);
+            qsort(v, (size_t)n, sizeof *v, cmp_double);
             fprintf(f, "  %s %.2f / %.2f / %.2f", name[k], v[0], v[n / 2], v[n - 1]);
         }
         fprintf(f, "\n");
