@@ -158,27 +158,33 @@ static bool dag_sweep(sb_extractor *x, cset *sets, sb_id *choice, centry **buf, 
     return changed;
 }
 
-/* Does following best[] from c ever come back to a class on the path? */
-static bool cyclic(sb_extractor *x, sb_id c, uint8_t *color)
+/* The DAG cost of the choice below c, INFINITY when it has a cycle or a class without a
+ * choice; visits are stamped with gen (gray: on the path, black: done), so that one pair of
+ * arrays serves every evaluation of a search. */
+typedef struct stamps {
+    uint32_t *gray, *black, gen;
+} stamps;
+
+static double dag_checked(sb_extractor *x, sb_id c, stamps *s)
 {
     c = sb_eg_find(x->eg, c);
-    if (color[c] == 2) return false;
-    if (color[c] == 1 || x->best[c] == SB_ID_NONE) return true;
-    color[c] = 1;
+    if (s->black[c] == s->gen) return 0;
+    if (s->gray[c] == s->gen || x->best[c] == SB_ID_NONE) return INFINITY;
+    s->gray[c] = s->gen;
     sb_id n = x->best[c];
-    for (int i = 0; i < x->eg->nodes[n].nin; i++)
-        if (cyclic(x, sb_eg_kids(x->eg, n)[i], color)) return true;
-    color[c] = 2;
-    return false;
+    double t = x->ncost[n];
+    for (int i = 0; i < x->eg->nodes[n].nin && isfinite(t); i++)
+        t += dag_checked(x, sb_eg_kids(x->eg, n)[i], s);
+    s->black[c] = s->gen;
+    return t;
 }
 
-static bool choice_ok(sb_extractor *x, const sb_id *roots, int nroots)
+static double roots_checked(sb_extractor *x, const sb_id *roots, int nroots, stamps *s)
 {
-    uint8_t *color = sb_xcalloc(x->eg->nnodes + 1, 1);
-    bool ok = true;
-    for (int i = 0; i < nroots && ok; i++) ok = !cyclic(x, roots[i], color);
-    free(color);
-    return ok;
+    s->gen++;
+    double t = 0;
+    for (int i = 0; i < nroots && isfinite(t); i++) t += dag_checked(x, roots[i], s);
+    return t;
 }
 
 /* x->best holds a candidate choice and old the previous one: keep the candidate (better) and
@@ -207,8 +213,8 @@ bool sb_rw_extract_dag_greedy(sb_extractor *x, const sb_id *roots, int nroots, u
     double before = sb_rw_extract_dag_cost(x, roots, nroots);
     sb_id *old = x->best;
     x->best = choice;
-    bool better = choice_ok(x, roots, nroots) &&
-                  sb_rw_extract_dag_cost(x, roots, nroots) < before * (1 - 1e-12);
+    /* a choice with a cycle costs INFINITY: never adopted */
+    bool better = sb_rw_extract_dag_cost(x, roots, nroots) < before * (1 - 1e-12);
     keep_or_restore(x, old, better);
     for (uint32_t i = 0; i < eg->nnodes; i++) free(sets[i].cls), free(sets[i].cost);
     free(sets);
@@ -225,35 +231,6 @@ static void reach_chosen(sb_extractor *x, sb_id c, uint8_t *seen, sb_idvec *out)
     sb_idvec_push(out, c);
     sb_id n = x->best[c];
     for (int i = 0; i < x->eg->nodes[n].nin; i++) reach_chosen(x, sb_eg_kids(x->eg, n)[i], seen, out);
-}
-
-/* The DAG cost of the choice below c, INFINITY when it has a cycle or a class without a
- * choice; visits are stamped with gen (gray: on the path, black: done), so that one pair of
- * arrays serves every evaluation of a search. */
-typedef struct stamps {
-    uint32_t *gray, *black, gen;
-} stamps;
-
-static double dag_checked(sb_extractor *x, sb_id c, stamps *s)
-{
-    c = sb_eg_find(x->eg, c);
-    if (s->black[c] == s->gen) return 0;
-    if (s->gray[c] == s->gen || x->best[c] == SB_ID_NONE) return INFINITY;
-    s->gray[c] = s->gen;
-    sb_id n = x->best[c];
-    double t = x->ncost[n];
-    for (int i = 0; i < x->eg->nodes[n].nin && isfinite(t); i++)
-        t += dag_checked(x, sb_eg_kids(x->eg, n)[i], s);
-    s->black[c] = s->gen;
-    return t;
-}
-
-static double roots_checked(sb_extractor *x, const sb_id *roots, int nroots, stamps *s)
-{
-    s->gen++;
-    double t = 0;
-    for (int i = 0; i < nroots && isfinite(t); i++) t += dag_checked(x, roots[i], s);
-    return t;
 }
 
 #define FROM_INPUT_MAX_TRIES 50000 /* cost evaluations in one search, at most */
@@ -307,22 +284,12 @@ bool sb_rw_extract_from_input(sb_extractor *x, sb_node *const *inputs, const sb_
     return better;
 }
 
-static double dag_rec(sb_extractor *x, sb_id c, uint8_t *seen)
-{
-    c = sb_eg_find(x->eg, c);
-    if (seen[c] || x->best[c] == SB_ID_NONE) return seen[c] ? 0 : INFINITY;
-    seen[c] = 1;
-    sb_id n = x->best[c];
-    double t = x->ncost[n];
-    for (int i = 0; i < x->eg->nodes[n].nin; i++) t += dag_rec(x, sb_eg_kids(x->eg, n)[i], seen);
-    return t;
-}
-
 double sb_rw_extract_dag_cost(sb_extractor *x, const sb_id *roots, int nroots)
 {
-    uint8_t *seen = sb_xcalloc(x->eg->nnodes + 1, 1);
-    double t = 0;
-    for (int i = 0; i < nroots; i++) t += dag_rec(x, roots[i], seen);
-    free(seen);
+    uint32_t n = x->eg->nnodes + 1;
+    stamps st = {sb_xcalloc(n, sizeof(uint32_t)), sb_xcalloc(n, sizeof(uint32_t)), 0};
+    double t = roots_checked(x, roots, nroots, &st);
+    free(st.gray);
+    free(st.black);
     return t;
 }

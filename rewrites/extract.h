@@ -67,6 +67,8 @@ bool sb_rw_extract_from_input(sb_extractor *x, sb_node *const *inputs, const sb_
                               int nroots);
 /* The chosen term of class c (a node of eg->ctx), or NULL if none could be built. */
 sb_node *sb_rw_extract_term(sb_extractor *x, sb_id c);
+/* The DAG cost of the current choice below roots (each class used paid once); INFINITY when it
+ * has a cycle or reaches a class without a choice. */
 double sb_rw_extract_dag_cost(sb_extractor *x, const sb_id *roots, int nroots);
 void sb_rw_extractor_free(sb_extractor *x);
 
