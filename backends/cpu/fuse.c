@@ -529,28 +529,17 @@ void sb_be_fz_run(const sb_fz_group *g, const sb_tensor *leaves, sb_tensor *out,
 typedef float sm_vf __attribute__((vector_size(64)));
 typedef int32_t sm_vi __attribute__((vector_size(64)));
 
-#define SM_BFLY(v, OP, k)                                                                        \
-    do {                                                                                         \
-        sm_vf w_ = __builtin_shuffle(v, (sm_vi){0 ^ k, 1 ^ k, 2 ^ k, 3 ^ k, 4 ^ k, 5 ^ k, 6 ^ k,  \
-                                                7 ^ k, 8 ^ k, 9 ^ k, 10 ^ k, 11 ^ k, 12 ^ k,      \
-                                                13 ^ k, 14 ^ k, 15 ^ k});                         \
-        v = OP(v, w_);                                                                           \
-    } while (0)
 #define SM_MAXV(a, b) ((sm_vf)(((sm_vi)((b) > (a)) & (sm_vi)(b)) | (~(sm_vi)((b) > (a)) & (sm_vi)(a))))
-#define SM_ADDV(a, b) ((a) + (b))
 
-/* sm_hmax / sm_hsum: the 16 lanes folded by OP in four butterfly steps. */
-#define SM_FOLD(NAME, OP)                                                                        \
-    static inline __attribute__((always_inline)) float NAME(sm_vf v)                             \
-    {                                                                                            \
-        SM_BFLY(v, OP, 8);                                                                       \
-        SM_BFLY(v, OP, 4);                                                                       \
-        SM_BFLY(v, OP, 2);                                                                       \
-        SM_BFLY(v, OP, 1);                                                                       \
-        return v[0];                                                                             \
-    }
-SM_FOLD(sm_hmax, SM_MAXV)
-SM_FOLD(sm_hsum, SM_ADDV)
+static inline __attribute__((always_inline)) float sm_hmax(sm_vf v)
+{
+    return SB_V16_FOLD(v, SM_MAXV);
+}
+
+static inline __attribute__((always_inline)) float sm_hsum(sm_vf v)
+{
+    return SB_V16_FOLD(v, SB_V16_ADD);
+}
 
 /* x[j, n) as a vector, lanes past n - j set to -inf. wide: 16 floats from x + j may be read
  * (the caller's rows go on past this one), so one load and a blend; else lane by lane. */

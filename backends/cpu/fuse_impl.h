@@ -52,6 +52,26 @@ int sb_be_fz_isa(void);
  * this thread. */
 void sb_be_fz_softmax_chunk(sb_dtype dt, int64_t rows, int64_t n, const void *x, void *y,
                             bool lg, int isa);
+/* The 16 lanes of v (a GCC vector type of 16 floats) folded by OP(a, b) (a vector operation) in
+ * four butterfly steps, lane k with lane k ^ 8, ^ 4, ^ 2, ^ 1: 4 shuffles and 4 OPs instead of 15
+ * dependent scalar steps and 16 lane extracts, in an order fixed by the lanes. Evaluates to lane
+ * 0 (a GNU statement expression). Row softmax (fuse.c) and the skinny products (skinny.c). */
+typedef int32_t sb_v16_idx __attribute__((vector_size(64)));
+#define SB_V16_BFLY_(v, OP, k)                                                                     \
+    v = OP(v, __builtin_shuffle(v, (sb_v16_idx){0 ^ k, 1 ^ k, 2 ^ k, 3 ^ k, 4 ^ k, 5 ^ k, 6 ^ k,   \
+                                                7 ^ k, 8 ^ k, 9 ^ k, 10 ^ k, 11 ^ k, 12 ^ k,       \
+                                                13 ^ k, 14 ^ k, 15 ^ k}))
+#define SB_V16_FOLD(v0, OP)                                                                        \
+    ({                                                                                             \
+        __typeof__(v0) v_ = (v0);                                                                  \
+        SB_V16_BFLY_(v_, OP, 8);                                                                   \
+        SB_V16_BFLY_(v_, OP, 4);                                                                   \
+        SB_V16_BFLY_(v_, OP, 2);                                                                   \
+        SB_V16_BFLY_(v_, OP, 1);                                                                   \
+        v_[0];                                                                                     \
+    })
+#define SB_V16_ADD(a, b) ((a) + (b))
+
 /* Use at most `isa`'s clones (tests run every clone this CPU can); -1: the CPU's best. */
 void sb_be_fz_isa_set(int isa);
 

@@ -56,20 +56,10 @@ static inline __attribute__((always_inline)) void st16(float *p, sk_v16 v)
     memcpy(p, &v, sizeof v);
 }
 
-/* The sum of v's 16 lanes by a butterfly (lane k with k ^ 8, ^ 4, ^ 2, ^ 1): 4 shuffles and adds
- * instead of 15 dependent scalar adds and 16 lane extracts; the order is fixed. */
+/* The sum of v's 16 lanes (fuse_impl.h's butterfly fold). */
 static inline __attribute__((always_inline)) float hsum16(sk_v16 v)
 {
-    typedef int32_t sk_i16 __attribute__((vector_size(64)));
-#define SK_BFLY(k)                                                                                 \
-    v += __builtin_shuffle(v, (sk_i16){0 ^ k, 1 ^ k, 2 ^ k, 3 ^ k, 4 ^ k, 5 ^ k, 6 ^ k, 7 ^ k,    \
-                                      8 ^ k, 9 ^ k, 10 ^ k, 11 ^ k, 12 ^ k, 13 ^ k, 14 ^ k, 15 ^ k})
-    SK_BFLY(8);
-    SK_BFLY(4);
-    SK_BFLY(2);
-    SK_BFLY(1);
-#undef SK_BFLY
-    return v[0];
+    return SB_V16_FOLD(v, SB_V16_ADD);
 }
 
 /* c[j0, j0 + 16 Q) = alpha * sum_k a[k] * Bp[k, j0:...] (+ beta * c): Q vector accumulators. */
