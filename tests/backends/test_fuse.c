@@ -24,13 +24,7 @@
 TestSuite(fuse, .init = be_setup, .fini = be_teardown, .timeout = 60);
 
 /* Inputs: name, declared type, run-time shape (for '?' dims). */
-typedef struct var {
-    const char *name, *type;
-    int ndim;
-    int64_t shape[3];
-} var;
-
-static const var VARS[] = {
+static const be_var VARS[] = {
     {"a", "float32[37, 53]", 2, {37, 53}},   {"b", "float32[53]", 1, {53}},
     {"c", "float32[37, 1]", 2, {37, 1}},     {"t", "float32[5, 7, 9]", 3, {5, 7, 9}},
     {"d", "float64[19, 33]", 2, {19, 33}},   {"o", "float32[1, 1]", 2, {1, 1}},
@@ -41,11 +35,6 @@ static const var VARS[] = {
 };
 #define NVARS ((int)(sizeof VARS / sizeof VARS[0]))
 
-typedef struct env {
-    sb_array *val[NVARS];
-    sb_binding bind[NVARS];
-} env;
-
 static double pattern(int v, int64_t i)
 {
     return sin(0.37 * (double)i + 1.3 * v) * (1.0 + 0.2 * v);
@@ -53,20 +42,7 @@ static double pattern(int v, int64_t i)
 
 static void env_init(env *e)
 {
-    for (int v = 0; v < NVARS; v++) {
-        sb_type t;
-        cr_assert_eq(sb_type_parse(VARS[v].type, &t, NULL), SB_OK);
-        cr_assert_not_null(sb_input(C, VARS[v].name, &t));
-        e->val[v] = sb_array_new(t.dtype, VARS[v].ndim, VARS[v].shape);
-        for (int64_t i = 0; i < sb_array_numel(e->val[v]); i++)
-            sb_array_set_f64(e->val[v], i, pattern(v, i));
-        e->bind[v] = (sb_binding){VARS[v].name, e->val[v]};
-    }
-}
-
-static void env_free(env *e)
-{
-    for (int v = 0; v < NVARS; v++) sb_array_free(e->val[v]);
+    be_env_init(e, VARS, NVARS, pattern);
 }
 
 /* The plan's outputs against sb_eval in float64. Sums of many float32 values get a tolerance

@@ -19,7 +19,7 @@
 TestSuite(plan, .init = be_setup, .fini = be_teardown);
 
 /* Inputs of the table: name, type (all static), and a value filled with a seeded pattern. */
-static const char *const VARS[][2] = {
+static const be_var VARS[] = {
     {"x", "float32[4, 6]"}, {"y", "float32[4, 6]"}, {"z", "float32[6]"}, {"s", "float32[]"},
     {"c", "float32[4, 1]"}, {"w", "float32[6, 5]"}, {"b", "float32[5]"}, {"u", "float32[1, 5]"},
     {"d", "float64[4, 6]"}, {"i", "int64[4]"}, {"m", "float32[4, 5]"}, {"q", "float32[5, 5]"},
@@ -28,11 +28,6 @@ static const char *const VARS[][2] = {
 };
 #define NVARS ((int)(sizeof VARS / sizeof VARS[0]))
 
-typedef struct env {
-    sb_array *val[NVARS];
-    sb_binding bind[NVARS];
-} env;
-
 static double pattern(int v, int64_t i)
 {
     return sin(0.7 * (double)i + 1.3 * v) * (1.0 + 0.1 * v);
@@ -40,20 +35,7 @@ static double pattern(int v, int64_t i)
 
 static void env_init(env *e)
 {
-    for (int v = 0; v < NVARS; v++) {
-        sb_type t;
-        cr_assert_eq(sb_type_parse(VARS[v][1], &t, NULL), SB_OK);
-        cr_assert_not_null(sb_input(C, VARS[v][0], &t));
-        e->val[v] = sb_array_new(t.dtype, t.ndim, t.dims);
-        for (int64_t i = 0; i < sb_array_numel(e->val[v]); i++)
-            sb_array_set_f64(e->val[v], i, t.dtype == SB_DTYPE_I64 ? (double)(i % 4) : pattern(v, i));
-        e->bind[v] = (sb_binding){VARS[v][0], e->val[v]};
-    }
-}
-
-static void env_free(env *e)
-{
-    for (int v = 0; v < NVARS; v++) sb_array_free(e->val[v]);
+    be_env_init(e, VARS, NVARS, pattern);
 }
 
 /* Outputs of the plan against sb_eval in float64 (relative/absolute tolerance of float32). */
@@ -751,7 +733,7 @@ static void check_inplace(int nout, const char *const *texts, env *e, int64_t wa
     for (int v = 0; v < NVARS; v++) {
         for (int64_t i = 0; i < sb_array_numel(before[v]); i++)
             cr_assert_eq(sb_array_get_f64(e->val[v], i), sb_array_get_f64(before[v], i),
-                         "%s: bound '%s' changed", texts[0], VARS[v][0]);
+                         "%s: bound '%s' changed", texts[0], VARS[v].name);
         sb_array_free(before[v]);
     }
     sb_be_plan_free(p);
