@@ -117,6 +117,8 @@ expect 2 "symbench run: unexpected argument '--bogus'
 $("$SB" run --help)" -- run --bogus ok.pipeline.json
 expect 0 "" -- run --help
 expect 2 "symbench bench: --omp-wait must be spin, passive or active, not 'bogus'" -- bench --omp-wait bogus
+expect 2 "symbench bench: --rounds must be 1 to 100, not '0'" -- bench --rounds 0
+expect 2 "symbench bench: --rounds must be 1 to 100, not 'x'" -- bench --rounds x
 expect 0 "" -- eval --help
 expect 2 "$("$SB" eval --help)" -- eval
 
